@@ -1,0 +1,174 @@
+r"""Exact diagonalization (ED) of the electronic Hamiltonian at fixed half filling.
+
+For a lattice configuration Q the one-body Hamiltonian is the N×N matrix
+
+    H_e = -t Σ_<ij> (c†_i c_j + h.c.) - g Σ_i Q_i n_i,       N = L²,
+
+diagonalised as H_e = U diag(ε) U†. Spinless electrons at half filling, N_e = N/2, in contact
+with the bath at temperature kT occupy level m with the Fermi function f_m = f(ε_m - μ),
+and μ is fixed by Σ_m f_m = N/2. The local density and the electronic force are
+
+    n_i = Σ_m f_m |U_im|²,        F^e_i = g (n_i - 1/2).
+
+The -1/2 is the particle–hole symmetric coupling -g Σ_i (n_i - 1/2) Q_i: it makes the
+uniform state Q = 0 force-free. The electronic Helmholtz free energy at fixed N_e is
+
+    A_e(Q) = -kT Σ_m ln(1 + e^{-(ε_m - μ)/kT}) + μ N_e + (g/2) Σ_i Q_i      (kT > 0)
+    A_e(Q) = Σ_m f_m ε_m + (g/2) Σ_i Q_i                                      (kT = 0)
+
+and by Hellmann–Feynman ∂A_e/∂Q_i = Σ_m f_m ∂ε_m/∂Q_i + g/2 = -g n_i + g/2 = -F^e_i
+(the μ-dependence drops out because ∂A_e/∂μ = N_e - Σ f_m = 0).
+
+Cost: one dense ``torch.linalg.eigh`` of an N×N matrix, O(N³); everything else is O(N²).
+All functions take ``Q`` of shape ``(L, L)`` or ``(B, L, L)`` (torch tensor or numpy array,
+float64 by default) and work on any torch device.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .forces import elastic, elastic_energy
+from .lattice import SquareLattice, check_field
+from .params import HolsteinParams
+
+__all__ = ["hamiltonian", "spectrum", "occupations", "chemical_potential", "density",
+           "electronic_forces", "forces", "free_energy", "Solution", "solve"]
+
+_DEGENERACY_TOL = 1e-10
+_BISECTION_STEPS = 200
+
+
+def _as_tensor(Q, dtype=None) -> torch.Tensor:
+    if not isinstance(Q, torch.Tensor):
+        Q = torch.as_tensor(np.asarray(Q))
+    if dtype is not None:
+        Q = Q.to(dtype)
+    elif not Q.is_floating_point():
+        Q = Q.to(torch.float64)
+    check_field(Q)
+    return Q
+
+
+@lru_cache(maxsize=16)
+def _hopping(L: int, t: float, dtype: torch.dtype, device: str) -> torch.Tensor:
+    return torch.as_tensor(SquareLattice(L).hopping_matrix(t), dtype=dtype, device=device)
+
+
+def hamiltonian(Q, p: HolsteinParams) -> torch.Tensor:
+    """The one-body matrix H_e(Q). ``Q: (..., L, L)`` -> ``(..., N, N)``."""
+    Q = _as_tensor(Q)
+    L = Q.shape[-1]
+    K = _hopping(L, p.t, Q.dtype, str(Q.device))
+    H = K.expand(*Q.shape[:-2], L * L, L * L).clone()
+    H.diagonal(dim1=-2, dim2=-1).sub_(p.g * Q.reshape(*Q.shape[:-2], L * L))
+    return H
+
+
+def spectrum(Q, p: HolsteinParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues ``(..., N)`` (ascending) and eigenvectors ``(..., N, N)`` (columns) of H_e(Q)."""
+    return torch.linalg.eigh(hamiltonian(Q, p))
+
+
+def chemical_potential(eps: torch.Tensor, kT: float) -> torch.Tensor:
+    """μ such that Σ_m f(ε_m - μ) = N/2, for eigenvalues ``eps: (..., N)`` sorted ascending.
+
+    kT > 0: bisection on the monotonic Σ_m f(ε_m - μ), bracketed by [ε_min - 1, ε_max + 1]
+    and run to machine precision (robust for gaps and degenerate levels alike).
+    kT = 0: the mid-point between the highest occupied and lowest empty level.
+    """
+    N = eps.shape[-1]
+    if kT == 0:
+        return 0.5 * (eps[..., N // 2 - 1] + eps[..., N // 2])
+    lo = eps[..., 0] - 1.0 - 50 * kT
+    hi = eps[..., -1] + 1.0 + 50 * kT
+    target = N / 2
+    for _ in range(_BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        count = torch.special.expit((mid[..., None] - eps) / kT).sum(-1)
+        too_many = count > target
+        hi = torch.where(too_many, mid, hi)
+        lo = torch.where(too_many, lo, mid)
+        if bool(((hi - lo) <= 4 * torch.finfo(eps.dtype).eps * (hi.abs() + lo.abs() + 1)).all()):
+            break
+    return 0.5 * (lo + hi)
+
+
+def occupations(eps: torch.Tensor, kT: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Occupations f_m ``(..., N)`` and μ ``(...)`` at half filling.
+
+    At kT = 0 the lowest N/2 levels are filled; if the Fermi level is degenerate (e.g. at
+    Q = 0) the degenerate levels share the remaining electrons equally, which is the kT -> 0
+    limit of the Fermi function and gives n_i = 1/2 in a translation-invariant state.
+    """
+    N = eps.shape[-1]
+    mu = chemical_potential(eps, kT)
+    if kT > 0:
+        return torch.special.expit((mu[..., None] - eps) / kT), mu
+    e_f = eps[..., N // 2 - 1 : N // 2]  # (..., 1) highest occupied level
+    tol = _DEGENERACY_TOL * (1 + eps.abs().amax(-1, keepdim=True))
+    below = eps < e_f - tol
+    shell = (eps - e_f).abs() <= tol
+    n_shell = shell.sum(-1, keepdim=True)
+    frac = (N / 2 - below.sum(-1, keepdim=True)) / n_shell
+    f = below.to(eps.dtype) + shell.to(eps.dtype) * frac.to(eps.dtype)
+    return f, mu
+
+
+class Solution(tuple):
+    """(eps, U, f, mu, n) of one ED solve; ``n`` has the lattice shape (..., L, L)."""
+
+    __slots__ = ()
+    _fields = ("eps", "U", "f", "mu", "n")
+
+    def __new__(cls, eps, U, f, mu, n):
+        return super().__new__(cls, (eps, U, f, mu, n))
+
+    eps = property(lambda s: s[0])
+    U = property(lambda s: s[1])
+    f = property(lambda s: s[2])
+    mu = property(lambda s: s[3])
+    n = property(lambda s: s[4])
+
+
+def solve(Q, p: HolsteinParams) -> Solution:
+    """Diagonalise H_e(Q) and fill it at half filling. See the module docstring."""
+    Q = _as_tensor(Q)
+    eps, U = spectrum(Q, p)
+    f, mu = occupations(eps, p.kT)
+    n = ((U * U) @ f[..., None]).squeeze(-1)  # (..., N): Σ_m |U_im|² f_m
+    return Solution(eps, U, f, mu, n.reshape(Q.shape))
+
+
+def density(Q, p: HolsteinParams) -> torch.Tensor:
+    """Local density n_i = Σ_m f_m |U_im|² at half filling. ``(..., L, L)`` -> same."""
+    return solve(Q, p).n
+
+
+def electronic_forces(Q, p: HolsteinParams) -> torch.Tensor:
+    """Electronic force F^e_i = g (n_i - 1/2). ``(..., L, L)`` -> same."""
+    return p.g * (density(Q, p) - 0.5)
+
+
+def forces(Q, p: HolsteinParams) -> torch.Tensor:
+    """Total force F_i = g (n_i - 1/2) - k Q_i - κ Σ_nn Q_j. ``(..., L, L)`` -> same."""
+    Q = _as_tensor(Q)
+    return electronic_forces(Q, p) + elastic(Q, p)
+
+
+def free_energy(Q, p: HolsteinParams) -> torch.Tensor:
+    """Electronic Helmholtz free energy at fixed N_e = N/2 plus the lattice potential V(Q).
+
+    ``Q: (..., L, L)`` -> ``(...)``; its negative gradient is :func:`forces`.
+    """
+    Q = _as_tensor(Q)
+    eps = torch.linalg.eigvalsh(hamiltonian(Q, p))
+    f, mu = occupations(eps, p.kT)
+    N = eps.shape[-1]
+    if p.kT > 0:
+        A = -p.kT * torch.nn.functional.softplus((mu[..., None] - eps) / p.kT).sum(-1) + mu * (N / 2)
+    else:
+        A = (f * eps).sum(-1)
+    return A + 0.5 * p.g * Q.sum(dim=(-2, -1)) + elastic_energy(Q, p)

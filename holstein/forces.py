@@ -1,0 +1,26 @@
+"""Elastic (lattice) part of the Holstein forces and energy: a nearest-neighbour stencil.
+
+    V(Q) = (k/2) Σ_i Q_i² + κ Σ_<ij> Q_i Q_j = (k/2) Σ_i Q_i² + (κ/2) Σ_i Q_i Σ_{j∈nn(i)} Q_j
+    F^el_i = -∂V/∂Q_i = -k Q_i - κ Σ_{j∈nn(i)} Q_j
+"""
+from __future__ import annotations
+
+from .lattice import neighbour_sum
+from .params import HolsteinParams
+
+__all__ = ["elastic", "elastic_energy", "kinetic_energy"]
+
+
+def elastic(Q, p: HolsteinParams):
+    """Elastic force -k Q_i - κ Σ_nn Q_j. ``Q: (..., L, L)`` -> same shape."""
+    return -p.k * Q - p.kappa * neighbour_sum(Q)
+
+
+def elastic_energy(Q, p: HolsteinParams):
+    """Lattice potential energy V(Q), summed over sites. ``Q: (..., L, L)`` -> ``(...)``."""
+    return (0.5 * p.k * Q * Q + 0.5 * p.kappa * Q * neighbour_sum(Q)).sum(axis=(-2, -1))
+
+
+def kinetic_energy(V, p: HolsteinParams):
+    """Ionic kinetic energy Σ_i m V_i² / 2 for velocities ``V: (..., L, L)`` -> ``(...)``."""
+    return 0.5 * p.mass * (V * V).sum(axis=(-2, -1))

@@ -1,0 +1,101 @@
+"""The one interface every force model shares: ``model(Q) -> F``.
+
+A model maps a displacement field ``Q: (B, L, L)`` or ``(L, L)`` to forces of the same shape.
+Subclasses implement one of
+
+- ``predict(x) -> f``: direct forces, on the normalised field x = Q / q_scale, returning
+  normalised forces f = F / f_scale (``(B, L, L)`` -> ``(B, L, L)``), or
+- ``site_energy(x) -> e``: per-site energies ``(B, L, L)`` (energy models, ``energy_based = True``);
+  then E = q_scale · f_scale · Σ_i e_i and F = -∂E/∂Q by autograd (:func:`forces_from_energy`).
+
+With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic force
+-kQ_i - κ Σ_nn Q_j (params given) is added analytically.
+
+``q_scale`` and ``f_scale`` are buffers (saved with the weights) set by the training pipeline.
+``config()`` returns the constructor arguments, so that a checkpoint rebuilds the model.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..forces import elastic
+from ..lattice import check_field
+from ..params import HolsteinParams
+
+__all__ = ["ForceModel", "forces_from_energy"]
+
+
+def forces_from_energy(energy: torch.Tensor, Q: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+    """F = -∂E/∂Q for a batch of energies ``energy: (B,)`` of fields ``Q: (B, L, L)``."""
+    (grad,) = torch.autograd.grad(energy.sum(), Q, create_graph=create_graph)
+    return -grad
+
+
+class ForceModel(nn.Module):
+    """Base class; see the module docstring."""
+
+    energy_based = False
+
+    def __init__(self, target: str = "total", params: HolsteinParams | None = None):
+        super().__init__()
+        if target not in ("total", "electronic"):
+            raise ValueError(f"target must be 'total' or 'electronic', got {target!r}")
+        if target == "electronic" and params is None:
+            raise ValueError("target='electronic' needs the HolsteinParams of the elastic force")
+        self.target = target
+        self.params = params
+        self.register_buffer("q_scale", torch.tensor(1.0, dtype=torch.float64))
+        self.register_buffer("f_scale", torch.tensor(1.0, dtype=torch.float64))
+        self._config: dict = {"target": target, "params": None if params is None else params.to_dict()}
+
+    # -- subclass hooks -------------------------------------------------------------------
+    def predict(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def site_energy(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- public API -----------------------------------------------------------------------
+    def config(self) -> dict:
+        """Constructor keyword arguments (JSON-able) that rebuild this model."""
+        return dict(self._config)
+
+    def _prepare(self, Q: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        if not isinstance(Q, torch.Tensor):
+            raise TypeError(f"Q must be a torch.Tensor, got {type(Q).__name__}")
+        check_field(Q)
+        squeeze = Q.dim() == 2
+        if squeeze:
+            Q = Q[None]
+        ref = next(self.parameters(), self.q_scale)
+        return Q.to(dtype=ref.dtype, device=ref.device), squeeze
+
+    def energy(self, Q: torch.Tensor) -> torch.Tensor:
+        """Model energy E(Q): ``(B, L, L)`` -> ``(B,)`` (energy models only)."""
+        if not self.energy_based:
+            raise TypeError(f"{type(self).__name__} predicts forces directly and has no energy")
+        Q, squeeze = self._prepare(Q)
+        scale = (self.q_scale * self.f_scale).to(Q.dtype)
+        E = scale * self.site_energy(Q / self.q_scale.to(Q.dtype)).sum(dim=(-2, -1))
+        return E[0] if squeeze else E
+
+    def forward(self, Q: torch.Tensor) -> torch.Tensor:
+        Qin_dtype = Q.dtype if isinstance(Q, torch.Tensor) else None
+        Q, squeeze = self._prepare(Q)
+        if self.energy_based:
+            with torch.enable_grad():
+                Qg = Q if Q.requires_grad else Q.detach().requires_grad_(True)
+                scale = (self.q_scale * self.f_scale).to(Q.dtype)
+                E = scale * self.site_energy(Qg / self.q_scale.to(Q.dtype)).sum(dim=(-2, -1))
+                F = forces_from_energy(E, Qg, create_graph=self.training)
+        else:
+            F = self.f_scale.to(Q.dtype) * self.predict(Q / self.q_scale.to(Q.dtype))
+        if self.target == "electronic":
+            F = F + elastic(Q, self.params)
+        if Qin_dtype is not None and Qin_dtype.is_floating_point:
+            F = F.to(Qin_dtype)
+        return F[0] if squeeze else F
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,76 @@
+"""Model parameters of the semiclassical Holstein model.
+
+Energies are in units of the hopping t (t = 1), time in units of 1/t, the lattice
+displacement Q in units where the stiffness k multiplies Q^2/2.
+
+    H = -t Σ_<ij> (c†_i c_j + h.c.) - g Σ_i (n_i - 1/2) Q_i
+        + Σ_i P_i²/2m + (k/2) Σ_i Q_i² + κ Σ_<ij> Q_i Q_j
+
+Langevin bath: friction γ, temperature kT, time step dt.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+__all__ = ["HolsteinParams", "PAPER"]
+
+
+@dataclass(frozen=True)
+class HolsteinParams:
+    """Parameters of the Holstein model and of its Langevin bath.
+
+    Attributes:
+        t: nearest-neighbour hopping (energy unit).
+        g: electron–lattice coupling.
+        k: on-site lattice stiffness.
+        kappa: nearest-neighbour elastic coupling κ (stable for |κ| < k/4).
+        mass: ion mass m (> 0).
+        gamma: Langevin friction γ (>= 0; 0 is Newtonian, energy-conserving dynamics).
+        kT: bath temperature (>= 0).
+        dt: integration time step (> 0), in units of 1/t.
+    """
+
+    t: float = 1.0
+    g: float = 3.5
+    k: float = 1.0
+    kappa: float = 0.18
+    mass: float = 5.0
+    gamma: float = 0.2
+    kT: float = 0.1
+    dt: float = 0.05
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(f"HolsteinParams.{f.name} must be a real number, got {v!r}")
+            if not math.isfinite(v):
+                raise ValueError(f"HolsteinParams.{f.name} must be finite, got {v!r}")
+            object.__setattr__(self, f.name, float(v))
+        if self.mass <= 0:
+            raise ValueError(f"HolsteinParams.mass must be > 0, got {self.mass}")
+        if self.dt <= 0:
+            raise ValueError(f"HolsteinParams.dt must be > 0, got {self.dt}")
+        if self.gamma < 0:
+            raise ValueError(f"HolsteinParams.gamma must be >= 0, got {self.gamma}")
+        if self.kT < 0:
+            raise ValueError(f"HolsteinParams.kT must be >= 0, got {self.kT}")
+        if self.k - 4 * abs(self.kappa) <= 0:
+            raise ValueError(
+                f"HolsteinParams.kappa: the lattice is unstable unless k > 4|kappa| "
+                f"(the phonon stiffness k + 2κ(cos qx + cos qy) must stay positive); "
+                f"got k={self.k}, kappa={self.kappa}"
+            )
+
+    def replace(self, **changes) -> "HolsteinParams":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+#: The preset of the reference work (Fan & Chern): quench to kT = 0.1.
+PAPER = HolsteinParams()

@@ -1,0 +1,62 @@
+"""Work sizes for the three run profiles, chosen by the environment variable HOLSTEIN_PROFILE.
+
+- ``ci``: seconds per notebook; what the test suite (nbval) executes.
+- ``book``: the rendered book on a 2-core CPU (about an hour for everything).
+- ``paper``: the reference work's sizes; meant for a GPU (e.g. Colab).
+
+Every size used by a notebook or by the CLI comes from :func:`get_profile`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+__all__ = ["Profile", "PROFILES", "get_profile", "ENV_VAR"]
+
+ENV_VAR = "HOLSTEIN_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one profile (lattices L, step counts, snapshot counts, epochs)."""
+
+    name: str
+    L_ed: int                  # lattice of ED quenches and of the training data
+    n_random: int              # hot random snapshots in the dataset
+    n_quench: int              # quench snapshots in the dataset
+    quench_runs: int           # independent ED quench trajectories the quench snapshots come from
+    quench_every: int          # Langevin steps between recorded quench snapshots
+    ed_quench_steps: int       # length of the ED-vs-ML comparison quench (chapter 7)
+    epochs: int                # training epochs for the lean models
+    epochs_reference: int      # training epochs for the (huge) reference models
+    L_large: int               # lattice of the large-scale ML quench (chapter 8)
+    large_steps: int           # Langevin steps of the large quench
+    large_every: int           # steps between recorded snapshots of the large quench
+    temperatures: tuple = (0.05, 0.1, 0.15)  # quench temperatures for the growth exponent
+    bench_L: tuple = (12, 16, 24)            # lattices for the ED cost benchmark
+
+    def replace(self, **changes) -> "Profile":
+        return dataclasses.replace(self, **changes)
+
+
+PROFILES = {
+    "ci": Profile("ci", L_ed=8, n_random=6, n_quench=8, quench_runs=2, quench_every=20,
+                  ed_quench_steps=200, epochs=2, epochs_reference=1, L_large=16, large_steps=200,
+                  large_every=50, bench_L=(8, 12)),
+    "book": Profile("book", L_ed=16, n_random=60, n_quench=120, quench_runs=4, quench_every=40,
+                    ed_quench_steps=2000, epochs=30, epochs_reference=3, L_large=48,
+                    large_steps=4000, large_every=200, bench_L=(8, 12, 16, 24, 32)),
+    "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
+                     ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
+                     large_steps=20000, large_every=500, bench_L=(12, 16, 24, 32, 40, 48)),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile named ``name``, else ``$HOLSTEIN_PROFILE``, else ``ci``."""
+    name = name or os.environ.get(ENV_VAR, "ci")
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r} (from {ENV_VAR}); choose one of {sorted(PROFILES)}") from None
