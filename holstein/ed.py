@@ -172,3 +172,34 @@ def free_energy(Q, p: HolsteinParams) -> torch.Tensor:
     else:
         A = (f * eps).sum(-1)
     return A + 0.5 * p.g * Q.sum(dim=(-2, -1)) + elastic_energy(Q, p)
+
+
+def checkerboard_delta(L: int, Q0: float, p: HolsteinParams) -> float:
+    r"""Closed-form CDW amplitude δ of a checkerboard Q_i = Q0 (-1)^(x_i+y_i): n_i = 1/2 + (-1)^(x+y) δ.
+
+    Derivation. With s_i = (-1)^(x_i+y_i) = e^{iΠ·r_i}, Π = (π, π), the coupling
+    -g Q0 Σ_i s_i n_i = -Δ Σ_k c†_{k+Π} c_k with Δ = g Q0 couples k to k + Π only. Since
+    ε_{k+Π} = -ε_k for ε_k = -2t(cos kx + cos ky), each pair (k, k+Π) has the 2×2 Bloch matrix
+
+        h_k = [[ε_k, -Δ], [-Δ, -ε_k]] = ε_k σ_z - Δ σ_x,
+
+    with bands ±E_k, E_k = √(ε_k² + Δ²). Particle–hole symmetry puts μ = 0 at half filling.
+    In the lower (upper) band ⟨σ_x⟩ = +Δ/E_k (-Δ/E_k), so
+    ⟨c†_{k+Π} c_k + h.c.⟩ = (Δ/E_k)[f(-E_k) - f(E_k)] = (Δ/E_k) tanh(E_k / 2kT).
+    The staggered density N δ = Σ_i s_i n_i sums this over the N/2 pairs, i.e.
+
+        δ = (1/N) Σ_{k ∈ BZ} (Δ / 2E_k) tanh(E_k / 2kT),      tanh -> 1 at kT = 0,
+
+    with k on the L×L grid 2π(m, n)/L. Checks: t -> 0 gives δ = tanh(Δ/2kT)/2 (the atomic
+    limit, one electron on every Q > 0 site at kT = 0); Δ -> 0 gives δ -> 0.
+    """
+    if L < 2 or L % 2:
+        raise ValueError(f"L must be even and >= 2, got {L}")
+    k = 2 * np.pi * np.arange(L) / L
+    eps = -2 * p.t * (np.cos(k)[:, None] + np.cos(k)[None, :])
+    delta = p.g * Q0
+    E = np.sqrt(eps**2 + delta**2)
+    th = np.ones_like(E) if p.kT == 0 else np.tanh(E / (2 * p.kT))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        terms = np.where(E > 0, delta / (2 * E) * th, 0.0)
+    return float(terms.mean())
