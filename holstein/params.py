@@ -27,7 +27,9 @@ class HolsteinParams:
         k: on-site lattice stiffness.
         kappa: nearest-neighbour elastic coupling κ (stable for |κ| < k/4).
         mass: ion mass m (> 0).
-        gamma: Langevin friction γ (>= 0; 0 is Newtonian, energy-conserving dynamics).
+        gamma: Langevin friction *rate* γ (>= 0; 0 is Newtonian, energy-conserving dynamics):
+            m Q̈ = F - m γ Q̇ + η with ⟨η η⟩ = 2 m γ kT δ, as in the reference code whose exact
+            Ornstein–Uhlenbeck step uses a = e^{-γ dt}, b = √((1 - a²) kT / m).
         kT: bath temperature (>= 0).
         dt: integration time step (> 0), in units of 1/t.
     """

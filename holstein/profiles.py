@@ -44,7 +44,7 @@ PROFILES = {
     "ci": Profile("ci", L_ed=8, n_random=6, n_quench=8, quench_runs=2, quench_every=20,
                   ed_quench_steps=200, epochs=2, epochs_reference=1, L_large=16, large_steps=200,
                   large_every=50, bench_L=(8, 12)),
-    "book": Profile("book", L_ed=16, n_random=60, n_quench=120, quench_runs=4, quench_every=40,
+    "book": Profile("book", L_ed=24, n_random=120, n_quench=240, quench_runs=4, quench_every=40,
                     ed_quench_steps=2000, epochs=30, epochs_reference=3, L_large=48,
                     large_steps=4000, large_every=200, bench_L=(8, 12, 16, 24, 32)),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
