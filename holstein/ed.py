@@ -203,3 +203,21 @@ def checkerboard_delta(L: int, Q0: float, p: HolsteinParams) -> float:
     with np.errstate(invalid="ignore", divide="ignore"):
         terms = np.where(E > 0, delta / (2 * E) * th, 0.0)
     return float(terms.mean())
+
+
+def checkerboard_amplitude(p: HolsteinParams, L: int = 64) -> float:
+    r"""Self-consistent checkerboard amplitude Q0 >= 0 of the static CDW at temperature p.kT.
+
+    For Q_i = Q0 (-1)^(x+y) the force is uniform in magnitude,
+    F_i = (-1)^(x+y) [g δ(Q0) - (k - 4κ) Q0], so equilibrium solves g δ(Q0) = (k - 4κ) Q0 with
+    δ from :func:`checkerboard_delta`. Returns 0 when only the uniform solution exists (above
+    the mean-field CDW temperature). In the atomic limit at kT = 0, Q0 = g / 2(k - 4κ).
+    """
+    from scipy.optimize import brentq
+
+    stiff = p.k - 4 * p.kappa
+    gap = lambda q: p.g * checkerboard_delta(L, q, p) - stiff * q  # noqa: E731
+    hi = p.g / (2 * stiff) + 1.0  # δ <= 1/2 bounds the root
+    if gap(1e-8) <= 0:
+        return 0.0
+    return float(brentq(gap, 1e-8, hi, xtol=1e-13))

@@ -1,0 +1,301 @@
+r"""D4-invariant descriptors of the 45-site neighbourhood of every lattice site.
+
+A Behler–Parrinello force field predicts the force on site i from the displacements in a
+finite neighbourhood of i: the site itself and the 8 shells r² ∈ {1, 2, 4, 5, 8, 9, 10, 13}
+(:func:`holstein.lattice.shell_offsets`), 45 numbers ``q_δ = Q_{i+δ}``. The force F_i is a
+scalar field, so it must be unchanged when the neighbourhood is rotated or mirrored about
+site i by an element g of the point group D4 (order 8). The descriptor is therefore a set of
+functions of q that are exactly D4-invariant (Zhang, Zhang & Chern, arXiv:2201.00798;
+Zhang, Fan, Chern et al. for the Holstein model).
+
+1. Irreducible decomposition (the 45 × 45 orthogonal basis)
+-----------------------------------------------------------
+g acts on offsets by a 2×2 integer matrix (``R = [[0,-1],[1,0]]`` the 90° rotation,
+``M = diag(-1, 1)`` the mirror x → -x, D4 = {R^k, R^k M}) and on neighbourhoods by
+``(T(g) q)_δ = q_{g⁻¹δ}``. Each shell is one D4 orbit, so T restricted to a shell is the
+permutation representation of that orbit. D4 has four 1-d irreps and one 2-d irrep; with the
+polynomials that carry them:
+
+    ====  ===  ====  ====  ============  ==============  ==========
+    Γ      E    C2   2C4   2σ (axes)     2σ_d (diag.)    carrier
+    ====  ===  ====  ====  ============  ==============  ==========
+    A1     1     1     1     1             1             1
+    A2     1     1     1    -1            -1             xy(x²-y²)
+    B1     1     1    -1     1            -1             x²-y²
+    B2     1     1    -1    -1             1             xy
+    E      2    -2     0     0             0             (x, y)
+    ====  ===  ====  ====  ============  ==============  ==========
+
+The projector onto Γ is ``P_Γ = (d_Γ/8) Σ_g χ_Γ(g) T(g)``, and for E the Wigner projectors
+``P^E_{mn} = (2/8) Σ_g D_{mn}(g) T(g)`` with D(g) = g (the vector representation). Applied to
+the indicator of a site δ₀ of the orbit they give basis vectors u(δ) = Σ_{g: gδ₀=δ} χ(g) (up
+to a constant), i.e. a 1-d irrep's vector takes the value χ(g_δ) on the site δ = g_δ δ₀. This
+is the sign of the carrier polynomial at δ; an E pair is v(δ) = D(g_δ) ê_n. Per shell:
+
+* centre (the fixed point): A1 = 1.
+* axial 4-site shells (r² = 1, 4, 9; δ₀ = (a, 0)): the stabiliser {E, σ_x-axis} has the
+  character of A1 and B1 (x² - y² ≠ 0, xy = 0 on the axes) but not of A2 or B2, so
+  T = A1 + B1 + E with u_A1 = 1/2, u_B1 = sgn(x² - y²)/2, v_E = (sgn x, sgn y)/√2.
+* diagonal 4-site shells (r² = 2, 8; δ₀ = (a, a)): T = A1 + B2 + E with u_A1 = 1/2,
+  u_B2 = sgn(xy)/2, v_E = (sgn x, sgn y)/2.
+* 8-site shells (r² = 5, 10, 13; δ₀ = (a, b), a > b > 0): the stabiliser is trivial, T is the
+  regular representation A1 + A2 + B1 + B2 + 2E with u = (1, sgn xy(x² - y²), sgn(x² - y²),
+  sgn xy)/√8 and two E pairs v_a = D(g_δ) ê_x / 2, v_b = D(g_δ) ê_y / 2: ``v_a`` is the unit
+  vector along the *major* axis of δ (``(sgn x, 0)`` if |x| > |y|, else ``(0, sgn y)``) and
+  ``v_b`` along the *minor* axis. They are orthogonal site by site.
+
+Different irreps are orthogonal (Schur), the E pairs of one shell are orthogonal and every
+vector is normalised, so the 45 rows form an orthogonal matrix U. Counting copies:
+A1 × 9 (centre + 8 shells), A2 × 3 (8-site shells), B1 × 6 (r² = 1, 4, 9 and the three 8-site
+shells), B2 × 5 (r² = 2, 8 and the three 8-site shells), E × 11 (one per 4-site shell, two per
+8-site shell): 9 + 3 + 6 + 5 + 2·11 = 45. Every vector has the equivariance
+u(gδ) = χ(g) u(δ) (resp. v(gδ) = g v(δ)), hence the coefficients b = U q transform as
+
+    b_Γ(T(g) q) = χ_Γ(g) b_Γ(q)            (1-d irreps),
+    e(T(g) q)   = g e(q)                    (E pairs, e = (e_x, e_y)).
+
+Row order of U: A1 (centre, r² = 1, 2, 4, 5, 8, 9, 10, 13), A2 (r² = 5, 10, 13),
+B1 (r² = 1, 4, 5, 9, 10, 13), B2 (r² = 2, 5, 8, 10, 13), E (r² = 1, 2, 4, 5a, 5b, 8, 9, 10a,
+10b, 13a, 13b; x then y component of each pair); see :func:`irrep_basis` for the labels.
+
+2. Invariants (D = 45)
+----------------------
+From b we build invariants with the *reference irreps* of the √5 shell (r² = 5, the nearest
+shell that carries every irrep), ``e_ref = E(5a)``, ``b_B1,ref = B1(5)``:
+
+* ``[0:9]``   the 9 A1 coefficients themselves (signed, linear in Q);
+* ``[9:34]``  the power spectrum b² of the 3 + 6 + 5 = 14 one-dimensional non-trivial copies
+  and |e|² of the 11 E copies (25 numbers);
+* ``[34:44]`` the relative phases of the 10 other E copies against the reference,
+  e · e_ref (E ⊗ E ⊃ A1 through the dot product, since g is orthogonal);
+* ``[44]``    the orientation of the reference doublet with respect to the lattice axes,
+  b_B1,ref · (e_ref,x² - e_ref,y²) (e_x² - e_y² carries B1 in Sym²E; B1 ⊗ B1 = A1).
+
+Why A1 is not squared: at half filling the Holstein model is particle–hole symmetric,
+E(-Q) = E(Q), so the true force is odd, F(-Q) = -F(Q). A descriptor made only of squares and
+products would be even in Q and the model F = MLP(d) could not even represent -kQ_i. The
+A1 coefficients (Q_i itself among them) are the only linear invariants; they carry the sign.
+
+Why not the cross product: e × e_ref transforms as A2 (it changes sign under mirrors), so it is
+*not* an invariant; only A2-coupled versions (b_A2 · e × e_ref) are.
+
+Why these 45: the neighbourhood has 45 degrees of freedom and D4 is finite, so a descriptor
+with 45 functionally independent invariants determines q locally up to discrete ambiguities.
+The count works out exactly: 9 (A1) + 14 (1-d power spectrum) + 11 (|e|²) + 10 (angles of the
+other E copies relative to e_ref) + 1 (angle of e_ref relative to the axes) = 45, and the
+Jacobian ∂d/∂q has full rank 45 at a generic q (tested). Quadratic invariants alone cannot fix
+the last angle (quadratic invariants only pair copies of the same irrep), hence one cubic term.
+What remains undetermined is discrete: the relative signs of different copies of A2, B1 and
+B2 and the handedness of each E copy relative to e_ref. ``extended=True`` appends the 11
+sign-relative products b · b_ref of the 1-d copies other than the reference
+(A2: 2, B1: 5, B2: 4), giving D = 56; these add no rank but resolve the relative signs.
+
+All invariants are polynomials of degree ≤ 3 in Q (well scaled for |Q| ~ 1 after the model's
+q_scale); models standardise them with a fitted mean and standard deviation.
+
+Shapes: ``Q: (B, L, L)`` or ``(L, L)``; neighbourhoods ``(B, N, 45)`` with the site order of
+:attr:`SquareLattice.shell_sites`; descriptors ``(B, L, L, D)`` (or ``(L, L, D)``). Torch,
+differentiable, any floating dtype and device.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .lattice import SHELL_RADII2, SquareLattice, check_field, shell_offsets
+
+__all__ = ["DESCRIPTOR_LENGTH", "DESCRIPTOR_LENGTH_EXTENDED", "IRREP_COUNTS", "irrep_basis", "irrep_slices",
+           "neighbourhoods", "irrep_coefficients", "split_irreps", "neighbourhood_descriptors", "descriptors",
+           "descriptor_labels"]
+
+#: Number of copies of each irrep in the 45-site neighbourhood (E counted as doublets).
+IRREP_COUNTS = {"A1": 9, "A2": 3, "B1": 6, "B2": 5, "E": 11}
+#: Length of the default descriptor (see the module docstring).
+DESCRIPTOR_LENGTH = 45
+#: Length with the 11 sign-relative products of the 1-d irreps appended.
+DESCRIPTOR_LENGTH_EXTENDED = 56
+
+_IRREPS = ("A1", "A2", "B1", "B2", "E")
+
+
+def _shell_vectors(offs: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
+    """Orthonormal irrep basis of one shell: ``[(irrep, tag, vector (n,) or (2, n))]``."""
+    x, y = offs[:, 0].astype(float), offs[:, 1].astype(float)
+    n = len(offs)
+    sx, sy = np.sign(x), np.sign(y)
+    out = [("A1", "", np.ones(n) / np.sqrt(n))]
+    if n == 4 and (x * y == 0).all():  # axial: A1 + B1 + E
+        out.append(("B1", "", np.sign(x * x - y * y) / 2))
+        out.append(("E", "", np.stack([sx, sy]) / np.sqrt(2)))
+    elif n == 4:  # diagonal: A1 + B2 + E
+        out.append(("B2", "", np.sign(x * y) / 2))
+        out.append(("E", "", np.stack([sx, sy]) / 2))
+    elif n == 8:  # general orbit: regular representation A1 + A2 + B1 + B2 + 2E
+        major_x = np.abs(x) > np.abs(y)
+        out.append(("A2", "", np.sign(x * y * (x * x - y * y)) / np.sqrt(8)))
+        out.append(("B1", "", np.sign(x * x - y * y) / np.sqrt(8)))
+        out.append(("B2", "", np.sign(x * y) / np.sqrt(8)))
+        out.append(("E", "a", np.stack([np.where(major_x, sx, 0), np.where(major_x, 0, sy)]) / 2))
+        out.append(("E", "b", np.stack([np.where(major_x, 0, sx), np.where(major_x, sy, 0)]) / 2))
+    else:  # pragma: no cover - the lattice shells are fixed
+        raise ValueError(f"unexpected shell size {n}")
+    return out
+
+
+@lru_cache(maxsize=None)
+def _basis_cached() -> tuple[np.ndarray, tuple[str, ...]]:
+    shells = shell_offsets()
+    sizes = [len(s) for s in shells]
+    starts = np.cumsum([1] + sizes[:-1])  # column of each shell's first site (centre = column 0)
+    rows: dict[str, list[tuple[str, np.ndarray]]] = {g: [] for g in _IRREPS}
+    rows["A1"].append(("A1[0]", np.eye(45)[0]))
+    for r2, offs, s0 in zip(SHELL_RADII2, shells, starts):
+        for irrep, tag, vec in _shell_vectors(offs):
+            if irrep == "E":
+                for comp, v in zip("xy", vec):
+                    full = np.zeros(45)
+                    full[s0:s0 + len(offs)] = v
+                    rows["E"].append((f"E[{r2}{tag}].{comp}", full))
+            else:
+                full = np.zeros(45)
+                full[s0:s0 + len(offs)] = vec
+                rows[irrep].append((f"{irrep}[{r2}]", full))
+    labels = tuple(lab for g in _IRREPS for lab, _ in rows[g])
+    U = np.stack([v for g in _IRREPS for _, v in rows[g]])
+    U.setflags(write=False)
+    return U, labels
+
+
+def irrep_basis() -> tuple[np.ndarray, list[str]]:
+    """The (45, 45) orthogonal matrix U and a label per row.
+
+    ``b = U @ q`` maps a neighbourhood ``q: (45,)`` (centre, then the 8 shells in the order of
+    :attr:`SquareLattice.shell_sites`) to irrep coefficients. Labels read ``"B1[5]"`` (irrep,
+    shell r²) and ``"E[10a].y"`` (E copy a of the r² = 10 shell, y component).
+    """
+    U, labels = _basis_cached()
+    return U.copy(), list(labels)
+
+
+def irrep_slices() -> dict[str, slice]:
+    """Where each irrep sits in the rows of U: A1 0:9, A2 9:12, B1 12:18, B2 18:23, E 23:45."""
+    out, start = {}, 0
+    for g in _IRREPS:
+        n = IRREP_COUNTS[g] * (2 if g == "E" else 1)
+        out[g] = slice(start, start + n)
+        start += n
+    return out
+
+
+# positions of the √5 reference copies inside each irrep block
+_REF = {"A2": 0, "B1": 2, "B2": 1, "E": 3}
+
+
+@lru_cache(maxsize=None)
+def _U_tensor(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.tensor(np.array(_basis_cached()[0]), dtype=dtype, device=device)
+
+
+@lru_cache(maxsize=None)
+def _sites_tensor(L: int, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(SquareLattice(L).shell_sites, device=device)
+
+
+def _as_field(Q) -> tuple[torch.Tensor, bool]:
+    if isinstance(Q, np.ndarray):
+        Q = torch.as_tensor(Q)
+    if not isinstance(Q, torch.Tensor):
+        raise TypeError(f"Q must be a torch.Tensor or numpy array, got {type(Q).__name__}")
+    if not Q.dtype.is_floating_point:
+        raise ValueError(f"Q must be a floating-point field, got dtype {Q.dtype}")
+    check_field(Q)
+    squeeze = Q.dim() == 2
+    return (Q[None] if squeeze else Q), squeeze
+
+
+def neighbourhoods(Q) -> torch.Tensor:
+    """Gather the 45-site neighbourhood of every site: ``(B, L, L)`` -> ``(B, N, 45)``.
+
+    ``out[b, i, k] = Q[b].flatten()[shell_sites[i, k]]`` with i = x·L + y. For L < 8 the shells
+    wrap onto each other (a site may appear more than once); everything stays well defined.
+    """
+    Q, _ = _as_field(Q)
+    B, L = Q.shape[0], Q.shape[-1]
+    return Q.reshape(B, L * L)[:, _sites_tensor(L, Q.device)]  # (B, N, 45)
+
+
+def irrep_coefficients(Q) -> torch.Tensor:
+    """Irrep coefficients b = U q of every site: ``(B, L, L)`` -> ``(B, N, 45)`` (rows of U)."""
+    q = neighbourhoods(Q)
+    return q @ _U_tensor(q.dtype, q.device).T
+
+
+def split_irreps(b: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Split coefficients ``(..., 45)`` into ``A1 (..., 9)``, ``A2 (..., 3)``, ``B1 (..., 6)``,
+    ``B2 (..., 5)`` and ``E (..., 11, 2)``."""
+    if b.shape[-1] != 45:
+        raise ValueError(f"irrep coefficients must have a last dimension of 45, got {tuple(b.shape)}")
+    sl = irrep_slices()
+    out = {g: b[..., sl[g]] for g in _IRREPS}
+    out["E"] = out["E"].reshape(*b.shape[:-1], 11, 2)
+    return out
+
+
+def neighbourhood_descriptors(q: torch.Tensor, extended: bool = False) -> torch.Tensor:
+    """Invariant descriptor of neighbourhoods ``q: (..., 45)`` -> ``(..., D)``, D = 45 (56 if extended).
+
+    See the module docstring for the layout; every component is a D4-invariant polynomial of q.
+    """
+    if q.shape[-1] != 45:
+        raise ValueError(f"neighbourhoods must have a last dimension of 45, got {tuple(q.shape)}")
+    b = split_irreps(q @ _U_tensor(q.dtype, q.device).T)
+    e = b["E"]  # (..., 11, 2)
+    eref = e[..., _REF["E"], :]  # (..., 2)
+    others = [k for k in range(11) if k != _REF["E"]]
+    parts = [
+        b["A1"],                                            # 9, linear (signed)
+        b["A2"] ** 2, b["B1"] ** 2, b["B2"] ** 2,           # 14
+        (e * e).sum(-1),                                    # 11
+        (e[..., others, :] * eref[..., None, :]).sum(-1),   # 10
+        (b["B1"][..., _REF["B1"]] * (eref[..., 0] ** 2 - eref[..., 1] ** 2))[..., None],  # 1
+    ]
+    if extended:
+        for g in ("A2", "B1", "B2"):
+            ref = b[g][..., _REF[g]: _REF[g] + 1]
+            keep = [k for k in range(IRREP_COUNTS[g]) if k != _REF[g]]
+            parts.append(b[g][..., keep] * ref)             # 2 + 5 + 4
+    return torch.cat(parts, dim=-1)
+
+
+def descriptors(Q, extended: bool = False) -> torch.Tensor:
+    """D4-invariant descriptors of every site: ``(B, L, L)`` -> ``(B, L, L, D)``, ``(L, L)`` -> ``(L, L, D)``.
+
+    Each component is a scalar field: for any lattice symmetry g (D4 about any point, composed
+    with translations), ``descriptors(g Q) = g descriptors(Q)`` component by component.
+    """
+    Q, squeeze = _as_field(Q)
+    B, L = Q.shape[0], Q.shape[-1]
+    d = neighbourhood_descriptors(neighbourhoods(Q), extended=extended)  # (B, N, D)
+    d = d.reshape(B, L, L, d.shape[-1])
+    return d[0] if squeeze else d
+
+
+def descriptor_labels(extended: bool = False) -> list[str]:
+    """Human-readable names of the D descriptor components, in order."""
+    _, labels = _basis_cached()
+    sl = irrep_slices()
+    one_d = lambda g: labels[sl[g]]  # noqa: E731
+    e_copies = [lab[:-2] for lab in labels[sl["E"]][::2]]  # "E[5a]"
+    eref = e_copies[_REF["E"]]
+    out = list(one_d("A1"))
+    out += [f"{lab}^2" for g in ("A2", "B1", "B2") for lab in one_d(g)]
+    out += [f"|{c}|^2" for c in e_copies]
+    out += [f"{c}.{eref}" for k, c in enumerate(e_copies) if k != _REF["E"]]
+    out += [f"B1[5]*({eref}.x^2-{eref}.y^2)"]
+    if extended:
+        for g in ("A2", "B1", "B2"):
+            labs = one_d(g)
+            out += [f"{lab}*{labs[_REF[g]]}" for k, lab in enumerate(labs) if k != _REF[g]]
+    return out

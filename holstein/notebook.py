@@ -1,0 +1,137 @@
+"""Support for the book's notebooks: setup, and the datasets and trained models of a profile.
+
+At the ``book`` and ``paper`` profiles the notebooks reuse what the package's own CLI produced
+and committed under ``holstein/artifacts/`` (each artifact records the command that made it);
+if an artifact is missing it is made here, resumably, under ``$HOLSTEIN_CACHE`` (default
+``runs/``). At the ``ci`` profile everything is recomputed small.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data, train
+from .params import PAPER
+from .profiles import Profile, get_profile
+
+__all__ = ["setup", "dataset", "trained_model", "ARTIFACTS", "cache_dir"]
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("HOLSTEIN_CACHE", "runs"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup(seed: int = 0) -> tuple[str, Profile]:
+    """Seed everything, pick the device (cuda when present) and the profile; print both."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    prof = get_profile()
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 100, "axes.grid": False, "figure.figsize": (6.4, 4.0)})
+    where = "Colab" if "google.colab" in sys.modules else "local"
+    print(f"profile: {prof.name} | device: {device} | {where}")
+    return device, prof
+
+
+def dataset_path(prof: Profile) -> Path:
+    return ARTIFACTS / "data" / f"ed_L{prof.L_ed}_{prof.name}.npz"
+
+
+def dataset(prof: Profile | None = None, progress: bool = True) -> data.Dataset:
+    """The ED dataset of a profile: the committed artifact if there is one, else generated (cached)."""
+    prof = prof or get_profile()
+    committed = dataset_path(prof)
+    if committed.exists():
+        return data.load(committed)
+    path = cache_dir() / committed.name
+    if path.exists():
+        return data.load(path)
+    return data.generate(path, L=prof.L_ed, p=PAPER, n_random=prof.n_random, n_quench=prof.n_quench,
+                         quench_runs=prof.quench_runs, quench_every=prof.quench_every, seed=0, progress=progress,
+                         command=f"python -m holstein generate --profile {prof.name} --out {path}")
+
+
+#: training recipes used by the book (and by `python -m holstein train`)
+RECIPES = {
+    "bp_mlp": dict(model_config={}, loss_scale=1.0, reference=True),
+    "gcn": dict(model_config={}, loss_scale=1.0, reference=True),
+    "energy_gnn": dict(model_config={}, loss_scale=1000.0, lr=1e-4, reference=True),
+    "bp_mlp_lean": dict(model_config={}, loss_scale=1.0),
+    "gcn_lean": dict(model_config={}, loss_scale=1.0),
+    "energy_gnn_lean": dict(model_config={}, loss_scale=1.0),
+}
+
+
+def train_config(name: str, prof: Profile, device: str = "cpu", **overrides) -> train.TrainConfig:
+    r = dict(RECIPES[name])
+    reference = r.pop("reference", False)
+    r.setdefault("epochs", prof.epochs_reference if reference else prof.epochs)
+    r.update(overrides)
+    return train.TrainConfig(model=name, device=device, **r)
+
+
+def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
+                  progress: bool = True):
+    """(model, checkpoint) for ``name`` at a profile: the committed weights if present, else trained now."""
+    prof = prof or get_profile()
+    ds = ds or dataset(prof)
+    committed = ARTIFACTS / "models" / f"{name}_L{ds.L}" / "best.pt"
+    if committed.exists():
+        return train.load_checkpoint(committed, device=device, dataset=ds)
+    out = cache_dir() / f"{name}_{prof.name}_L{ds.L}"
+    if not (out / "history.json").exists():  # written when a training run completes
+        train.train(train_config(name, prof, device=device), ds, out, resume=True, progress=progress)
+    return train.load_checkpoint(out / "best.pt", device=device, dataset=ds)
+
+
+def force_function(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu"):
+    """``force_fn(Q) -> F`` for 'ed' or for a trained model name (loaded/trained for the profile)."""
+    from . import ed
+
+    if name == "ed":
+        return lambda Q: ed.forces(Q, p)
+    model, _ = trained_model(name, prof, device=device)
+
+    def fn(Q):
+        with torch.set_grad_enabled(model.energy_based):
+            return model(Q).detach()
+
+    return fn
+
+
+def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, seed: int = 0,
+           prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
+    """A Langevin quench from the reference hot start to ``kT`` with ED or a trained model.
+
+    Returns ``dict(time (T,), Q (T, L, L))`` (numpy). Results are cached in :func:`cache_dir`
+    (and resumable through the dynamics checkpoints), so chapters share them.
+    """
+    from . import dynamics
+
+    prof = prof or get_profile()
+    p = PAPER.replace(kT=kT)
+    path = cache_dir() / f"quench_{name}_{prof.name}_L{L}_n{n_steps}_e{every}_kT{kT:g}_s{seed}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return dict(time=z["time"], Q=z["Q"])
+    fn = force_function(name, p, prof, device)
+    Q0, V0 = dynamics.hot_start(L, p, seed=seed, device=device)
+    state = dynamics.init(Q0, fn, p, V0=V0, seed=seed)
+    _, traj = dynamics.run(state, fn, p, n_steps=n_steps, record_every=every, progress=progress,
+                           checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=max(every, 500), resume=True)
+    out = dict(time=np.asarray(traj.time), Q=np.asarray(traj.Q))
+    np.savez_compressed(path, **out)
+    path.with_suffix(".ckpt").unlink(missing_ok=True)
+    return out

@@ -1,0 +1,251 @@
+"""Training, checkpoints and evaluation of force models on ED datasets.
+
+Loss: mean squared error of the normalised forces, (F_pred - F_ED)² / f_scale², times
+``loss_scale`` (the reference energy GNN uses 1000 × MSE). Adam (lr 1e-3 by default) with
+ReduceLROnPlateau(factor 0.85, patience 5) on the validation loss, early stopping.
+
+Splits: the dataset's held-out test set (every 7th snapshot, :func:`holstein.data.split_indices`)
+is never used for training or model selection; validation is every 6th snapshot of the rest.
+
+A checkpoint (``last.pt``, ``best.pt``) holds the model name and config, weights (with the
+normalisation buffers), optimizer and scheduler state, the epoch, the history, the training
+config, the Holstein parameters and the dataset sha256. Resuming continues exactly: the
+shuffling of epoch e is drawn from a generator seeded by (seed, e).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import models
+from .data import Dataset
+
+__all__ = ["TrainConfig", "train", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
+           "save_metrics"]
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (JSON-able)."""
+
+    model: str
+    model_config: dict = field(default_factory=dict)
+    epochs: int = 50
+    lr: float = 1e-3
+    batch_size: int = 1          # configurations per optimisation step
+    lr_factor: float = 0.85
+    lr_patience: int = 5
+    early_stopping: int = 25     # epochs without validation improvement before stopping
+    loss_scale: float = 1.0
+    dtype: str = "float64"
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
+        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("need epochs >= 0, batch_size >= 1 and lr > 0")
+
+
+def split_train_val(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) indices: test = every 7th snapshot; val = every 6th of the rest."""
+    train, test = ds.split()
+    is_val = np.arange(len(train)) % 6 == 5
+    return train[~is_val], train[is_val], test
+
+
+def _targets(ds: Dataset, target: str) -> np.ndarray:
+    return ds.F if target == "total" else ds.electronic_forces
+
+
+def _make_model(cfg: TrainConfig, ds: Dataset) -> models.ForceModel:
+    mc = dict(cfg.model_config)
+    if mc.get("target", "total") == "electronic":
+        mc.setdefault("params", ds.params.to_dict())
+    return models.build(cfg.model, **mc)
+
+
+def _fit_scales(model: models.ForceModel, ds: Dataset, idx: np.ndarray) -> None:
+    Y = _targets(ds, model.target)[idx]
+    model.q_scale.fill_(float(ds.Q[idx].std()))
+    model.f_scale.fill_(float(Y.std()))
+    if hasattr(model, "fit_normalisation"):
+        model.fit_normalisation(torch.as_tensor(ds.Q[idx[: min(len(idx), 32)]]))
+
+
+def _batch_loss(model, Q, F, cfg: TrainConfig) -> torch.Tensor:
+    pred = model(Q)
+    return cfg.loss_scale * torch.mean(((pred - F) / model.f_scale.to(F.dtype)) ** 2)
+
+
+def predict(model: models.ForceModel, Q, batch: int = 8) -> np.ndarray:
+    """Model forces for fields ``Q: (S, L, L)`` (numpy or torch), evaluated in batches -> numpy."""
+    ref = next(model.parameters())
+    was_training = model.training
+    model.eval()
+    out = []
+    for s in range(0, len(Q), batch):
+        q = torch.as_tensor(np.asarray(Q[s:s + batch]), dtype=ref.dtype, device=ref.device)
+        with torch.set_grad_enabled(model.energy_based):  # energy models need autograd for F = -dE/dQ
+            f = model(q)
+        out.append(f.detach().to("cpu", torch.float64).numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0,) + tuple(np.shape(Q)[1:]))
+
+
+def _metrics(F_true: np.ndarray, F_pred: np.ndarray) -> dict:
+    err = F_pred - F_true
+    rmse = float(np.sqrt(np.mean(err**2)))
+    std = float(F_true.std())
+    return dict(rmse=rmse, mae=float(np.mean(np.abs(err))), r2=float(1 - np.mean(err**2) / F_true.var()),
+                force_std=std, rmse_over_std=rmse / std, count=int(F_true.shape[0]))
+
+
+def evaluate(model: models.ForceModel, ds: Dataset, idx=None) -> dict:
+    """Force errors on snapshots ``idx`` (default: the held-out test set): RMSE, MAE, R², and the
+    same separately for hot random and quench snapshots (RMSE also as a fraction of the force std)."""
+    idx = ds.split()[1] if idx is None else np.asarray(idx)
+    pred = predict(model, ds.Q[idx])
+    out = dict(all=_metrics(ds.F[idx], pred))
+    for name, k in (("random", 0), ("quench", 1)):
+        sel = ds.kind[idx] == k
+        if sel.any():
+            out[name] = _metrics(ds.F[idx][sel], pred[sel])
+    return out
+
+
+def _save(path: Path, payload: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress: bool = True):
+    """Train ``cfg.model`` on ``ds``; write ``best.pt``, ``last.pt`` and ``history.json`` in ``out_dir``.
+
+    Returns (best model, history). With ``resume=True`` continues from ``out_dir/last.pt``
+    (which must belong to the same model, config and dataset).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dtype = _DTYPES[cfg.dtype]
+    torch.manual_seed(cfg.seed)
+    model = _make_model(cfg, ds).to(device=cfg.device, dtype=dtype)
+    tr, va, _ = split_train_val(ds)
+    if len(tr) == 0 or len(va) == 0:
+        raise ValueError(f"dataset of {len(ds)} snapshots is too small for a train/validation/test split")
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.lr_factor, patience=cfg.lr_patience)
+    history = dict(epoch=[], train_loss=[], val_loss=[], val_rmse=[], lr=[], seconds=[])
+    start, best, since_best = 0, float("inf"), 0
+    if resume and (out_dir / "last.pt").exists():
+        ck = torch.load(out_dir / "last.pt", map_location=cfg.device, weights_only=False)
+        _check_compatible(ck, cfg, ds, out_dir / "last.pt")
+        model.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        history, start, best, since_best = ck["history"], ck["epoch"] + 1, ck["best_val"], ck["since_best"]
+    else:
+        _fit_scales(model, ds, tr)
+    Qt, Ft = (t.to(dtype) for t in ds.tensors(device=cfg.device))
+    if model.target == "electronic":
+        Ft = torch.as_tensor(ds.F, dtype=dtype, device=cfg.device)  # the wrapper adds the elastic part
+    bar = tqdm(range(start, cfg.epochs), desc=f"train {cfg.model}", disable=not progress, initial=start,
+               total=cfg.epochs)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        order = torch.as_tensor(tr)[torch.randperm(len(tr), generator=torch.Generator().manual_seed(cfg.seed * 100003 + epoch))]
+        total = 0.0
+        for s in range(0, len(order), cfg.batch_size):
+            b = order[s:s + cfg.batch_size].to(cfg.device)
+            opt.zero_grad(set_to_none=True)
+            loss = _batch_loss(model, Qt[b], Ft[b], cfg)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(b)
+        model.eval()
+        vpred = predict(model, ds.Q[va])
+        val_mse = float(np.mean((vpred - ds.F[va]) ** 2))
+        val_loss = cfg.loss_scale * val_mse / float(model.f_scale) ** 2
+        sched.step(val_loss)
+        for k, v in (("epoch", epoch), ("train_loss", total / len(order)), ("val_loss", val_loss),
+                     ("val_rmse", val_mse**0.5), ("lr", opt.param_groups[0]["lr"]), ("seconds", time.perf_counter() - t0)):
+            history[k].append(v)
+        improved = val_loss < best
+        best, since_best = (val_loss, 0) if improved else (best, since_best + 1)
+        payload = dict(model=cfg.model, model_config=model.config(), state_dict=model.state_dict(),
+                       optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch, history=history,
+                       best_val=best, since_best=since_best, train_config=dataclasses.asdict(cfg),
+                       params=ds.params.to_dict(), dataset_sha256=ds.sha256, dataset_L=ds.L)
+        _save(out_dir / "last.pt", payload)
+        if improved:
+            _save(out_dir / "best.pt", payload)
+        bar.set_postfix(train=f"{total / len(order):.3g}", val_rmse=f"{val_mse**0.5:.3g}", lr=f"{opt.param_groups[0]['lr']:.2g}")
+        if since_best >= cfg.early_stopping:
+            break
+    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+    best_path = out_dir / "best.pt"
+    return (load_model(best_path, device=cfg.device) if best_path.exists() else model), history
+
+
+def _check_compatible(ck: dict, cfg: TrainConfig, ds: Dataset, path) -> None:
+    if ck["model"] != cfg.model:
+        raise ValueError(f"{path} holds a {ck['model']!r} model, not {cfg.model!r}")
+    if ck["dataset_sha256"] != ds.sha256:
+        raise ValueError(f"{path} was trained on dataset {ck['dataset_sha256'][:12]}…, not on this one "
+                         f"({ds.sha256[:12]}…); start a fresh run or use the original dataset")
+
+
+def load_checkpoint(path, device: str = "cpu", dataset: Dataset | None = None) -> tuple[models.ForceModel, dict]:
+    """Rebuild a model from a checkpoint; returns (model in eval mode, checkpoint dict).
+
+    Raises ValueError if the file is missing or not a checkpoint, if its weights do not fit
+    the architecture it names, or if ``dataset`` is given and is not the one it was trained on.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}; train one with `python -m holstein train`")
+    try:
+        ck = torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(ck, dict) or "model" not in ck or "state_dict" not in ck:
+        raise ValueError(f"{path} is not a holstein model checkpoint")
+    model = models.build(ck["model"], **dict(ck["model_config"]))
+    try:
+        model.load_state_dict(ck["state_dict"])
+    except RuntimeError as e:
+        raise ValueError(f"{path}: weights do not fit a {ck['model']!r} model with config {ck['model_config']} "
+                         f"({str(e).splitlines()[0]})") from e
+    dtype = next(iter(ck["state_dict"].values())).dtype
+    model = model.to(device=device, dtype=dtype if dtype.is_floating_point else torch.float64).eval()
+    if dataset is not None and ck.get("dataset_sha256") != dataset.sha256:
+        raise ValueError(f"{path} was trained on dataset {str(ck.get('dataset_sha256'))[:12]}…, "
+                         f"not on {dataset.sha256[:12]}…")
+    return model, ck
+
+
+def load_model(path, device: str = "cpu") -> models.ForceModel:
+    """Just the model of :func:`load_checkpoint`."""
+    return load_checkpoint(path, device=device)[0]
+
+
+def save_metrics(path, model_name: str, model: models.ForceModel, metrics: dict, extra: dict | None = None) -> Path:
+    """Write a per-model results JSON (metrics, parameter count, and anything in ``extra``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = dict(model=model_name, parameters=model.n_parameters(), config=model.config(), metrics=metrics,
+                   **(extra or {}))
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path

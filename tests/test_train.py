@@ -1,0 +1,80 @@
+"""Training pipeline: the loss goes down, checkpoints resume exactly and refuse the wrong model or data."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from holstein import PAPER, data, train
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    path = tmp_path_factory.mktemp("train") / "d.npz"
+    return data.generate(path, L=6, p=PAPER, n_random=8, n_quench=20, quench_runs=2, quench_every=10, seed=1,
+                         progress=False)
+
+
+def _cfg(**kw):
+    base = dict(model="gcn_lean", model_config=dict(channels=(1, 8, 8, 1)), epochs=4, lr=3e-3, seed=0)
+    base.update(kw)
+    return train.TrainConfig(**base)
+
+
+def test_split_is_disjoint(ds):
+    tr, va, te = train.split_train_val(ds)
+    assert len(set(tr) | set(va) | set(te)) == len(ds)
+    assert not (set(tr) & set(te)) and not (set(va) & set(te)) and not (set(tr) & set(va))
+    assert list(te) == list(data.split_indices(len(ds))[1])
+
+
+def test_training_lowers_the_loss_and_writes_everything(ds, tmp_path):
+    model, hist = train.train(_cfg(epochs=6), ds, tmp_path, progress=False)
+    assert hist["val_loss"][-1] < hist["val_loss"][0]
+    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    for f in ("best.pt", "last.pt", "history.json"):
+        assert (tmp_path / f).exists()
+    m = train.evaluate(model, ds)
+    assert set(m) >= {"all", "random", "quench"} and 0 < m["all"]["rmse"] < np.inf
+    assert m["all"]["count"] == len(ds.split()[1])
+    out = train.save_metrics(tmp_path / "m.json", "gcn_lean", model, m)
+    assert json.loads(out.read_text())["parameters"] == model.n_parameters()
+
+
+def test_resume_continues_exactly(ds, tmp_path):
+    _, full = train.train(_cfg(epochs=4), ds, tmp_path / "full", progress=False)
+    train.train(_cfg(epochs=2), ds, tmp_path / "part", progress=False)
+    _, resumed = train.train(_cfg(epochs=4), ds, tmp_path / "part", resume=True, progress=False)
+    assert resumed["epoch"] == full["epoch"]
+    assert np.allclose(resumed["val_loss"], full["val_loss"], rtol=1e-12, atol=0)
+    a = torch.load(tmp_path / "full" / "last.pt", weights_only=False)["state_dict"]
+    b = torch.load(tmp_path / "part" / "last.pt", weights_only=False)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_electronic_target_and_float32(ds, tmp_path):
+    model, _ = train.train(_cfg(epochs=2, dtype="float32", model_config=dict(channels=(1, 8, 1), target="electronic")),
+                           ds, tmp_path, progress=False)
+    assert model.target == "electronic" and next(model.parameters()).dtype == torch.float32
+    assert np.isfinite(train.evaluate(model, ds)["all"]["rmse"])
+
+
+def test_checkpoint_errors(ds, tmp_path):
+    train.train(_cfg(epochs=1), ds, tmp_path, progress=False)
+    ck = torch.load(tmp_path / "best.pt", weights_only=False)
+    ck["model_config"] = dict(ck["model_config"], channels=(1, 4, 1))
+    torch.save(ck, tmp_path / "wrong_arch.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        train.load_checkpoint(tmp_path / "wrong_arch.pt")
+    other = data.generate(tmp_path / "other.npz", L=6, p=PAPER, n_random=8, n_quench=0, seed=9, progress=False)
+    with pytest.raises(ValueError, match="trained on dataset"):
+        train.load_checkpoint(tmp_path / "best.pt", dataset=other)
+    with pytest.raises(ValueError, match="trained on dataset"):
+        train.train(_cfg(epochs=2), other, tmp_path, resume=True, progress=False)
+    with pytest.raises(ValueError, match="holds a"):
+        train.train(_cfg(model="bp_mlp_lean", model_config={}, epochs=2), ds, tmp_path, resume=True, progress=False)
+    with pytest.raises(FileNotFoundError):
+        train.load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable"):
+        train.load_checkpoint(tmp_path / "junk.pt")
