@@ -1,4 +1,4 @@
-"""Command line: ``python -m holstein {generate,simulate,bench} ...`` (``--help`` on each)."""
+"""Command line: ``python -m holstein {generate,simulate,train,bench} ...`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -89,6 +89,29 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from . import data, notebook, train
+
+    prof = get_profile(args.profile)
+    ds = data.load(args.data) if args.data else notebook.dataset(prof)
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
+                                   ("dtype", args.dtype), ("seed", args.seed)) if v is not None}
+    cfg = notebook.train_config(args.model, prof, device=args.device, **overrides)
+    if args.target:
+        cfg.model_config = dict(cfg.model_config, target=args.target)
+    out = Path(args.out or f"runs/{args.model}_L{ds.L}")
+    model, hist = train.train(cfg, ds, out, resume=args.resume)
+    metrics = train.evaluate(model, ds)
+    extra = dict(dataset=str(args.data or notebook.dataset_path(prof)), dataset_sha256=ds.sha256,
+                 epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
+                 command="python -m holstein " + shlex.join(args.argv))
+    path = train.save_metrics(out / "metrics.json", args.model, model, metrics, extra)
+    m = metrics["all"]
+    print(f"{args.model}: {model.n_parameters()} parameters, held-out force RMSE {m['rmse']:.4g} "
+          f"({100 * m['rmse_over_std']:.2f}% of std), R² {m['r2']:.5f}; wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m holstein", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -114,6 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output .npz with Q snapshots and times")
     _add_physics(s)
     s.set_defaults(func=cmd_simulate)
+
+    t = sub.add_parser("train", help="train a force model on an ED dataset")
+    t.add_argument("--model", required=True, help="registered model name (see holstein.models.available())")
+    t.add_argument("--data", help="dataset .npz (default: the profile's dataset)")
+    t.add_argument("--profile", help=prof_help)
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--dtype", choices=["float64", "float32"])
+    t.add_argument("--target", choices=["total", "electronic"], help="learn the total or only the electronic force")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    t.add_argument("--out", help="output directory (default runs/<model>_L<L>)")
+    t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="benchmarks written as JSON")
     b.add_argument("what", choices=["ed"], help="ed: ED force evaluation vs a bare eigh")

@@ -1,0 +1,259 @@
+"""Tests for holstein/models: a conformance suite over every registered model, plus the GNN
+specifics (PyG vs stencil backends, exact parameter counts, receptive fields, energy-model
+forces against finite differences, NVE energy conservation with velocity Verlet).
+
+Huge reference models are tested with small widths (``SMALL``); their true defaults are built
+once, on L = 4, for shape, parameter count and FLOPs only.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from holstein import models
+from holstein.forces import elastic, elastic_energy, kinetic_energy
+from holstein.lattice import D4_OPS, SquareLattice, translate
+from holstein.models.gcn import batched_graph, lattice_graph, nn_mean
+from holstein.models.lean import flops_per_site
+from holstein.params import PAPER
+
+#: Small constructor overrides for the conformance suite, per registered name (default: none).
+SMALL = {
+    "gcn": {"channels": (1, 8, 16, 8, 1)},
+    "energy_gnn": {"channels": (1, 8, 16, 8, 1)},
+    "gcn_lean": {},
+    "energy_gnn_lean": {},
+}
+GNNS = ("gcn", "gcn_lean", "energy_gnn", "energy_gnn_lean")
+ALL = models.available()
+ENERGY = [n for n in ALL if models.REGISTRY[n].energy_based]
+L_CONF = 6  # conformance lattice; big enough for the 45-site (r <= √13) descriptors
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Lattices here are tiny: intra-op threads only add contention on a shared CPU (10× slower)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def small(name: str, **kw):
+    """A small model with all parameters (biases and LayerNorm included) randomised, in eval mode."""
+    m = models.build(name, **{**SMALL.get(name, {}), **kw})
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return m.eval()
+
+
+def rand_field(*shape):
+    return 0.7 * torch.randn(*shape)
+
+
+# -- conformance: every registered model ----------------------------------------------------
+@pytest.mark.parametrize("name", ALL)
+def test_shapes_and_dtypes(name):
+    m = small(name)
+    Q = rand_field(2, L_CONF, L_CONF)
+    F = m(Q)
+    assert F.shape == Q.shape and F.dtype == torch.float64 and F.isfinite().all()
+    F1 = m(Q[1])
+    assert F1.shape == (L_CONF, L_CONF) and F1.dtype == torch.float64
+    # float32 model, float32 in -> float32 out, close to the float64 result
+    F32 = m.float()(Q.float())
+    assert F32.dtype == torch.float32
+    torch.testing.assert_close(F32.double(), F, rtol=1e-3, atol=1e-3 * F.abs().max().item())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_translation_and_d4_equivariance(name):
+    """F(gQ) = g F(Q) for translations and the 8 elements of D4, in one batched call."""
+    m = small(name)
+    Q = rand_field(L_CONF, L_CONF)
+    ops = list(D4_OPS) + [lambda a: translate(a, 1, 0), lambda a: translate(a, 2, -3)]
+    F_all = m(torch.stack([Q] + [g(Q) for g in ops]))
+    for k, g in enumerate(ops):
+        torch.testing.assert_close(F_all[k + 1], g(F_all[0]), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_save_load_roundtrip(name):
+    """state_dict + build(name, **config) (through JSON) reproduces the outputs exactly."""
+    m = small(name)
+    m.q_scale.fill_(0.7)
+    m.f_scale.fill_(1.3)
+    cfg = json.loads(json.dumps(m.config()))
+    m2 = models.build(name, **cfg).eval()
+    m2.load_state_dict(m.state_dict())
+    Q = rand_field(2, L_CONF, L_CONF)
+    assert torch.equal(m(Q), m2(Q))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_batched_equals_one_by_one(name):
+    m = small(name)
+    Q = rand_field(3, L_CONF, L_CONF)
+    F = m(Q)
+    for b in range(3):
+        torch.testing.assert_close(F[b], m(Q[b]), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_electronic_target_adds_elastic(name):
+    m = small(name)
+    m_el = models.build(name, **SMALL.get(name, {}), target="electronic", params=PAPER).eval()
+    m_el.load_state_dict(m.state_dict())
+    Q = rand_field(2, L_CONF, L_CONF)
+    torch.testing.assert_close(m_el(Q) - m(Q), elastic(Q, PAPER), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ENERGY)
+def test_energy_forces_are_finite_differences(name):
+    """F_i = -∂E/∂Q_i against central differences at every site of L = 4 (one batched call)."""
+    m = small(name)
+    L, eps = 4, 1e-5
+    Q = rand_field(L, L)
+    F = m(Q)
+    shifts = eps * torch.eye(L * L).reshape(L * L, L, L)
+    E = m.energy(torch.cat([Q + shifts, Q - shifts]))  # (2N,)
+    F_fd = -(E[: L * L] - E[L * L:]).reshape(L, L) / (2 * eps)
+    torch.testing.assert_close(F_fd, F, rtol=1e-6, atol=1e-6 * F.abs().max().item())
+
+
+# -- GNN specifics ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name, n_params, flops", [
+    ("gcn", 10_753_793, 10_769_924),
+    ("energy_gnn", 7_357_697, 3 * 7_347_968),
+    ("gcn_lean", 16_705, 17_284),
+    ("energy_gnn_lean", 29_777, 3 * 29_168),
+])
+def test_default_sizes(name, n_params, flops):
+    """True default configurations: exact parameter count, FLOPs, one forward on L = 4."""
+    m = models.build(name).eval()
+    assert m.n_parameters() == n_params
+    assert flops_per_site(m) == flops
+    if m.energy_based:
+        assert flops_per_site(m, forces=False) * 3 == flops
+    F = m(rand_field(1, 4, 4))
+    assert F.shape == (1, 4, 4) and F.isfinite().all()
+
+
+@pytest.mark.parametrize("L", [2, 4])
+def test_gcnconv_neighbour_normalisation_is_the_mean(L):
+    """GCNConv(normalize=True, add_self_loops=False) on the 4-regular lattice graph weighs each
+    edge 1/sqrt(4·4) = 1/4: the nn mean. PyG's default (self loops added) would not."""
+    from torch_geometric.nn import GCNConv
+
+    B, C = 2, 3
+    h = torch.randn(B, L, L, C)
+    _, nn_e = batched_graph(L, B, "cpu")
+    assert nn_e.shape == (2, 4 * B * L * L)
+    for add_loops, expect_mean in ((False, True), (None, False)):
+        conv = GCNConv(C, C, normalize=True, add_self_loops=add_loops, bias=False)
+        with torch.no_grad():
+            conv.lin.weight.copy_(torch.eye(C))
+        out = conv(h.reshape(-1, C), nn_e).reshape(B, L, L, C)
+        assert torch.allclose(out, nn_mean(h), rtol=0, atol=1e-14) == expect_mean
+    # the stencil is the lattice's neighbour table: (1/4) Σ_j h[neighbours[i, j]]
+    nbr = torch.as_tensor(SquareLattice(L).neighbours)
+    flat = h.reshape(B, L * L, C)
+    torch.testing.assert_close(nn_mean(h).reshape(B, L * L, C), flat[:, nbr].mean(dim=2), rtol=0, atol=1e-14)
+    assert lattice_graph(L, torch.device("cpu")) is lattice_graph(L, torch.device("cpu"))  # cached
+
+
+@pytest.mark.parametrize("name", GNNS)
+@pytest.mark.parametrize("L", [2, 6])
+def test_pyg_and_stencil_backends_agree(name, L):
+    """Same weights, backend="pyg" vs backend="stencil": forces (and energies) to 1e-12."""
+    m = small(name)
+    cfg = m.config()
+    pyg = models.build(name, **{**cfg, "backend": "pyg"}).eval()
+    sten = models.build(name, **{**cfg, "backend": "stencil"}).eval()
+    pyg.load_state_dict(m.state_dict())
+    sten.load_state_dict(m.state_dict())
+    Q = rand_field(2, L, L)
+    torch.testing.assert_close(pyg(Q), sten(Q), rtol=0, atol=1e-12)
+    if m.energy_based:
+        torch.testing.assert_close(pyg.energy(Q), sten.energy(Q), rtol=0, atol=1e-12)
+
+
+def test_lean_models_are_the_reference_classes():
+    assert isinstance(models.build("gcn_lean"), models.REGISTRY["gcn"])
+    assert isinstance(models.build("energy_gnn_lean"), models.REGISTRY["energy_gnn"])
+    with pytest.raises(ValueError, match="backend"):
+        models.build("gcn", backend="dense")
+
+
+@pytest.mark.parametrize("name", GNNS)
+def test_receptive_field(name):
+    """Moving Q_0 changes F_i exactly where the nn-hop distance d(0, i) <= receptive_field."""
+    m = small(name)
+    R, L = m.receptive_field, 14
+    Q = rand_field(L, L)
+    Q2 = Q.clone()
+    Q2[0, 0] += 0.3
+    dF = (m(torch.stack([Q, Q2])).diff(dim=0)[0]).abs()
+    x = torch.arange(L)
+    dx = torch.minimum(x, L - x)
+    d = dx[:, None] + dx[None, :]
+    assert dF[d > R].max() == 0
+    assert dF[d == R].max() > 1e-12
+
+
+@pytest.mark.parametrize("name", ENERGY)
+def test_nve_energy_conservation(name):
+    """Newtonian dynamics (γ = 0) with velocity Verlet conserves H = E_model + V_el + K.
+
+    Verlet is symplectic: for smooth forces H fluctuates by O(dt²) without secular drift. With
+    the same initial state and total time T = 5 (about 1/3 of the 2π·sqrt(m/k) ≈ 14 phonon
+    period), halving dt must reduce max_t |H(t) - H(0)| by 4 (asserted within 3.5..4.5; we see
+    4.00). The absolute level is bounded by the harmonic estimate |ΔH|/H ~ (ω dt)² with
+    ω ≲ sqrt((k + 4|κ|)/m) + model curvature ≈ 0.6: below 1e-3 at dt = 0.05 (we see ~1e-5).
+    """
+    if name not in SMALL:
+        pytest.skip("NVE run only for the GNN energy models of known size")
+    torch.manual_seed(0)
+    m = small(name, target="electronic", params=PAPER)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    Q0, V0 = 0.5 * torch.randn(6, 6), 0.3 * torch.randn(6, 6)
+
+    def H(Q, V):
+        return (m.energy(Q) + elastic_energy(Q, PAPER) + kinetic_energy(V, PAPER)).item()
+
+    def fluctuation(dt, T=5.0):
+        Q, V = Q0.clone(), V0.clone()
+        F, H0, dev = m(Q), H(Q0, V0), 0.0
+        for _ in range(round(T / dt)):
+            V = V + 0.5 * dt * F / PAPER.mass
+            Q = Q + dt * V
+            F = m(Q)
+            V = V + 0.5 * dt * F / PAPER.mass
+            dev = max(dev, abs(H(Q, V) - H0))
+        return dev / abs(H0)
+
+    e1, e2 = fluctuation(0.05), fluctuation(0.025)
+    assert e1 < 1e-3
+    assert 3.5 < e1 / e2 < 4.5
+
+
+@pytest.mark.parametrize("name", ["gcn", "energy_gnn"])
+def test_training_gradients_agree_between_backends(name):
+    """In train mode (energy models: create_graph=True, a double backward through the
+    aggregation) the weight gradients of a force loss agree between PyG and the stencil."""
+    m = small(name)
+    grads = {}
+    Q = rand_field(2, 4, 4)
+    for backend in ("pyg", "stencil"):
+        mb = models.build(name, **{**m.config(), "backend": backend}).train()
+        mb.load_state_dict(m.state_dict())
+        (mb(Q) ** 2).sum().backward()
+        # parameters that only shift E by a constant (read-out bias...) get no force gradient
+        grads[backend] = torch.cat([(torch.zeros_like(p) if p.grad is None else p.grad).reshape(-1)
+                                    for p in mb.parameters()])
+    assert grads["pyg"].isfinite().all() and grads["pyg"].abs().max() > 0
+    torch.testing.assert_close(grads["pyg"], grads["stencil"], rtol=0, atol=1e-11)
