@@ -35,12 +35,14 @@ def build(name: str, **config) -> ForceModel:
         cls = REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; available: {available()}") from None
+    config = dict(config)
     params = config.pop("params", None)
+    center = config.pop("center", False)
     if isinstance(params, dict):
         from ..params import HolsteinParams
 
         params = HolsteinParams(**params)
-    return cls(params=params, **config)
+    return cls(params=params, **config).set_center(center)
 
 
 # model modules register themselves on import

@@ -11,6 +11,12 @@ Subclasses implement one of
 With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic force
 -kQ_i - κ Σ_nn Q_j (params given) is added analytically.
 
+Global input (an extension beyond the reference work): with ``center=True`` the model sees
+x - mean(x), i.e. the configuration relative to its own mean displacement Q̄. A uniform shift
+Q_i -> Q_i + c moves every level by -g c and μ with it, leaving n_i unchanged, so the
+electronic force is exactly invariant under it; a strictly local model cannot know Q̄, which
+fluctuates by ~σ_Q/L in hot random configurations. Use it with ``target="electronic"``.
+
 ``q_scale`` and ``f_scale`` are buffers (saved with the weights) set by the training pipeline.
 ``config()`` returns the constructor arguments, so that a checkpoint rebuilds the model.
 """
@@ -36,6 +42,7 @@ class ForceModel(nn.Module):
     """Base class; see the module docstring."""
 
     energy_based = False
+    center = False
 
     def __init__(self, target: str = "total", params: HolsteinParams | None = None):
         super().__init__()
@@ -55,6 +62,16 @@ class ForceModel(nn.Module):
 
     def site_energy(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def set_center(self, on: bool = True) -> "ForceModel":
+        """Feed the model x - mean(x) (see the module docstring); recorded in :meth:`config`."""
+        self.center = bool(on)
+        self._config["center"] = self.center
+        return self
+
+    def _normalise(self, Q: torch.Tensor) -> torch.Tensor:
+        x = Q / self.q_scale.to(Q.dtype)
+        return x - x.mean(dim=(-2, -1), keepdim=True) if self.center else x
 
     # -- public API -----------------------------------------------------------------------
     def config(self) -> dict:
@@ -77,7 +94,7 @@ class ForceModel(nn.Module):
             raise TypeError(f"{type(self).__name__} predicts forces directly and has no energy")
         Q, squeeze = self._prepare(Q)
         scale = (self.q_scale * self.f_scale).to(Q.dtype)
-        E = scale * self.site_energy(Q / self.q_scale.to(Q.dtype)).sum(dim=(-2, -1))
+        E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
         return E[0] if squeeze else E
 
     def forward(self, Q: torch.Tensor) -> torch.Tensor:
@@ -87,10 +104,10 @@ class ForceModel(nn.Module):
             with torch.enable_grad():
                 Qg = Q if Q.requires_grad else Q.detach().requires_grad_(True)
                 scale = (self.q_scale * self.f_scale).to(Q.dtype)
-                E = scale * self.site_energy(Qg / self.q_scale.to(Q.dtype)).sum(dim=(-2, -1))
+                E = scale * self.site_energy(self._normalise(Qg)).sum(dim=(-2, -1))
                 F = forces_from_energy(E, Qg, create_graph=self.training)
         else:
-            F = self.f_scale.to(Q.dtype) * self.predict(Q / self.q_scale.to(Q.dtype))
+            F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q))
         if self.target == "electronic":
             F = F + elastic(Q, self.params)
         if Qin_dtype is not None and Qin_dtype.is_floating_point:
