@@ -99,6 +99,8 @@ def cmd_train(args) -> int:
     cfg = notebook.train_config(args.model, prof, device=args.device, **overrides)
     if args.target:
         cfg.model_config = dict(cfg.model_config, target=args.target)
+    if args.center:
+        cfg.model_config = dict(cfg.model_config, center=True)
     out = Path(args.out or f"runs/{args.model}_L{ds.L}")
     model, hist = train.train(cfg, ds, out, resume=args.resume)
     metrics = train.evaluate(model, ds)
@@ -147,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--dtype", choices=["float64", "float32"])
     t.add_argument("--target", choices=["total", "electronic"], help="learn the total or only the electronic force")
+    t.add_argument("--center", action="store_true",
+                   help="feed the model Q - mean(Q): exact invariance of the electronic force under uniform shifts")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", default="cpu")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")

@@ -1,0 +1,211 @@
+r"""Coarsening studies: batches of Langevin quenches, C(r, t), the domain size L(t) and α.
+
+After a quench to kT below the CDW transition, checkerboard domains grow. For a
+non-conserved scalar order parameter Allen–Cahn dynamics predicts L(t) ∝ t^α with α = 1/2
+(Allen & Cahn 1979; Bray, Adv. Phys. 43, 357 (1994)). This module turns a force function into
+an ensemble of quenches and the ensemble into the quantities of such a study:
+
+* :func:`matched_seeds` / :func:`run_quenches` — B replicas integrated as one batch
+  ``(B, L, L)``; replica b is bit-for-bit the unbatched quench with integer seed ``seeds[b]``
+  (the convention of :func:`holstein.notebook.quench` and of the dataset's ED quench runs), so
+  an ML ensemble can share hot starts and noise with an ED one;
+* :func:`run_temperatures` — the same ensemble at several bath temperatures;
+* :func:`dataset_trajectories` — the ED quench runs stored in a dataset, as an ensemble;
+* :func:`correlation_curves`, :func:`domain_growth` — the ensemble C(r, t) (⟨φ_i φ_j⟩/⟨φ²⟩,
+  averaged over replicas) and L(t) from C(L) = 1/2;
+* :func:`growth_exponent` — α from a log–log fit in a stated window, with the least-squares
+  error and a jackknife error over replicas.
+
+Arrays are numpy: ``time (T,)``, ``Q (T, B, L, L)``; lengths in lattice spacings, time in 1/t.
+Depends only on :mod:`holstein.observables`, :mod:`holstein.dynamics` and :mod:`holstein.params`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from . import dynamics
+from . import observables as obs
+from .params import PAPER, HolsteinParams
+
+__all__ = ["matched_seeds", "run_quenches", "run_temperatures", "dataset_trajectories", "correlation_curves",
+           "domain_growth", "growth_exponent", "default_window"]
+
+
+# ----------------------------------------------------------------------------- running ensembles
+def matched_seeds(seeds: Sequence[int]) -> tuple[list[int], list[int]]:
+    """(hot-start seeds, noise seeds), one per replica, such that replica b of a batched run
+    equals the unbatched run with integer seed ``seeds[b]`` (see :func:`holstein.dynamics.replica_seeds`)."""
+    seeds = [int(s) for s in seeds]
+    hot = [dynamics.replica_seeds(s, None, _stream=dynamics._HOT_START_STREAM)[0] for s in seeds]
+    noise = [dynamics.replica_seeds(s, None)[0] for s in seeds]
+    return hot, noise
+
+
+def run_quenches(force_fn: Callable, L: int, n_steps: int, every: int, seeds: Sequence[int] = (0,),
+                 p: HolsteinParams = PAPER, device: str = "cpu", path=None, progress: bool = True) -> dict:
+    """A batch of Langevin quenches from hot starts to ``p.kT`` with ``force_fn``.
+
+    Replica b starts from ``hot_start(L, p, seed=seeds[b])`` and draws the noise of seed
+    ``seeds[b]``, exactly as an unbatched run with that integer seed. With ``path`` (a .npz)
+    the result is loaded if present, else computed (resumable through a checkpoint next to it)
+    and saved there.
+
+    Returns ``dict(time (T,), Q (T, B, L, L), seeds (B,))`` with T = 1 + n_steps // every.
+    """
+    if path is not None:
+        path = Path(path)
+        if path.exists():
+            with np.load(path) as z:
+                return dict(time=z["time"], Q=z["Q"], seeds=z["seeds"])
+    hot, noise = matched_seeds(seeds)
+    Q0, V0 = dynamics.hot_start(L, p, seed=hot, batch=len(hot), device=device)
+    state = dynamics.init(Q0, force_fn, p, V0=V0, seed=noise)
+    ckpt = None if path is None else path.with_suffix(".ckpt")
+    _, traj = dynamics.run(state, force_fn, p, n_steps=n_steps, record_every=every, progress=progress,
+                           checkpoint_path=ckpt, checkpoint_every=max(every, 500), resume=ckpt is not None)
+    out = dict(time=np.asarray(traj.time), Q=np.asarray(traj.Q), seeds=np.asarray(seeds, dtype=np.int64))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **out)
+        ckpt.unlink(missing_ok=True)
+    return out
+
+
+def run_temperatures(force_fn: Callable, L: int, n_steps: int, every: int, kTs: Sequence[float],
+                     seeds: Sequence[int] = (0,), p: HolsteinParams = PAPER, device: str = "cpu",
+                     cache_dir=None, tag: str = "model", progress: bool = True) -> dict:
+    """:func:`run_quenches` at each bath temperature in ``kTs`` -> ``{kT: run}``.
+
+    ``force_fn`` may be a callable ``Q -> F`` or a function ``kT -> (Q -> F)`` when the force
+    depends on kT (ED: the Fermi function); pass the latter as ``lambda kT: ...`` with
+    ``force_fn.per_temperature = True``. Runs are cached in ``cache_dir`` (if given) under a
+    name made of ``tag`` and the sizes.
+    """
+    out = {}
+    for kT in kTs:
+        fn = force_fn(kT) if getattr(force_fn, "per_temperature", False) else force_fn
+        path = None
+        if cache_dir is not None:
+            s = "-".join(str(int(x)) for x in seeds)
+            path = Path(cache_dir) / f"ensemble_{tag}_L{L}_n{n_steps}_e{every}_kT{kT:g}_s{s}.npz"
+        out[float(kT)] = run_quenches(fn, L, n_steps, every, seeds, p.replace(kT=float(kT)), device, path, progress)
+    return out
+
+
+def dataset_trajectories(ds, t_max: float | None = None) -> dict:
+    """The ED quench runs stored in a dataset (``kind == 1``) as an ensemble.
+
+    Run r was started with integer seed ``1000 · meta['seed'] + r + 1`` (see
+    :func:`holstein.data.generate`), returned as ``seeds`` so that :func:`run_quenches` can
+    repeat it with another force. Only the times common to all runs (and <= ``t_max``) are kept;
+    the hot start t = 0 itself is not stored in a dataset.
+
+    Returns ``dict(time (T,), Q (T, R, L, L), seeds (R,))``.
+    """
+    quench = np.flatnonzero(ds.kind == 1)
+    runs = np.unique(ds.run[quench])
+    if runs.size == 0:
+        raise ValueError("the dataset holds no quench snapshots")
+    per_run = [quench[ds.run[quench] == r] for r in runs]
+    times = [np.round(ds.time[idx], 9) for idx in per_run]
+    common = sorted(set(times[0]).intersection(*map(set, times[1:])))
+    if t_max is not None:
+        common = [t for t in common if t <= t_max + 1e-9]
+    if not common:
+        raise ValueError("the dataset's quench runs share no snapshot times (<= t_max)")
+    Q = np.stack([np.stack([ds.Q[idx[np.flatnonzero(tr == t)[0]]] for idx, tr in zip(per_run, times)])
+                  for t in common])
+    seed = int(ds.meta.get("seed", 0)) if isinstance(getattr(ds, "meta", None), dict) else 0
+    return dict(time=np.asarray(common, dtype=np.float64), Q=Q, seeds=1000 * seed + runs.astype(np.int64) + 1)
+
+
+# ----------------------------------------------------------------------------- observables
+def correlation_curves(Q, dr: float | None = 1.0, use_phi: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Ensemble correlation C(r, t) = ⟨φ_i φ_{i+r}⟩ / ⟨φ²⟩ at every recorded time.
+
+    Q: ``(T, B, L, L)`` (replicas averaged before normalising, the ensemble definition of
+    :func:`holstein.observables.correlation_map`) or ``(T, L, L)``.
+    Returns ``r (n_r,)`` and ``C (T, n_r)``.
+    """
+    Q = np.asarray(Q, dtype=np.float64) if not isinstance(Q, torch.Tensor) else Q.detach().cpu().numpy()
+    if Q.ndim == 3:
+        Q = Q[:, None]
+    if Q.ndim != 4:
+        raise ValueError(f"Q must have shape (T, B, L, L) or (T, L, L), got {Q.shape}")
+    curves = [obs.correlation(Q[k], use_phi=use_phi, average_batch=True, dr=dr) for k in range(Q.shape[0])]
+    return curves[0][0], np.stack([C for _, C in curves])
+
+
+def domain_growth(time, Q, dr: float | None = 1.0, level: float = 0.5) -> dict:
+    """C(r, t) and the domain size L(t) defined by C(L(t), t) = ``level`` (NaN where undefined).
+
+    Returns ``dict(time (T,), r (n_r,), C (T, n_r), L (T,))``.
+    """
+    r, C = correlation_curves(Q, dr=dr)
+    Lt = np.array([obs.domain_size(r, c, level=level) for c in C])
+    return dict(time=np.asarray(time, dtype=np.float64), r=r, C=C, L=Lt)
+
+
+def default_window(time, Lt, L_sys: int, max_fraction: float = 0.25) -> tuple[float, float]:
+    """The default fit window [t_min, t_max] of :func:`growth_exponent`.
+
+    t_min: one tenth of the last recorded time (the early, non-scaling regime of domain
+    formation is excluded); t_max: the last time with L(t) <= ``max_fraction`` · L_sys (beyond
+    that the periodic box limits the growth). Either may leave fewer than 3 points, in which
+    case the fit reports that no exponent can be extracted.
+    """
+    time, Lt = np.asarray(time, dtype=float), np.asarray(Lt, dtype=float)
+    t_min = 0.1 * float(time[-1])
+    ok = np.flatnonzero(np.isfinite(Lt) & (Lt <= max_fraction * L_sys) & (time >= t_min))
+    t_max = float(time[ok[-1]]) if ok.size else t_min
+    return t_min, t_max
+
+
+def growth_exponent(time, Q, t_min: float | None = None, t_max: float | None = None, dr: float | None = 1.0,
+                    level: float = 0.5, max_fraction: float = 0.25) -> dict:
+    """The growth exponent α of L(t) ∝ t^α for an ensemble ``Q (T, B, L, L)``.
+
+    α is fitted on log–log axes (:func:`holstein.observables.fit_growth_exponent`) to the
+    ensemble L(t) in the window [t_min, t_max] (default :func:`default_window`). Two errors:
+    ``alpha_err_fit``, the least-squares standard error (too small: successive L(t) of one
+    run are correlated), and ``alpha_err_jackknife`` over replicas (B >= 2; NaN otherwise),
+    σ² = (B-1)/B Σ_b (α_(b) - ᾱ)² with α_(b) the fit without replica b. ``alpha_err`` is the
+    larger of the two. If the window holds fewer than 3 valid points α is NaN and ``fit`` None.
+
+    Returns ``dict(alpha, alpha_err, alpha_err_fit, alpha_err_jackknife, fit, t_min, t_max,
+    n_points, growth)`` with ``growth`` from :func:`domain_growth`.
+    """
+    Q = np.asarray(Q, dtype=np.float64)
+    if Q.ndim == 3:
+        Q = Q[:, None]
+    growth = domain_growth(time, Q, dr=dr, level=level)
+    L_sys = Q.shape[-1]
+    w0, w1 = default_window(growth["time"], growth["L"], L_sys, max_fraction)
+    t_min = w0 if t_min is None else float(t_min)
+    t_max = w1 if t_max is None else float(t_max)
+    out = dict(alpha=float("nan"), alpha_err=float("nan"), alpha_err_fit=float("nan"),
+               alpha_err_jackknife=float("nan"), fit=None, t_min=t_min, t_max=t_max, n_points=0, growth=growth)
+    try:
+        fit = obs.fit_growth_exponent(growth["time"], growth["L"], t_min=t_min, t_max=t_max)
+    except ValueError:
+        return out
+    out.update(alpha=fit.alpha, alpha_err_fit=fit.alpha_err, fit=fit, n_points=fit.n_points)
+    B = Q.shape[1]
+    if B >= 2:
+        alphas = []
+        for b in range(B):
+            keep = [c for c in range(B) if c != b]
+            g = domain_growth(time, Q[:, keep], dr=dr, level=level)
+            try:
+                alphas.append(obs.fit_growth_exponent(g["time"], g["L"], t_min=t_min, t_max=t_max).alpha)
+            except ValueError:
+                alphas.append(np.nan)
+        alphas = np.asarray(alphas)
+        if np.all(np.isfinite(alphas)):
+            out["alpha_err_jackknife"] = float(np.sqrt((B - 1) / B * np.sum((alphas - alphas.mean()) ** 2)))
+    out["alpha_err"] = float(np.nanmax([out["alpha_err_fit"], out["alpha_err_jackknife"]]))
+    return out
