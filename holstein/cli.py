@@ -96,11 +96,13 @@ def cmd_train(args) -> int:
     ds = data.load(args.data) if args.data else notebook.dataset(prof)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
                                    ("dtype", args.dtype), ("seed", args.seed)) if v is not None}
+    if args.balance:
+        overrides["balance_kinds"] = True
     cfg = notebook.train_config(args.model, prof, device=args.device, **overrides)
     if args.target:
         cfg.model_config = dict(cfg.model_config, target=args.target)
     if args.center:
-        cfg.model_config = dict(cfg.model_config, center=True)
+        cfg.model_config = dict(cfg.model_config, center=args.center)
     out = Path(args.out or f"runs/{args.model}_L{ds.L}")
     model, hist = train.train(cfg, ds, out, resume=args.resume)
     metrics = train.evaluate(model, ds)
@@ -149,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--dtype", choices=["float64", "float32"])
     t.add_argument("--target", choices=["total", "electronic"], help="learn the total or only the electronic force")
-    t.add_argument("--center", action="store_true",
-                   help="feed the model Q - mean(Q): exact invariance of the electronic force under uniform shifts")
+    t.add_argument("--center", choices=["mean", "median"],
+                   help="feed the model Q - mean(Q) or Q - median(Q) (atomic-limit μ): a global input")
+    t.add_argument("--balance", action="store_true",
+                   help="weight random and quench snapshots by 1/their force variance in the loss")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", default="cpu")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")

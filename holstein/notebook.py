@@ -7,6 +7,7 @@ if an artifact is missing it is made here, resumably, under ``$HOLSTEIN_CACHE`` 
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -78,22 +79,29 @@ def train_config(name: str, prof: Profile, device: str = "cpu", **overrides) -> 
     r = dict(RECIPES[name])
     reference = r.pop("reference", False)
     r.setdefault("epochs", prof.epochs_reference if reference else prof.epochs)
+    if reference:
+        r.setdefault("max_train", prof.reference_max_train)
     r.update(overrides)
     return train.TrainConfig(model=name, device=device, **r)
 
 
 def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
                   progress: bool = True):
-    """(model, checkpoint) for ``name`` at a profile: the committed weights if present, else trained now."""
+    """(model, checkpoint) for ``name`` at a profile: the committed weights if present, else trained now.
+
+    The checkpoint's ``history`` is the full training history (all epochs, not only up to the best).
+    """
     prof = prof or get_profile()
     ds = ds or dataset(prof)
-    committed = ARTIFACTS / "models" / f"{name}_L{ds.L}" / "best.pt"
-    if committed.exists():
-        return train.load_checkpoint(committed, device=device, dataset=ds)
-    out = cache_dir() / f"{name}_{prof.name}_L{ds.L}"
-    if not (out / "history.json").exists():  # written when a training run completes
-        train.train(train_config(name, prof, device=device), ds, out, resume=True, progress=progress)
-    return train.load_checkpoint(out / "best.pt", device=device, dataset=ds)
+    out = ARTIFACTS / "models" / f"{name}_L{ds.L}"
+    if not (out / "best.pt").exists():
+        out = cache_dir() / f"{name}_{prof.name}_L{ds.L}"
+        if not (out / "history.json").exists():  # written when a training run completes
+            train.train(train_config(name, prof, device=device), ds, out, resume=True, progress=progress)
+    model, ck = train.load_checkpoint(out / "best.pt", device=device, dataset=ds)
+    if (out / "history.json").exists():
+        ck["history"] = json.loads((out / "history.json").read_text())
+    return model, ck
 
 
 def force_function(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu"):

@@ -139,3 +139,123 @@ def plot_domain_growth(ax, t, Lt, fit=None, label="data"):
     ax.set_ylabel(r"$L(t)$ (lattice spacings)")
     ax.legend()
     return fit
+
+
+# -- force-field figures (chapters 3-5): parity, error histogram, training history ---------
+F_ED_LABEL = r"$F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)"
+F_ML_LABEL = r"$F_i^{\mathrm{ML}}$ ($t$ per unit $Q$)"
+
+
+def _as_list(a):
+    """A list of flattened float64 arrays from one array or a list/tuple of arrays."""
+    if isinstance(a, (list, tuple)):
+        return [_np(x).ravel() for x in a]
+    return [_np(a).ravel()]
+
+
+def plot_parity(ax, F_true, F_pred, label=None, kind="auto", max_points=20000, seed=0, **kw):
+    """Parity plot of predicted against ED forces, with the line F_ML = F_ED.
+
+    ``F_true``, ``F_pred``: arrays of the same shape (any, flattened), or lists of such arrays
+    (one series per entry, drawn with their own colour and ``label`` a list of names).
+    ``kind``: ``"scatter"``, ``"hexbin"`` (log-scaled counts; for one series only) or ``"auto"``
+    (hexbin above ``max_points`` points in a single series, else scatter). Scatter series with
+    more than ``max_points`` points are randomly subsampled for drawing (the RMSE uses all).
+    Each legend entry carries the RMSE sqrt(⟨(F_ML - F_ED)²⟩) of its series.
+    Returns the list of drawn artists (one per series).
+    """
+    trues, preds = _as_list(F_true), _as_list(F_pred)
+    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
+        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
+    labels = label if isinstance(label, (list, tuple)) else [label] * len(trues)
+    labels = _labels(labels, len(trues))
+    if kind == "auto":
+        kind = "hexbin" if len(trues) == 1 and trues[0].size > max_points else "scatter"
+    if kind not in ("scatter", "hexbin"):
+        raise ValueError(f"kind must be 'auto', 'scatter' or 'hexbin', got {kind!r}")
+    if kind == "hexbin" and len(trues) > 1:
+        raise ValueError("hexbin draws a single series; use kind='scatter' for several")
+    rng = np.random.default_rng(seed)
+    artists = []
+    for t, p, lab in zip(trues, preds, labels):
+        rmse = float(np.sqrt(np.mean((p - t) ** 2))) if t.size else float("nan")
+        text = f"RMSE = {rmse:.3g}" if lab is None else f"{lab}: RMSE = {rmse:.3g}"
+        if kind == "hexbin":
+            art = ax.hexbin(t, p, gridsize=kw.pop("gridsize", 60), bins="log", mincnt=1,
+                            cmap=kw.pop("cmap", "viridis"), label=text, **kw)
+        else:
+            if t.size > max_points:
+                sel = rng.choice(t.size, max_points, replace=False)
+                t, p = t[sel], p[sel]
+            art = ax.scatter(t, p, s=kw.get("s", 4), alpha=kw.get("alpha", 0.5), lw=0, rasterized=True,
+                             label=text)
+        artists.append(art)
+    allv = np.concatenate(trues + preds) if trues else np.zeros(1)
+    lo, hi = (float(allv.min()), float(allv.max())) if allv.size else (-1.0, 1.0)
+    pad = 0.03 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label=r"$F^{\mathrm{ML}} = F^{\mathrm{ED}}$")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel(F_ED_LABEL)
+    ax.set_ylabel(F_ML_LABEL)
+    ax.legend(loc="upper left", fontsize="small", markerscale=3)
+    return artists
+
+
+def plot_error_histogram(ax, F_true, F_pred, labels=None, bins=80, density=True):
+    """Histogram (log y) of the force errors F_ML - F_ED, one step curve per series.
+
+    ``F_true``, ``F_pred``: arrays (flattened) or lists of arrays, one series per entry, with
+    ``labels`` one name per series (the legend adds each RMSE). All series share the same bin
+    edges, symmetric about 0. ``density=True`` normalises each curve to unit area.
+    Returns a list of ``(counts, edges)``.
+    """
+    trues, preds = _as_list(F_true), _as_list(F_pred)
+    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
+        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
+    errs = [p - t for t, p in zip(trues, preds)]
+    labs = _labels(labels, len(errs))
+    m = max((float(np.abs(e).max()) for e in errs if e.size), default=1.0) or 1.0
+    edges = np.linspace(-m, m, bins + 1)
+    out = []
+    for e, lab in zip(errs, labs):
+        rmse = float(np.sqrt(np.mean(e**2))) if e.size else float("nan")
+        text = f"RMSE = {rmse:.3g}" if lab is None else f"{lab} (RMSE = {rmse:.3g})"
+        counts, _, _ = ax.hist(e, bins=edges, density=density, histtype="step", lw=1.3, label=text)
+        out.append((counts, edges))
+    ax.set_yscale("log")
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.set_xlabel(r"$F_i^{\mathrm{ML}} - F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)")
+    ax.set_ylabel("probability density" if density else "count")
+    ax.legend(fontsize="small")
+    return out
+
+
+def plot_history(ax, history, label=None):
+    """Training and validation loss against epoch (log y) from a training history dict.
+
+    ``history``: the dict written by :func:`holstein.train.train` (keys ``epoch``, ``train_loss``,
+    ``val_loss``). The training loss is the mean over the epoch's steps (taken while the weights
+    change), the validation loss is evaluated after the epoch; both are the scaled mean squared
+    error of the normalised forces, loss_scale · ⟨(F_ML - F_ED)²⟩ / f_scale². Epochs are
+    counted from 1. ``label`` prefixes the legend entries. Returns the two ``Line2D``.
+    """
+    for key in ("epoch", "train_loss", "val_loss"):
+        if key not in history:
+            raise ValueError(f"history has no {key!r} (keys: {sorted(history)})")
+    from matplotlib.ticker import MaxNLocator
+
+    ep = np.asarray(history["epoch"], dtype=float) + 1
+    pre = "" if label is None else f"{label}: "
+    (lt,) = ax.plot(ep, history["train_loss"], "o-", ms=3, label=pre + "training")
+    (lv,) = ax.plot(ep, history["val_loss"], "s--", ms=3, color=lt.get_color(), label=pre + "validation")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(r"loss $\lambda\,\langle(F^{\mathrm{ML}}-F^{\mathrm{ED}})^2\rangle/f_{\mathrm{scale}}^2$")
+    ax.legend(fontsize="small")
+    return lt, lv
+
+
+__all__ += ["plot_parity", "plot_error_histogram", "plot_history", "F_ED_LABEL", "F_ML_LABEL"]

@@ -33,6 +33,7 @@ class Profile:
     L_large: int               # lattice of the large-scale ML quench (chapter 8)
     large_steps: int           # Langevin steps of the large quench
     large_every: int           # steps between recorded snapshots of the large quench
+    reference_max_train: int | None = None  # training snapshots for the huge reference models (None: all)
     temperatures: tuple = (0.05, 0.1, 0.15)  # quench temperatures for the growth exponent
     bench_L: tuple = (12, 16, 24)            # lattices for the ED cost benchmark
 
@@ -45,7 +46,7 @@ PROFILES = {
                   ed_quench_steps=200, epochs=2, epochs_reference=1, L_large=16, large_steps=200,
                   large_every=50, bench_L=(8, 12)),
     "book": Profile("book", L_ed=24, n_random=120, n_quench=240, quench_runs=4, quench_every=40,
-                    ed_quench_steps=2000, epochs=30, epochs_reference=3, L_large=48,
+                    ed_quench_steps=2000, epochs=30, epochs_reference=1, reference_max_train=48, L_large=48,
                     large_steps=4000, large_every=200, bench_L=(8, 12, 16, 24, 32)),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from . import models
 from .data import Dataset
 
-__all__ = ["TrainConfig", "train", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
+__all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
            "save_metrics"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -46,6 +46,8 @@ class TrainConfig:
     lr_patience: int = 5
     early_stopping: int = 25     # epochs without validation improvement before stopping
     loss_scale: float = 1.0
+    balance_kinds: bool = False  # weight random and quench snapshots by 1/their force variance
+    max_train: int | None = None  # use only this many (evenly spaced) training snapshots
     dtype: str = "float64"
     seed: int = 0
     device: str = "cpu"
@@ -83,9 +85,21 @@ def _fit_scales(model: models.ForceModel, ds: Dataset, idx: np.ndarray) -> None:
         model.fit_normalisation(torch.as_tensor(ds.Q[idx[: min(len(idx), 32)]]))
 
 
-def _batch_loss(model, Q, F, cfg: TrainConfig) -> torch.Tensor:
+def snapshot_weights(ds: Dataset, idx: np.ndarray, balance: bool) -> np.ndarray:
+    """Loss weight of every snapshot: 1, or with ``balance`` var(F)/var_kind(F) so that hot random and
+    quench snapshots (whose force spreads differ ~6×) weigh alike in the loss."""
+    w = np.ones(len(ds))
+    if balance:
+        total = ds.F[idx].var()
+        for k in np.unique(ds.kind[idx]):
+            w[ds.kind == k] = total / ds.F[idx][ds.kind[idx] == k].var()
+    return w
+
+
+def _batch_loss(model, Q, F, w, cfg: TrainConfig) -> torch.Tensor:
     pred = model(Q)
-    return cfg.loss_scale * torch.mean(((pred - F) / model.f_scale.to(F.dtype)) ** 2)
+    mse = torch.mean(((pred - F) / model.f_scale.to(F.dtype)) ** 2, dim=(-2, -1))  # (B,)
+    return cfg.loss_scale * torch.mean(w * mse)
 
 
 def predict(model: models.ForceModel, Q, batch: int = 8) -> np.ndarray:
@@ -142,6 +156,8 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
     torch.manual_seed(cfg.seed)
     model = _make_model(cfg, ds).to(device=cfg.device, dtype=dtype)
     tr, va, _ = split_train_val(ds)
+    if cfg.max_train is not None and cfg.max_train < len(tr):
+        tr = tr[np.linspace(0, len(tr) - 1, max(cfg.max_train, 1)).astype(int)]
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(f"dataset of {len(ds)} snapshots is too small for a train/validation/test split")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -158,6 +174,8 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
     else:
         _fit_scales(model, ds, tr)
     Qt, Ft = (t.to(dtype) for t in ds.tensors(device=cfg.device))
+    w_np = snapshot_weights(ds, tr, cfg.balance_kinds)
+    W = torch.as_tensor(w_np, dtype=dtype, device=cfg.device)
     if model.target == "electronic":
         Ft = torch.as_tensor(ds.F, dtype=dtype, device=cfg.device)  # the wrapper adds the elastic part
     bar = tqdm(range(start, cfg.epochs), desc=f"train {cfg.model}", disable=not progress, initial=start,
@@ -170,14 +188,15 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         for s in range(0, len(order), cfg.batch_size):
             b = order[s:s + cfg.batch_size].to(cfg.device)
             opt.zero_grad(set_to_none=True)
-            loss = _batch_loss(model, Qt[b], Ft[b], cfg)
+            loss = _batch_loss(model, Qt[b], Ft[b], W[b], cfg)
             loss.backward()
             opt.step()
             total += loss.item() * len(b)
         model.eval()
         vpred = predict(model, ds.Q[va])
-        val_mse = float(np.mean((vpred - ds.F[va]) ** 2))
-        val_loss = cfg.loss_scale * val_mse / float(model.f_scale) ** 2
+        per_snapshot = np.mean((vpred - ds.F[va]) ** 2, axis=(-2, -1))
+        val_mse = float(per_snapshot.mean())
+        val_loss = cfg.loss_scale * float(np.mean(w_np[va] * per_snapshot)) / float(model.f_scale) ** 2
         sched.step(val_loss)
         for k, v in (("epoch", epoch), ("train_loss", total / len(order)), ("val_loss", val_loss),
                      ("val_rmse", val_mse**0.5), ("lr", opt.param_groups[0]["lr"]), ("seconds", time.perf_counter() - t0)):

@@ -259,16 +259,17 @@ def test_training_gradients_agree_between_backends(name):
     torch.testing.assert_close(grads["pyg"], grads["stencil"], rtol=0, atol=1e-11)
 
 
+@pytest.mark.parametrize("center", ["mean", "median"])
 @pytest.mark.parametrize("name", ["gcn_lean", "energy_gnn_lean"])
-def test_centered_electronic_model_is_invariant_under_uniform_shift(name):
+def test_centered_electronic_model_is_invariant_under_uniform_shift(name, center):
     """n_i is unchanged by Q -> Q + c (all levels and μ move by -g c); a centred model knows it."""
     from holstein import PAPER, ed
     from holstein.forces import elastic
 
     Q = torch.randn(6, 6, dtype=torch.float64)
     assert torch.allclose(ed.electronic_forces(Q + 0.7, PAPER), ed.electronic_forces(Q, PAPER), atol=1e-10)
-    model = models.build(name, target="electronic", params=PAPER.to_dict(), center=True).double()
-    assert model.config()["center"] is True
+    model = models.build(name, target="electronic", params=PAPER.to_dict(), center=center).double()
+    assert model.config()["center"] == center
     el = lambda q: model(q) - elastic(q, PAPER)  # noqa: E731
     assert torch.allclose(el(Q + 0.7), el(Q), atol=1e-10)
     plain = models.build(name, target="electronic", params=PAPER.to_dict()).double()

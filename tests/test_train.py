@@ -78,3 +78,18 @@ def test_checkpoint_errors(ds, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable"):
         train.load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_balanced_weights_equalise_the_kinds(ds):
+    tr, _, _ = train.split_train_val(ds)
+    w = train.snapshot_weights(ds, tr, balance=True)
+    F = ds.F[tr]
+    per_kind = [w[tr][ds.kind[tr] == k][0] * F[ds.kind[tr] == k].var() for k in (0, 1)]
+    assert per_kind[0] == pytest.approx(per_kind[1]) and w[tr].min() != w[tr].max()
+    assert (train.snapshot_weights(ds, tr, balance=False) == 1).all()
+
+
+def test_max_train_uses_a_subset(ds, tmp_path):
+    _, hist = train.train(_cfg(epochs=1, max_train=3), ds, tmp_path, progress=False)
+    assert len(hist["epoch"]) == 1  # ran; the subset size is checked through the checkpoint config
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["train_config"]["max_train"] == 3

@@ -11,11 +11,14 @@ Subclasses implement one of
 With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic force
 -kQ_i - κ Σ_nn Q_j (params given) is added analytically.
 
-Global input (an extension beyond the reference work): with ``center=True`` the model sees
-x - mean(x), i.e. the configuration relative to its own mean displacement Q̄. A uniform shift
-Q_i -> Q_i + c moves every level by -g c and μ with it, leaving n_i unchanged, so the
-electronic force is exactly invariant under it; a strictly local model cannot know Q̄, which
-fluctuates by ~σ_Q/L in hot random configurations. Use it with ``target="electronic"``.
+Global input (an extension beyond the reference work): with ``center="mean"`` (or True) the
+model sees x - mean(x), i.e. the configuration relative to its own mean displacement Q̄; with
+``center="median"`` it sees x - median(x). A uniform shift Q_i -> Q_i + c moves every level by
+-g c and μ with it, leaving n_i unchanged, so the electronic force is exactly invariant under
+it; a strictly local model cannot know Q̄, which fluctuates by ~σ_Q/L in hot random
+configurations. The median is the atomic-limit (t -> 0) estimate of μ: at half filling the
+N/2 sites of largest Q_i are the filled ones, so n_i ≈ θ(Q_i - median Q). Use either with
+``target="electronic"``.
 
 ``q_scale`` and ``f_scale`` are buffers (saved with the weights) set by the training pipeline.
 ``config()`` returns the constructor arguments, so that a checkpoint rebuilds the model.
@@ -63,15 +66,25 @@ class ForceModel(nn.Module):
     def site_energy(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def set_center(self, on: bool = True) -> "ForceModel":
-        """Feed the model x - mean(x) (see the module docstring); recorded in :meth:`config`."""
-        self.center = bool(on)
+    def set_center(self, how=True) -> "ForceModel":
+        """Feed the model x - mean(x) (True or "mean") or x - median(x) ("median"); False: x itself.
+
+        See the module docstring; recorded in :meth:`config`.
+        """
+        how = "mean" if how is True else how
+        if how not in (False, None, "mean", "median"):
+            raise ValueError(f"center must be False, True, 'mean' or 'median', got {how!r}")
+        self.center = how or False
         self._config["center"] = self.center
         return self
 
     def _normalise(self, Q: torch.Tensor) -> torch.Tensor:
         x = Q / self.q_scale.to(Q.dtype)
-        return x - x.mean(dim=(-2, -1), keepdim=True) if self.center else x
+        if self.center == "mean":
+            return x - x.mean(dim=(-2, -1), keepdim=True)
+        if self.center == "median":  # average of the two middle values (N is even)
+            return x - torch.quantile(x.flatten(-2), 0.5, dim=-1)[..., None, None]
+        return x
 
     # -- public API -----------------------------------------------------------------------
     def config(self) -> dict:

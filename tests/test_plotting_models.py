@@ -1,0 +1,89 @@
+"""Tests of the force-field figure helpers in holstein/plotting.py (parity, errors, history)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from holstein.plotting import plot_error_histogram, plot_history, plot_parity  # noqa: E402
+
+
+@pytest.fixture
+def forces():
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(5, 6, 6))
+    return F, F + 0.1 * rng.normal(size=F.shape)
+
+
+@pytest.fixture
+def ax():
+    fig, ax = plt.subplots()
+    yield ax
+    plt.close(fig)
+
+
+def _legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_parity_scatter_labels_and_rmse(ax, forces):
+    F, P = forces
+    arts = plot_parity(ax, F, P, label="lean")
+    assert len(arts) == 1
+    assert "F_i^{\\mathrm{ED}}" in ax.get_xlabel() and "F_i^{\\mathrm{ML}}" in ax.get_ylabel()
+    assert "$t$" in ax.get_xlabel() and "$t$" in ax.get_ylabel()  # units
+    rmse = np.sqrt(np.mean((P - F) ** 2))
+    assert any(f"lean: RMSE = {rmse:.3g}" == t for t in _legend_texts(ax))
+    assert ax.get_xlim() == ax.get_ylim()
+
+
+def test_parity_several_series_torch_and_hexbin(ax, forces):
+    F, P = forces
+    arts = plot_parity(ax, [torch.as_tensor(F[:2]), F[2:]], [P[:2], P[2:]], label=["random", "quench"])
+    assert len(arts) == 2
+    texts = _legend_texts(ax)
+    assert any(t.startswith("random: RMSE") for t in texts) and any(t.startswith("quench: RMSE") for t in texts)
+    fig, ax2 = plt.subplots()
+    arts = plot_parity(ax2, F, P, kind="hexbin")
+    assert ax2.get_xlabel() and ax2.get_ylabel()
+    assert isinstance(arts[0], matplotlib.collections.PolyCollection)
+    plt.close(fig)
+
+
+def test_parity_rejects_bad_input(ax, forces):
+    F, P = forces
+    with pytest.raises(ValueError):
+        plot_parity(ax, F, P[:2])
+    with pytest.raises(ValueError):
+        plot_parity(ax, F, P, kind="violin")
+    with pytest.raises(ValueError):
+        plot_parity(ax, [F, F], [P, P], kind="hexbin")
+
+
+def test_error_histogram_log_and_normalised(ax, forces):
+    F, P = forces
+    out = plot_error_histogram(ax, [F, F[:2]], [P, P[:2]], labels=["all", "first two"])
+    assert ax.get_yscale() == "log"
+    assert "F_i^{\\mathrm{ML}} - F_i^{\\mathrm{ED}}" in ax.get_xlabel() and "$t$" in ax.get_xlabel()
+    assert ax.get_ylabel() == "probability density"
+    assert len(out) == 2
+    for counts, edges in out:
+        assert np.isclose(np.sum(counts * np.diff(edges)), 1.0)
+        assert np.isclose(edges[0], -edges[-1])
+    assert all("RMSE" in t for t in _legend_texts(ax))
+    with pytest.raises(ValueError):
+        plot_error_histogram(ax, [F], [P], labels=["a", "b"])
+
+
+def test_history(ax):
+    hist = dict(epoch=[0, 1, 2], train_loss=[1.0, 0.5, 0.2], val_loss=[1.2, 0.6, 0.3])
+    lt, lv = plot_history(ax, hist, label="gcn")
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "epoch" and "loss" in ax.get_ylabel()
+    assert list(lt.get_xdata()) == [1, 2, 3] and list(lv.get_ydata()) == [1.2, 0.6, 0.3]
+    assert _legend_texts(ax) == ["gcn: training", "gcn: validation"]
+    with pytest.raises(ValueError):
+        plot_history(ax, dict(epoch=[0]))
