@@ -102,7 +102,7 @@ def cmd_train(args) -> int:
     if args.target:
         cfg.model_config = dict(cfg.model_config, target=args.target)
     if args.center:
-        cfg.model_config = dict(cfg.model_config, center=args.center)
+        cfg.model_config = dict(cfg.model_config, center=False if args.center == "none" else args.center)
     out = Path(args.out or f"runs/{args.model}_L{ds.L}")
     model, hist = train.train(cfg, ds, out, resume=args.resume)
     metrics = train.evaluate(model, ds)
@@ -151,8 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--dtype", choices=["float64", "float32"])
     t.add_argument("--target", choices=["total", "electronic"], help="learn the total or only the electronic force")
-    t.add_argument("--center", choices=["mean", "median"],
-                   help="feed the model Q - mean(Q) or Q - median(Q) (atomic-limit μ): a global input")
+    t.add_argument("--center", choices=["none", "mean", "median"],
+                   help="feed the model Q - mean(Q) or Q - median(Q) (atomic-limit μ), a global input "
+                        "(default: the model's recipe in holstein.notebook.RECIPES)")
     t.add_argument("--balance", action="store_true",
                    help="weight random and quench snapshots by 1/their force variance in the loss")
     t.add_argument("--seed", type=int)

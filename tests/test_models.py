@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from holstein import models
-from holstein.forces import elastic, elastic_energy, kinetic_energy
+from holstein.forces import elastic, kinetic_energy
 from holstein.lattice import D4_OPS, SquareLattice, translate
 from holstein.models.gcn import batched_graph, lattice_graph, nn_mean
 from holstein.models.lean import flops_per_site
@@ -206,7 +206,7 @@ def test_receptive_field(name):
 
 @pytest.mark.parametrize("name", ENERGY)
 def test_nve_energy_conservation(name):
-    """Newtonian dynamics (γ = 0) with velocity Verlet conserves H = E_model + V_el + K.
+    """Newtonian dynamics (γ = 0) with velocity Verlet conserves H = E_model + K (E_model includes V_el).
 
     Verlet is symplectic: for smooth forces H fluctuates by O(dt²) without secular drift. With
     the same initial state and total time T = 5 (about 1/3 of the 2π·sqrt(m/k) ≈ 14 phonon
@@ -223,7 +223,7 @@ def test_nve_energy_conservation(name):
     Q0, V0 = 0.5 * torch.randn(6, 6), 0.3 * torch.randn(6, 6)
 
     def H(Q, V):
-        return (m.energy(Q) + elastic_energy(Q, PAPER) + kinetic_energy(V, PAPER)).item()
+        return (m.energy(Q) + kinetic_energy(V, PAPER)).item()  # energy() includes V_el (target electronic)
 
     def fluctuation(dt, T=5.0):
         Q, V = Q0.clone(), V0.clone()
@@ -278,3 +278,13 @@ def test_centered_electronic_model_is_invariant_under_uniform_shift(name, center
     again = models.build(name, **model.config()).double()
     again.load_state_dict(model.state_dict())
     assert torch.equal(again(Q), model(Q))
+
+
+def test_electronic_energy_model_energy_is_consistent_with_its_forces():
+    """E includes the exact lattice energy when only the electronic part is learned: F = -dE/dQ."""
+    model = models.build("energy_gnn_lean", target="electronic", params=PAPER.to_dict(), center="mean").double()
+    Q = torch.randn(6, 6, dtype=torch.float64)
+    v = torch.randn(6, 6, dtype=torch.float64)
+    h = 1e-5
+    fd = -(model.energy(Q + h * v) - model.energy(Q - h * v)) / (2 * h)
+    assert torch.allclose(fd, (model(Q) * v).sum(), rtol=1e-6)

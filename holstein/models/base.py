@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..forces import elastic
+from ..forces import elastic, elastic_energy
 from ..lattice import check_field
 from ..params import HolsteinParams
 
@@ -102,12 +102,17 @@ class ForceModel(nn.Module):
         return Q.to(dtype=ref.dtype, device=ref.device), squeeze
 
     def energy(self, Q: torch.Tensor) -> torch.Tensor:
-        """Model energy E(Q): ``(B, L, L)`` -> ``(B,)`` (energy models only)."""
+        """Model energy E(Q): ``(B, L, L)`` -> ``(B,)`` (energy models only); F = -∂E/∂Q.
+
+        With ``target="electronic"`` it includes the exact lattice potential V(Q).
+        """
         if not self.energy_based:
             raise TypeError(f"{type(self).__name__} predicts forces directly and has no energy")
         Q, squeeze = self._prepare(Q)
         scale = (self.q_scale * self.f_scale).to(Q.dtype)
         E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
+        if self.target == "electronic":  # the exact lattice energy, whose gradient is the elastic force
+            E = E + elastic_energy(Q, self.params)
         return E[0] if squeeze else E
 
     def forward(self, Q: torch.Tensor) -> torch.Tensor:
