@@ -18,7 +18,7 @@ venv: $(STAMP)
 
 # Build the book at the `book` profile (executes every notebook on CPU) -> _build/html/index.html
 book: $(STAMP)
-	HOLSTEIN_PROFILE=book MPLBACKEND=Agg $(BIN)/jupyter-book build . --warningiserror --keep-going
+	HOLSTEIN_PROFILE=book $(BIN)/jupyter-book build . --warningiserror --keep-going
 
 # All tests: pytest on the package plus nbval on every notebook, at the small `ci` profile
 test: $(STAMP)

@@ -40,6 +40,13 @@ def setup(seed: int = 0) -> tuple[str, Profile]:
     prof = get_profile()
     import matplotlib.pyplot as plt
 
+    try:  # inside a Jupyter kernel: draw figures inline even if MPLBACKEND says otherwise
+        from IPython import get_ipython
+
+        if get_ipython() is not None and hasattr(get_ipython(), "kernel"):
+            get_ipython().run_line_magic("matplotlib", "inline")
+    except ImportError:
+        pass
     plt.rcParams.update({"figure.dpi": 100, "axes.grid": False, "figure.figsize": (6.4, 4.0)})
     where = "Colab" if "google.colab" in sys.modules else "local"
     print(f"profile: {prof.name} | device: {device} | {where}")
