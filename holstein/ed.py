@@ -26,6 +26,7 @@ float64 by default) and work on any torch device.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -117,20 +118,15 @@ def occupations(eps: torch.Tensor, kT: float) -> tuple[torch.Tensor, torch.Tenso
     return f, mu
 
 
-class Solution(tuple):
-    """(eps, U, f, mu, n) of one ED solve; ``n`` has the lattice shape (..., L, L)."""
+class Solution(NamedTuple):
+    """One ED solve: levels ``eps (..., N)``, eigenvectors ``U (..., N, N)``, occupations
+    ``f (..., N)``, chemical potential ``mu (...)`` and densities ``n (..., L, L)``."""
 
-    __slots__ = ()
-    _fields = ("eps", "U", "f", "mu", "n")
-
-    def __new__(cls, eps, U, f, mu, n):
-        return super().__new__(cls, (eps, U, f, mu, n))
-
-    eps = property(lambda s: s[0])
-    U = property(lambda s: s[1])
-    f = property(lambda s: s[2])
-    mu = property(lambda s: s[3])
-    n = property(lambda s: s[4])
+    eps: torch.Tensor
+    U: torch.Tensor
+    f: torch.Tensor
+    mu: torch.Tensor
+    n: torch.Tensor
 
 
 def solve(Q, p: HolsteinParams) -> Solution:
