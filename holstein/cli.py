@@ -38,7 +38,7 @@ def cmd_generate(args) -> int:
     ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
                        n_quench=prof.n_quench if args.n_quench is None else args.n_quench,
                        quench_runs=args.runs or prof.quench_runs, quench_every=args.every or prof.quench_every,
-                       seed=args.seed, device=args.device, command="python -m holstein " + shlex.join(args.argv))
+                       seed=args.seed, device=args.device, command=args.command_line)
     print(f"wrote {out}: {len(ds)} snapshots on {L}x{L}, sha256 {ds.sha256[:16]}")
     return 0
 
@@ -67,7 +67,7 @@ def cmd_simulate(args) -> int:
                            checkpoint_every=max(args.every, 1000), resume=True, progress=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, Q=np.asarray(traj.Q), time=np.asarray(traj.time), params=str(p.to_dict()),
-                        model=args.model, command="python -m holstein " + shlex.join(args.argv))
+                        model=args.model, command=args.command_line)
     ckpt.unlink(missing_ok=True)
     print(f"wrote {out}: {len(traj.time)} snapshots of a {L}x{L} quench to kT={p.kT}")
     return 0
@@ -80,7 +80,7 @@ def cmd_bench(args) -> int:
     if args.what == "ed":
         Ls = tuple(args.L) if args.L else prof.bench_L
         res = bench.bench_ed(Ls, repeats=args.repeats, device=args.device)
-        res["command"] = "python -m holstein " + shlex.join(args.argv)
+        res["command"] = args.command_line
         path = bench.write_json(res, args.out or "artifacts/bench/ed.json")
         for r in res["results"]:
             print(f"L={r['L']:3d}  ED forces {r['t_ed_forces_s'] * 1e3:9.2f} ms   eigh {r['t_eigh_s'] * 1e3:9.2f} ms"
@@ -108,7 +108,7 @@ def cmd_train(args) -> int:
     metrics = train.evaluate(model, ds)
     extra = dict(dataset=str(args.data or notebook.dataset_path(prof)), dataset_sha256=ds.sha256,
                  epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
-                 command="python -m holstein " + shlex.join(args.argv))
+                 command=args.command_line)
     path = train.save_metrics(out / "metrics.json", args.model, model, metrics, extra)
     m = metrics["all"]
     print(f"{args.model}: {model.n_parameters()} parameters, held-out force RMSE {m['rmse']:.4g} "
@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    args.argv = argv
+    args.command_line = "python -m holstein " + shlex.join(argv)  # recorded with every artifact
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as e:

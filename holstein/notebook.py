@@ -135,23 +135,15 @@ def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, se
            prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
     """A Langevin quench from the reference hot start to ``kT`` with ED or a trained model.
 
-    Returns ``dict(time (T,), Q (T, L, L))`` (numpy). Results are cached in :func:`cache_dir`
-    (and resumable through the dynamics checkpoints), so chapters share them.
+    Returns ``dict(time (T,), Q (T, L, L))`` (numpy): the one-replica case of
+    :func:`holstein.coarsening.run_quenches`, cached (and resumable) in :func:`cache_dir` so that
+    chapters share it.
     """
-    from . import dynamics
+    from . import coarsening
 
     prof = prof or get_profile()
     p = PAPER.replace(kT=kT)
     path = cache_dir() / f"quench_{name}_{prof.name}_L{L}_n{n_steps}_e{every}_kT{kT:g}_s{seed}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return dict(time=z["time"], Q=z["Q"])
-    fn = force_function(name, p, prof, device)
-    Q0, V0 = dynamics.hot_start(L, p, seed=seed, device=device)
-    state = dynamics.init(Q0, fn, p, V0=V0, seed=seed)
-    _, traj = dynamics.run(state, fn, p, n_steps=n_steps, record_every=every, progress=progress,
-                           checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=max(every, 500), resume=True)
-    out = dict(time=np.asarray(traj.time), Q=np.asarray(traj.Q))
-    np.savez_compressed(path, **out)
-    path.with_suffix(".ckpt").unlink(missing_ok=True)
-    return out
+    run = coarsening.run_quenches(force_function(name, p, prof, device), L, n_steps, every, seeds=[seed], p=p,
+                                  device=device, path=path, progress=progress)
+    return dict(time=run["time"], Q=run["Q"][:, 0])
