@@ -289,10 +289,17 @@ def step(state: State, force_fn: ForceFn, p: HolsteinParams, scheme: str = "vv_o
 
 
 # ----------------------------------------------------------------------------- run driver
-def _check_health(state: State, max_abs: float) -> None:
-    ok = bool((state.Q.abs().amax() <= max_abs) & torch.isfinite(state.F).all()
-              & torch.isfinite(state.V).all())
-    if ok:
+def _healthy(state: State, max_abs: float) -> torch.Tensor:
+    """A 0-dim bool tensor on Q's device (no host synchronisation)."""
+    return ((state.Q.abs().amax() <= max_abs) & torch.isfinite(state.F).all()
+            & torch.isfinite(state.V).all())
+
+
+def _check_health(state: State, max_abs: float, ok: Optional[torch.Tensor] = None, since: Optional[int] = None
+                  ) -> None:
+    """Raise if the state (or, with ``ok``, any state since step ``since``) was unhealthy."""
+    ok = _healthy(state, max_abs) if ok is None else ok & _healthy(state, max_abs)
+    if bool(ok):  # the only host synchronisation
         return
     if not bool(torch.isfinite(state.Q).all()):
         what = "Q became non-finite (NaN/inf)"
@@ -302,15 +309,20 @@ def _check_health(state: State, max_abs: float) -> None:
         what = "the velocity V became non-finite (NaN/inf)"
     else:
         what = f"|Q| = {float(state.Q.abs().max()):.3g} exceeded max_abs = {max_abs:g}"
-    raise RuntimeError(f"dynamics blew up at step {state.step} (t = {state.time:.6g}): {what}; "
+    where = f"step {state.step}" if since is None or since >= state.step - 1 else f"a step in ({since}, {state.step}]"
+    raise RuntimeError(f"dynamics blew up at {where} (t = {state.time:.6g}): {what}; "
                        "reduce dt or check the force function")
 
 
 def _snapshot(state: State, fields: tuple) -> dict:
-    return {f: getattr(state, f).detach().to("cpu", copy=True) for f in fields}
+    """CPU copies of ``fields``; from a GPU the copy is asynchronous (pinned memory, no wait)."""
+    cuda = state.Q.device.type == "cuda"
+    return {f: getattr(state, f).detach().to("cpu", copy=True, non_blocking=cuda) for f in fields}
 
 
 def _stack(snaps: list, times: list, steps: list, fields: tuple) -> Trajectory:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()  # asynchronous snapshot copies must have landed
     kw = {f: (torch.stack([s[f] for s in snaps]) if snaps else None) for f in fields}
     return Trajectory(time=torch.tensor(times, dtype=torch.float64),
                       step=torch.tensor(steps, dtype=torch.int64), **kw)
@@ -356,13 +368,18 @@ def _state_from_checkpoint(ck: dict) -> State:
 def run(state: State, force_fn: ForceFn, p: HolsteinParams, n_steps: int, record_every: int = 10,
         scheme: str = "vv_ou", fields: Sequence[str] = ("Q",), checkpoint_path=None,
         checkpoint_every: int = 1000, progress: bool = True, max_abs: float = 1e6,
-        resume: bool = False) -> tuple[State, Trajectory]:
+        resume: bool = False, check_every: Optional[int] = None) -> tuple[State, Trajectory]:
     """Integrate ``n_steps`` steps from ``state``, recording snapshots and checkpointing.
 
     Records the fields ``fields`` (subset of "Q", "V", "F") of the initial state and of every
     ``record_every``-th state after it (T = 1 + n_steps // record_every snapshots, moved to the
     CPU). After every step the run stops with a RuntimeError naming the step if Q, V or F is
     non-finite or max|Q| > ``max_abs``.
+
+    On a GPU nothing leaves the device between snapshots: the health test is accumulated on the
+    device and read by the host only every ``check_every`` steps (default: 1 on the CPU,
+    ``record_every`` on a GPU; a blow-up is then reported with the interval it happened in), and
+    snapshots are copied to pinned host memory asynchronously.
 
     Checkpoints: with ``checkpoint_path``, every ``checkpoint_every`` steps and at the end the
     state (including the generator states) and the snapshots so far are written with
@@ -388,9 +405,13 @@ def run(state: State, force_fn: ForceFn, p: HolsteinParams, n_steps: int, record
         raise ValueError(f"fields must be distinct names among {FIELDS}, got {fields}")
     if not (max_abs > 0):
         raise ValueError(f"max_abs must be > 0, got {max_abs!r}")
+    if check_every is None:
+        check_every = record_every if state.Q.device.type == "cuda" else 1
+    if isinstance(check_every, bool) or not isinstance(check_every, (int, np.integer)) or check_every < 1:
+        raise ValueError(f"check_every must be a positive integer, got {check_every!r}")
     config = {"start_step": int(state.step), "n_steps": int(n_steps), "record_every": int(record_every),
               "scheme": scheme, "fields": list(fields), "checkpoint_every": int(checkpoint_every),
-              "max_abs": float(max_abs), "shape": list(state.Q.shape)}
+              "max_abs": float(max_abs), "shape": list(state.Q.shape), "check_every": int(check_every)}
     if resume and checkpoint_path is not None and os.path.exists(checkpoint_path):
         ck = load_checkpoint(checkpoint_path, map_location=state.Q.device)
         for key in ("start_step", "n_steps", "record_every", "scheme", "fields", "shape"):
@@ -412,11 +433,17 @@ def _loop(state, force_fn, p, config, snaps, times, steps, checkpoint_path, prog
     start, end = config["start_step"], config["start_step"] + config["n_steps"]
     rec, ck_every, max_abs, scheme = (config["record_every"], config["checkpoint_every"],
                                       config["max_abs"], config["scheme"])
+    check_every = config.get("check_every", 1)
+    ok, checked = None, state.step  # health accumulated on the device since step `checked`
     with tqdm(total=config["n_steps"], initial=state.step - start, disable=not progress,
               desc=f"Langevin {scheme}", unit="step") as bar:
         while state.step < end:
             state = _advance(state, force_fn, p, scheme, state.rng)
-            _check_health(state, max_abs)
+            if (state.step - start) % check_every == 0 or state.step == end:
+                _check_health(state, max_abs, ok, checked)
+                ok, checked = None, state.step
+            else:
+                ok = _healthy(state, max_abs) if ok is None else ok & _healthy(state, max_abs)
             bar.update(1)
             if (state.step - start) % rec == 0:
                 snaps.append(_snapshot(state, fields))

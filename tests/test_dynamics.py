@@ -226,6 +226,29 @@ def test_nan_force_and_blow_up_raise_with_step():
         dyn.run(s, unstable, p, 1000, max_abs=100.0, progress=False)
 
 
+def test_deferred_health_check_reports_the_interval_and_changes_nothing_else():
+    """check_every > 1 (the GPU default) reads the accumulated health flag once per interval: a
+    NaN at step 7 is reported as 'a step in (5, 10]', and a healthy run is bit-for-bit the same."""
+    p = HolsteinParams(g=0.0, gamma=0.1, kT=0.1)
+    calls = {"n": 0}
+
+    def nan_at_7(Q):
+        F = elastic(Q, p) * (float("nan") if calls["n"] == 7 else 1.0)
+        calls["n"] += 1
+        return F
+
+    s = dyn.init(torch.zeros(2, 4, 4), nan_at_7, p)
+    with pytest.raises(RuntimeError, match=r"a step in \(5, 10\].*non-finite"):
+        dyn.run(s, nan_at_7, p, 20, check_every=5, progress=False)
+    f = harmonic(p)
+    s = dyn.init(torch.randn(3, 4, 4, dtype=torch.float64), f, p, seed=4)
+    a = dyn.run(s, f, p, 23, record_every=4, progress=False)
+    b = dyn.run(s, f, p, 23, record_every=4, check_every=7, progress=False)
+    assert torch.equal(a[0].Q, b[0].Q) and torch.equal(a[1].Q, b[1].Q)
+    with pytest.raises(ValueError, match="check_every"):
+        dyn.run(s, f, p, 5, check_every=0, progress=False)
+
+
 def test_bad_inputs_raise_value_error():
     p = HolsteinParams(g=0.0)
     f = harmonic(p)
