@@ -14,6 +14,7 @@ shuffling of epoch e is drawn from a generator seeded by (seed, e).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import time
@@ -125,10 +126,16 @@ def _metrics(F_true: np.ndarray, F_pred: np.ndarray) -> dict:
                 force_std=std, rmse_over_std=rmse / std, count=int(F_true.shape[0]))
 
 
-def evaluate(model: models.ForceModel, ds: Dataset, idx=None) -> dict:
+def evaluate(model: models.ForceModel, ds: Dataset, idx=None, dtype: torch.dtype | None = None) -> dict:
     """Force errors on snapshots ``idx`` (default: the held-out test set): RMSE, MAE, R², and the
-    same separately for hot random and quench snapshots (RMSE also as a fraction of the force std)."""
+    same separately for hot random and quench snapshots (RMSE also as a fraction of the force std).
+
+    ``dtype``: evaluate a copy of the model in this precision (e.g. float32 inference of a model
+    trained in float64); the errors are always computed in float64 against the ED forces.
+    """
     idx = ds.split()[1] if idx is None else np.asarray(idx)
+    if dtype is not None:
+        model = copy.deepcopy(model).to(dtype)
     pred = predict(model, ds.Q[idx])
     out = dict(all=_metrics(ds.F[idx], pred))
     for name, k in (("random", 0), ("quench", 1)):

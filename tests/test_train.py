@@ -1,5 +1,6 @@
 """Training pipeline: the loss goes down, checkpoints resume exactly and refuse the wrong model or data."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,18 @@ def test_max_train_uses_a_subset(ds, tmp_path):
     _, hist = train.train(_cfg(epochs=1, max_train=3), ds, tmp_path, progress=False)
     assert len(hist["epoch"]) == 1  # ran; the subset size is checked through the checkpoint config
     assert torch.load(tmp_path / "last.pt", weights_only=False)["train_config"]["max_train"] == 3
+
+
+ARTIFACTS = Path(train.__file__).parent / "artifacts"
+
+
+@pytest.mark.parametrize("name", ["gcn_lean", "bp_mlp_lean", "energy_gnn_lean"])
+def test_float32_inference_keeps_the_held_out_force_error(name):
+    """The committed lean models run in float32 with a held-out force RMSE within 1% of float64."""
+    ds = data.load(ARTIFACTS / "data" / "ed_L24_book.npz")
+    model = train.load_model(ARTIFACTS / "models" / f"{name}_L24" / "best.pt")
+    e64 = train.evaluate(model, ds, dtype=torch.float64)
+    e32 = train.evaluate(model, ds, dtype=torch.float32)
+    for kind in ("all", "random", "quench"):
+        assert abs(e32[kind]["rmse"] / e64[kind]["rmse"] - 1) < 0.01, kind
+    assert next(model.parameters()).dtype == torch.float64  # evaluate worked on a copy
