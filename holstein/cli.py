@@ -79,13 +79,74 @@ def cmd_bench(args) -> int:
     prof = get_profile(args.profile)
     if args.what == "ed":
         Ls = tuple(args.L) if args.L else prof.bench_L
-        res = bench.bench_ed(Ls, repeats=args.repeats, device=args.device)
+        res = bench.bench_ed(Ls, repeats=args.repeats or 5, device=args.device)
         res["command"] = args.command_line
         path = bench.write_json(res, args.out or "artifacts/bench/ed.json")
         for r in res["results"]:
             print(f"L={r['L']:3d}  ED forces {r['t_ed_forces_s'] * 1e3:9.2f} ms   eigh {r['t_eigh_s'] * 1e3:9.2f} ms"
                   f"   ratio {r['ratio']:.3f}")
         print(f"wrote {path}")
+    elif args.what == "speed":
+        return _bench_speed(args, bench)
+    return 0
+
+
+def _bench_speed(args, bench) -> int:
+    """``bench speed``: :func:`holstein.bench.bench_speed` with the full (or ``--tiny``) sizes, then plots."""
+    kw = dict(bench.SPEED_TINY if args.tiny else bench.SPEED_FULL)
+    given = dict(Ls=args.L, ed_Ls=args.ed_L, reference_Ls=args.reference_L, ensemble_B=args.ensemble_B,
+                 dtype_Ls=args.dtype_L, scaling_Ls=args.scaling_L, ensemble_L=args.ensemble_L,
+                 compile_L=args.compile_L, budget_s=args.budget, compile=args.compile, models=args.models)
+    kw.update({k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if v is not None})
+    if args.repeats is not None:
+        kw["repeats"] = args.repeats
+    caps = dict(kw.pop("max_L", {}))
+    for item in args.max_L or ():
+        name, _, L = item.partition("=")
+        if not L.isdigit():
+            raise ValueError(f"--max-L takes NAME=L (e.g. gcn=64 kpm=256), got {item!r}")
+        caps[name] = int(L)
+    kpm_kwargs = {"n_moments": args.kpm_moments} if args.kpm_moments else None
+    res = bench.bench_speed(**kw, max_L=caps, kpm=not args.no_kpm, kpm_kwargs=kpm_kwargs,
+                            reference_grad=not args.reference_no_grad, device=args.device, seed=args.seed)
+    res["command"] = args.command_line
+    out = Path(args.out or "benchmarks/speed.json")
+    res["plots"] = [str(p) for p in bench.plot_speed(res, out.with_suffix(""))]
+    path = bench.write_json(res, out)
+    print(f"{res['machine'].get('gpu') or res['machine'].get('cpu_model')} ({args.device}, "
+          f"{res['machine']['threads']} threads)")
+    print(f"{'method':>16} {'L':>4} {'t_force':>10} {'t_step':>10} {'site-steps/s':>13} {'peak mem':>10}")
+    for r in res["results"]:
+        mem = r.get("mem_peak_bytes")
+        print(f"{r['method']:>16} {r['L']:4d} {r['t_force_s'] * 1e3:8.2f}ms {r['t_step_s'] * 1e3:8.2f}ms "
+              f"{r['site_steps_per_s']:13.4g} {'-' if mem is None else f'{mem / 2**20:7.2f}MiB':>10}")
+    kpm = res["methods"].get("kpm", {})
+    if kpm.get("status", "ok") != "ok":
+        print(f"KPM {kpm['status']}: {kpm['reason']}")
+    sc = res["scaling"]
+    for name, d in sc["models"].items():
+        print(f"scaling {name}: t/N at L={sc['L_large']} over L={sc['L_small']}: {d['ratio_force']:.3f} (force), "
+              f"{d['ratio_step']:.3f} (step); within 20%: {d['within_20pct']}")
+    ref = res["reference"]
+    for r in ref.get("results", []):
+        print(f"reference step at L={r['L']}: {r['t_step_reference_s']:.4g} s; {ref['lean_model']} speedup "
+              f"{r['speedup_float64']:.3g}x (float64), {r['speedup_float32']:.3g}x (float32)")
+    if ref.get("status") != "ok":
+        print(f"reference baseline {ref['status']}: {ref['reason']}")
+    if "ed_vs_lean" in res:
+        e = res["ed_vs_lean"]
+        print(f"ED step at L={e['L']}: {e['t_step_ed_s']:.4g} s; {e['model']} speedup {e['speedup_float64']:.3g}x "
+              f"(float64), {e['speedup_float32']:.3g}x (float32)")
+    best = max(res["ensemble"]["results"], key=lambda r: r["site_steps_per_s"])
+    print(f"ensemble L={res['ensemble']['L']}: best {best['site_steps_per_s']:.4g} site-steps/s at B={best['B']} "
+          f"({best['dtype']})")
+    for r in res["dtype"]:
+        print(f"{r['model']} L={r['L']}: force time float64 / float32 = {r['speedup_float32']:.3g}")
+    c = res["compile"]
+    print("torch.compile: " + (", ".join(f"{r['dtype']} x{r['speedup_force']:.3g} (compile {r['t_compile_s']:.0f} s)"
+                                         for r in c["results"]) if c["status"] == "ok" else
+                               f"{c['status']} ({c['reason']})"))
+    print(f"wrote {path} and {', '.join(res['plots'])}")
     return 0
 
 
@@ -162,13 +223,39 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="output directory (default runs/<model>_L<L>)")
     t.set_defaults(func=cmd_train)
 
-    b = sub.add_parser("bench", help="benchmarks written as JSON")
-    b.add_argument("what", choices=["ed"], help="ed: ED force evaluation vs a bare eigh")
+    b = sub.add_parser("bench", help="benchmarks written as JSON (+ PNG plots for speed)")
+    b.add_argument("what", choices=["ed", "speed"],
+                   help="ed: ED force evaluation vs a bare eigh; speed: ED, KPM and the models against L, the "
+                        "reference approach, ensembles, float32, torch.compile (holstein.bench.bench_speed)")
     b.add_argument("--profile", help=prof_help)
-    b.add_argument("--L", type=int, nargs="+", help="lattice sizes (default: the profile's bench_L)")
-    b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--L", "--Ls", dest="L", type=int, nargs="+",
+                   help="lattice sizes (ed: default the profile's bench_L; speed: KPM and models, default "
+                        "16 32 64 128 256 512)")
+    b.add_argument("--repeats", type=int, help="ed: timed calls per size (default 5); speed: the most timed calls "
+                                                "per point (default 5, 1 with --tiny)")
     b.add_argument("--device", default="cpu")
-    b.add_argument("--out", help="output JSON (default artifacts/bench/ed.json)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--out", help="output JSON (default artifacts/bench/ed.json, or benchmarks/speed.json for speed)")
+    sp = b.add_argument_group("speed")
+    sp.add_argument("--tiny", action="store_true", help="everything at minimal sizes, in seconds (a smoke test)")
+    sp.add_argument("--ed-L", type=int, nargs="+", help="ED sizes (default 12 16 24 32 40 48 56 64)")
+    sp.add_argument("--models", nargs="+",
+                    help="registered models (default gcn_lean energy_gnn_lean bp_mlp_lean gcn energy_gnn bp_mlp)")
+    sp.add_argument("--max-L", nargs="+", metavar="NAME=L",
+                    help="caps on L per method, e.g. gcn=32 kpm=256 (default gcn=64 energy_gnn=64 bp_mlp=64)")
+    sp.add_argument("--budget", type=float, help="seconds of timed calls per point, at least one call (default 20)")
+    sp.add_argument("--scaling-L", type=int, nargs=2, help="the two sizes of the linear-scaling ratio (default 64 512)")
+    sp.add_argument("--reference-L", type=int, nargs="+", help="sizes of the reference comparison (default 40 200)")
+    sp.add_argument("--reference-no-grad", action="store_true",
+                    help="call the reference GCN under torch.no_grad (the reference code does not)")
+    sp.add_argument("--ensemble-L", type=int, help="lattice of the ensemble benchmark (default 64)")
+    sp.add_argument("--ensemble-B", type=int, nargs="+", help="replica counts (default 1 2 4 8 16 32 64)")
+    sp.add_argument("--dtype-L", type=int, nargs="+", help="sizes of the float32/float64 comparison (default 64 256)")
+    sp.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                    help="time torch.compile of the lean model (default: yes, no with --tiny)")
+    sp.add_argument("--compile-L", type=int, help="lattice of the torch.compile timing (default 256)")
+    sp.add_argument("--no-kpm", action="store_true", help="leave out KPM")
+    sp.add_argument("--kpm-moments", type=int, help="KPM Chebyshev moments (default: chosen by holstein.kpm)")
     b.set_defaults(func=cmd_bench)
     return ap
 
