@@ -83,6 +83,7 @@ RECIPES = {
     "energy_gnn": dict(model_config={}, loss_scale=1000.0, lr=1e-4, reference=True),
     "bp_mlp_lean": dict(model_config=dict(target="electronic", center="median"), loss_scale=1.0),
     "gcn_lean": dict(model_config=dict(target="electronic", center="median"), loss_scale=1.0),
+    "gcn_lean_mu": dict(model_config=dict(center="median"), loss_scale=1.0),
     "energy_gnn_lean": dict(model_config=dict(target="electronic", center="mean"), loss_scale=1.0),
 }
 

@@ -25,6 +25,7 @@ SMALL = {
     "energy_gnn": {"channels": (1, 8, 16, 8, 1)},
     "gcn_lean": {},
     "energy_gnn_lean": {},
+    "gcn_lean_mu": {"params": PAPER},
 }
 GNNS = ("gcn", "gcn_lean", "energy_gnn", "energy_gnn_lean")
 ALL = models.available()
@@ -102,7 +103,7 @@ def test_batched_equals_one_by_one(name):
         torch.testing.assert_close(F[b], m(Q[b]), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", [n for n in ALL if models.REGISTRY[n].default_target == "total"])
 def test_electronic_target_adds_elastic(name):
     m = small(name)
     m_el = models.build(name, **SMALL.get(name, {}), target="electronic", params=PAPER).eval()
@@ -288,3 +289,52 @@ def test_electronic_energy_model_energy_is_consistent_with_its_forces():
     h = 1e-5
     fd = -(model.energy(Q + h * v) - model.energy(Q - h * v)) / (2 * h)
     assert torch.allclose(fd, (model(Q) * v).sum(), rtol=1e-6)
+
+
+# -- occupation head with a global chemical potential ------------------------------------------
+def test_half_filling_mu_is_exact_in_the_atomic_limit():
+    """Levels ε_i = -g Q_i with widths kT are the t = 0 Hamiltonian: n_i must equal ED's densities."""
+    from holstein import ed
+    from holstein.models.base import half_filling_mu
+
+    p0 = PAPER.replace(t=0.0)
+    Q = 2.0 * torch.randn(3, 6, 6, dtype=torch.float64)
+    eps, w = -p0.g * Q, torch.full_like(Q, p0.kT)
+    mu = half_filling_mu(eps, w)
+    n = torch.sigmoid((mu[:, None, None] - eps) / w)
+    torch.testing.assert_close(n, ed.density(Q, p0), rtol=0, atol=1e-10)
+    torch.testing.assert_close(mu, ed.solve(Q, p0).mu, rtol=0, atol=1e-8)
+
+
+def test_half_filling_mu_gradient_is_the_implicit_one():
+    """∂μ/∂ε_j from the Newton step equals central differences of the (bisected) μ."""
+    from holstein.models.base import half_filling_mu
+
+    eps = torch.randn(1, 4, 4, dtype=torch.float64, requires_grad=True)
+    w = 0.3 + torch.rand(1, 4, 4, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(half_filling_mu(eps, w).sum(), eps)
+    h, fd = 1e-6, torch.zeros(16, dtype=torch.float64)
+    for j in range(16):
+        d = torch.zeros(16, dtype=torch.float64)
+        d[j] = h
+        d = d.reshape(1, 4, 4)
+        fd[j] = (half_filling_mu(eps.detach() + d, w) - half_filling_mu(eps.detach() - d, w)).item() / (2 * h)
+    torch.testing.assert_close(grad.reshape(16), fd, rtol=1e-6, atol=1e-8)
+    assert abs(grad.sum().item() - 1.0) < 1e-12  # shifting every level shifts μ by the same amount
+
+
+def test_occupation_head_keeps_half_filling():
+    """Σ_i F^e_i = g (Σ_i n_i - N/2) = 0 for any weights and any configuration."""
+    m = small("gcn_lean_mu").double()
+    Q = 3.0 * torch.randn(4, 8, 8, dtype=torch.float64)
+    Fe = m(Q) - elastic(Q, PAPER)
+    assert Fe.abs().max() > 0.1
+    torch.testing.assert_close(Fe.sum(dim=(-2, -1)), torch.zeros(4, dtype=torch.float64), rtol=0, atol=1e-9)
+    assert (Fe.abs() <= PAPER.g / 2 + 1e-12).all()  # 0 <= n_i <= 1
+
+
+def test_occupation_head_needs_a_direct_electronic_model():
+    with pytest.raises(ValueError, match="occupation"):
+        models.build("gcn_lean", head="occupation")  # total target
+    with pytest.raises(TypeError):  # only the direct-force GCNs have the head
+        models.build("energy_gnn_lean", target="electronic", params=PAPER, head="occupation")

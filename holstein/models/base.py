@@ -20,6 +20,18 @@ configurations. The median is the atomic-limit (t -> 0) estimate of μ: at half 
 N/2 sites of largest Q_i are the filled ones, so n_i ≈ θ(Q_i - median Q). Use either with
 ``target="electronic"``.
 
+Occupation head with a global μ (an extension beyond the reference work; ``head="occupation"``,
+needs ``target="electronic"``). Instead of a force the network returns two numbers per site, a
+local level ε_i (in units of g·q_scale) and a width w_i = kT + softplus(·), and
+
+    n_i = 1 / (1 + e^{(ε_i - μ)/w_i}),      μ such that Σ_i n_i = N/2,      F^e_i = g (n_i - 1/2),
+
+the atomic-limit form of the exact n_i, with μ found *globally* for every configuration
+(:func:`half_filling_mu`: bisection without gradient, then one Newton step that carries the exact
+implicit gradient ∂μ/∂ε_i = (∂n_i/∂ε_i) / Σ_j ∂n_j/∂ε_j). Half filling, hence Σ_i F^e_i = 0, holds
+by construction, and the few sites whose levels lie within ~kT of μ (domain walls, hot spots)
+share the remaining charge as in ED rather than guessing μ locally.
+
 ``q_scale`` and ``f_scale`` are buffers (saved with the weights) set by the training pipeline.
 ``config()`` returns the constructor arguments, so that a checkpoint rebuilds the model.
 """
@@ -32,7 +44,31 @@ from ..forces import elastic, elastic_energy
 from ..lattice import check_field
 from ..params import HolsteinParams
 
-__all__ = ["ForceModel", "forces_from_energy"]
+__all__ = ["ForceModel", "forces_from_energy", "half_filling_mu", "HEADS"]
+
+HEADS = ("force", "occupation")
+_MU_BISECTION_STEPS = 64
+
+
+def half_filling_mu(eps: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """μ with Σ_i σ((μ - ε_i)/w_i) = N/2 for levels ``eps`` and widths ``w > 0`` of shape (B, L, L) -> (B,).
+
+    Bisection (no gradient) on the bracket [min ε - 40 max w, max ε + 40 max w], then one Newton
+    step with gradient, μ = μ* - (Σ n - N/2)/Σ ∂n/∂μ: its value is μ* to bisection precision and
+    its derivatives are the implicit-function ones.
+    """
+    B, N = eps.shape[0], eps[0].numel()
+    e, ww = eps.reshape(B, N), w.reshape(B, N)
+    with torch.no_grad():
+        pad = 40 * ww.amax(-1)
+        lo, hi = e.amin(-1) - pad, e.amax(-1) + pad
+        for _ in range(_MU_BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            low = torch.sigmoid((mid[:, None] - e) / ww).sum(-1) < N / 2
+            lo, hi = torch.where(low, mid, lo), torch.where(low, hi, mid)
+        mu = 0.5 * (lo + hi)
+    n = torch.sigmoid((mu[:, None] - e) / ww)  # (B, N)
+    return mu - (n.sum(-1) - N / 2) / (n * (1 - n) / ww).sum(-1).clamp_min(torch.finfo(e.dtype).tiny)
 
 
 def forces_from_energy(energy: torch.Tensor, Q: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -46,18 +82,26 @@ class ForceModel(nn.Module):
 
     energy_based = False
     center = False
+    default_target = "total"  # the target when none is given (the training pipeline reads it)
 
-    def __init__(self, target: str = "total", params: HolsteinParams | None = None):
+    def __init__(self, target: str = "total", params: HolsteinParams | None = None, head: str = "force"):
         super().__init__()
         if target not in ("total", "electronic"):
             raise ValueError(f"target must be 'total' or 'electronic', got {target!r}")
         if target == "electronic" and params is None:
             raise ValueError("target='electronic' needs the HolsteinParams of the elastic force")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if head == "occupation" and (target != "electronic" or self.energy_based):
+            raise ValueError("head='occupation' predicts n_i: it needs target='electronic' and a direct-force model")
+        self.head = head
         self.target = target
         self.params = params
         self.register_buffer("q_scale", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("f_scale", torch.tensor(1.0, dtype=torch.float64))
         self._config: dict = {"target": target, "params": None if params is None else params.to_dict()}
+        if head != "force":
+            self._config["head"] = head
 
     # -- subclass hooks -------------------------------------------------------------------
     def predict(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
@@ -124,6 +168,8 @@ class ForceModel(nn.Module):
                 scale = (self.q_scale * self.f_scale).to(Q.dtype)
                 E = scale * self.site_energy(self._normalise(Qg)).sum(dim=(-2, -1))
                 F = forces_from_energy(E, Qg, create_graph=self.training)
+        elif self.head == "occupation":
+            F = self._occupation_forces(self.predict(self._normalise(Q)), Q.dtype)
         else:
             F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q))
         if self.target == "electronic":
@@ -131,6 +177,15 @@ class ForceModel(nn.Module):
         if Qin_dtype is not None and Qin_dtype.is_floating_point:
             F = F.to(Qin_dtype)
         return F[0] if squeeze else F
+
+    def _occupation_forces(self, h: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """F^e_i = g (n_i - 1/2) from the raw outputs ``h: (B, L, L, 2)`` (levels, widths); see the module docstring."""
+        p = self.params
+        eps = (p.g * self.q_scale.to(dtype)) * h[..., 0]  # (B, L, L) local levels
+        w = max(p.kT, 1e-3) + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
+        mu = half_filling_mu(eps, w)  # (B,)
+        n = torch.sigmoid((mu[:, None, None] - eps) / w)
+        return p.g * (n - 0.5)
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

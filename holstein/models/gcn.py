@@ -118,21 +118,22 @@ class GCN(ForceModel):
     DEFAULT_CHANNELS = (1, 128, 512, 1024, 2048, 1024, 512, 128, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "pyg", target: str = "total",
-                 params=None):
+                 params=None, head: str = "force"):
         from torch_geometric.nn import GCNConv
 
-        super().__init__(target=target, params=params)
+        super().__init__(target=target, params=params, head=head)
         channels = tuple(int(c) for c in channels)
         if len(channels) < 2 or channels[0] != 1 or channels[-1] != 1 or min(channels) < 1:
             raise ValueError(f"channels must be (1, ..., 1) with positive widths, got {channels}")
         self.channels = channels
+        widths = channels[:-1] + (2 if head == "occupation" else 1,)  # occupation head: level and width
         self.backend = check_backend(backend)
         self.self_convs = nn.ModuleList(
             GCNConv(a, b, normalize=False, add_self_loops=False, bias=True)
-            for a, b in zip(channels[:-1], channels[1:]))
+            for a, b in zip(widths[:-1], widths[1:]))
         self.nb_convs = nn.ModuleList(
             GCNConv(a, b, normalize=True, add_self_loops=False, bias=False)
-            for a, b in zip(channels[:-1], channels[1:]))
+            for a, b in zip(widths[:-1], widths[1:]))
         self._config.update(channels=list(channels), backend=backend)
 
     @property
@@ -142,7 +143,7 @@ class GCN(ForceModel):
 
     def macs_per_site(self) -> int:
         """Multiply-adds per site of one forward pass (see :func:`~.lean.flops_per_site`)."""
-        c = self.channels
+        c = self.channels[:-1] + ((2,) if self.head == "occupation" else (1,))  # the layers' widths
         return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:]))
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
@@ -161,4 +162,5 @@ class GCN(ForceModel):
                 h = cs.lin(h) + cs.bias + nn_mean(cn.lin(h))  # (B, L, L, c_{k+1})
                 if k < n - 1:
                     h = torch.relu(h)
-        return h.reshape(B, L, L)
+        h = h.reshape(B, L, L, -1)
+        return h[..., 0] if self.head == "force" else h  # (B, L, L) forces or (B, L, L, 2) levels, widths

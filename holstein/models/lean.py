@@ -27,7 +27,7 @@ from . import register
 from .energy_gnn import EnergyGNN
 from .gcn import GCN, nn_mean
 
-__all__ = ["GCNLean", "EnergyGNNLean", "flops_per_site", "nn_mean"]
+__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean", "flops_per_site", "nn_mean"]
 
 
 @register("gcn_lean")
@@ -40,8 +40,24 @@ class GCNLean(GCN):
     DEFAULT_CHANNELS = (1, 32, 64, 64, 32, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "stencil", target: str = "total",
-                 params=None):
-        super().__init__(channels=channels, backend=backend, target=target, params=params)
+                 params=None, head: str = "force"):
+        super().__init__(channels=channels, backend=backend, target=target, params=params, head=head)
+
+
+@register("gcn_lean_mu")
+class GCNLeanMu(GCNLean):
+    """:class:`GCNLean` with the occupation head: levels and widths per site, μ fixed globally.
+
+    Learns n_i (target "electronic", the elastic force is exact); half filling Σ_i n_i = N/2
+    holds by construction (see :mod:`holstein.models.base`). 16,770 parameters (two outputs
+    per site instead of one); equivariant to translations and D4.
+    """
+
+    default_target = "electronic"
+
+    def __init__(self, channels=GCNLean.DEFAULT_CHANNELS, backend: str = "stencil", target: str = "electronic",
+                 params=None, head: str = "occupation"):
+        super().__init__(channels=channels, backend=backend, target=target, params=params, head=head)
 
 
 @register("energy_gnn_lean")
