@@ -695,3 +695,56 @@ def plot_speed(res: dict, stem) -> list[Path]:
     paths.append(stem.with_name(stem.name + "_ensemble.png"))
     fig.savefig(paths[1], dpi=120)
     return paths
+
+
+# ----------------------------------------------------------------------------- transfer to large L
+def force_errors(F_ref, F) -> dict:
+    """RMSE, max |error|, force std of the reference and RMSE / std, for arrays of one shape."""
+    import numpy as np
+
+    F_ref, F = np.asarray(F_ref, dtype=np.float64), np.asarray(F, dtype=np.float64)
+    err = F - F_ref
+    rmse, std = float(np.sqrt(np.mean(err**2))), float(F_ref.std())
+    return dict(rmse=rmse, max_abs=float(np.abs(err).max()), force_std=std, rmse_over_std=rmse / std)
+
+
+def transfer_check(models: dict, L: int, n_steps: int, every: int, driver: str, p: HolsteinParams = PAPER,
+                   seed: int = 0, skip_first: int = 1, kpm_kwargs=None, device: str = "cpu",
+                   progress: bool = True) -> dict:
+    """Force error of ML models on large quench snapshots, measured against KPM (no ED possible).
+
+    One Langevin quench of an L×L lattice from the reference hot start to ``p.kT`` is run with
+    the force field ``models[driver]`` (a ``Q -> F`` function), recording every ``every`` steps;
+    on each snapshot after the first ``skip_first`` (the hot start itself is far from the states
+    the book studies) the KPM forces (:func:`holstein.kpm.forces` with ``kpm_kwargs``) are the
+    reference for every model in ``models`` ({name: force function}). This is the check that the
+    force fields, trained on 24×24 ED data, transfer to the lattices of the coarsening study.
+
+    Returns a JSON-able dict: settings, KPM time and moments per snapshot, and per model the
+    errors of every snapshot and of all together (:func:`force_errors`).
+    """
+    import numpy as np
+
+    from . import coarsening, kpm
+    from .forces import elastic
+
+    kpm_kwargs = dict(kpm_kwargs or {})
+    run = coarsening.run_quenches(models[driver], L, n_steps, every, seeds=[seed], p=p, device=device,
+                                  progress=progress)
+    times, Qs = run["time"][skip_first:], run["Q"][skip_first:, 0]  # (T,), (T, L, L)
+    ref, snaps = [], []
+    for t, Q in zip(tqdm(times, desc=f"KPM L={L}", disable=not progress), Qs):
+        Qt = torch.as_tensor(Q, dtype=torch.float64, device=device)
+        t0 = time.perf_counter()
+        sol = kpm.solve(Qt, p, **kpm_kwargs)
+        t_kpm = time.perf_counter() - t0
+        ref.append((p.g * (sol.n - 0.5) + elastic(Qt, p)).cpu().numpy())
+        snaps.append(dict(time=float(t), t_kpm_s=t_kpm, n_moments=int(sol.n_moments), max_abs_Q=float(abs(Q).max())))
+    ref = np.stack(ref)
+    per_model = {}
+    for name, fn in models.items():
+        F = np.stack([fn(torch.as_tensor(Q, dtype=torch.float64, device=device)).detach().cpu().numpy() for Q in Qs])
+        per_model[name] = dict(all=force_errors(ref, F), snapshots=[force_errors(r, f) for r, f in zip(ref, F)])
+    return dict(benchmark="transfer_to_large_lattices", L=int(L), n_steps=int(n_steps), every=int(every),
+                driver=driver, seed=int(seed), params=p.to_dict(), kpm=kpm_kwargs, snapshots=snaps,
+                models=per_model, machine=machine_info(device))

@@ -88,6 +88,38 @@ def cmd_bench(args) -> int:
         print(f"wrote {path}")
     elif args.what == "speed":
         return _bench_speed(args, bench)
+    elif args.what == "transfer":
+        return _bench_transfer(args, bench)
+    return 0
+
+
+def _bench_transfer(args, bench) -> int:
+    """``bench transfer``: :func:`holstein.bench.transfer_check` with the committed 24×24 models."""
+    from . import notebook, train
+
+    names = args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]
+    fns = {}
+    for name in names:
+        path = notebook.ARTIFACTS / "models" / f"{name}_L24" / "best.pt"
+        if not path.exists():
+            raise ValueError(f"no committed weights for {name!r} at {path}")
+        fns[name] = bench.force_function(train.load_model(path, device=args.device).double())
+    if args.driver not in fns:
+        raise ValueError(f"--driver {args.driver!r} must be one of the models {names}")
+    L = args.L[0] if args.L else 200
+    kw = dict(probe_distance=args.probe_distance, tol=args.kpm_tol)
+    if args.kpm_moments:
+        kw["n_moments"] = args.kpm_moments
+    res = bench.transfer_check(fns, L, args.steps, args.every, args.driver, seed=args.seed, kpm_kwargs=kw,
+                               device=args.device)
+    res["command"] = args.command_line
+    path = bench.write_json(res, args.out or f"benchmarks/transfer_L{L}.json")
+    for s in res["snapshots"]:
+        print(f"t = {s['time']:7.1f}: KPM {s['t_kpm_s']:.1f} s, M = {s['n_moments']}")
+    for name, d in res["models"].items():
+        a = d["all"]
+        print(f"{name:>16}: RMSE {a['rmse']:.4f} = {100 * a['rmse_over_std']:.2f}% of the force std, max {a['max_abs']:.3f}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -224,9 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="benchmarks written as JSON (+ PNG plots for speed)")
-    b.add_argument("what", choices=["ed", "speed"],
+    b.add_argument("what", choices=["ed", "speed", "transfer"],
                    help="ed: ED force evaluation vs a bare eigh; speed: ED, KPM and the models against L, the "
-                        "reference approach, ensembles, float32, torch.compile (holstein.bench.bench_speed)")
+                        "reference approach, ensembles, float32, torch.compile (holstein.bench.bench_speed); "
+                        "transfer: the committed models' force error on a large quench against KPM "
+                        "(holstein.bench.transfer_check)")
     b.add_argument("--profile", help=prof_help)
     b.add_argument("--L", "--Ls", dest="L", type=int, nargs="+",
                    help="lattice sizes (ed: default the profile's bench_L; speed: KPM and models, default "
@@ -256,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--compile-L", type=int, help="lattice of the torch.compile timing (default 256)")
     sp.add_argument("--no-kpm", action="store_true", help="leave out KPM")
     sp.add_argument("--kpm-moments", type=int, help="KPM Chebyshev moments (default: chosen by holstein.kpm)")
+    tr = b.add_argument_group("transfer")
+    tr.add_argument("--steps", type=int, default=4000, help="Langevin steps of the large quench (default 4000)")
+    tr.add_argument("--every", type=int, default=1000, help="steps between checked snapshots (default 1000)")
+    tr.add_argument("--driver", default="gcn_lean", help="the model that drives the quench (default gcn_lean)")
+    tr.add_argument("--probe-distance", type=int, default=8, help="KPM probing distance (default 8)")
+    tr.add_argument("--kpm-tol", type=float, default=1e-4, help="KPM truncation tolerance (default 1e-4)")
     b.set_defaults(func=cmd_bench)
     return ap
 

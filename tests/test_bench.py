@@ -176,3 +176,18 @@ def test_speed_tiny_end_to_end(tmp_path, capsys):
     assert res["compile"]["status"] == "skipped"
     assert len(res["plots"]) == 2 and all(Path(p).stat().st_size > 0 for p in res["plots"])
     assert "wrote" in capsys.readouterr().out
+
+
+def test_transfer_check_measures_against_kpm():
+    """The large-lattice check on a tiny quench: ED-accurate KPM forces give ~0 error for ED itself."""
+    from holstein import ed
+
+    def wrong(Q):  # ED forces plus a known error of RMS exactly 0.1
+        return ed.forces(Q, PAPER) + 0.1 * torch.ones_like(Q)
+
+    fns = {"ed": lambda Q: ed.forces(Q, PAPER), "wrong": wrong}
+    res = bench.transfer_check(fns, L=8, n_steps=4, every=2, driver="ed", kpm_kwargs=dict(probe_distance=8),
+                               progress=False)
+    assert [s["time"] for s in res["snapshots"]] == pytest.approx([0.1, 0.2])
+    assert res["models"]["ed"]["all"]["rmse"] < 1e-3
+    assert res["models"]["wrong"]["all"]["rmse"] == pytest.approx(0.1, abs=1e-3)
