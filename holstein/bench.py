@@ -34,7 +34,7 @@ from .params import PAPER, HolsteinParams
 
 __all__ = ["machine_info", "median_time", "bench_ed", "write_json", "model_flops_per_site", "bench_models",
            "cost_exponent", "peak_memory", "force_function", "start_configuration", "time_dynamics", "bench_speed",
-           "plot_speed", "SPEED_FULL", "SPEED_TINY", "SPEED_MODELS", "SPEED_MAX_L"]
+           "plot_speed", "speed_figures", "force_errors", "transfer_check", "SPEED_FULL", "SPEED_TINY", "SPEED_MODELS", "SPEED_MAX_L"]
 
 
 def _cpu_model() -> str | None:
@@ -208,7 +208,7 @@ def cost_exponent(N, t) -> tuple[float, float]:
 
 # ----------------------------------------------------------------------------- speed and scale
 #: Models of the speed benchmark: the lean ones and the (huge) reference architectures.
-SPEED_MODELS = ("gcn_lean", "energy_gnn_lean", "bp_mlp_lean", "gcn", "energy_gnn", "bp_mlp")
+SPEED_MODELS = ("gcn_lean", "gcn_lean_mu", "energy_gnn_lean", "bp_mlp_lean", "gcn", "energy_gnn", "bp_mlp")
 #: Default caps on L: the ~10 M-parameter reference models only run at small L.
 SPEED_MAX_L = {"gcn": 64, "energy_gnn": 64, "bp_mlp": 64}
 #: The full run (``python -m holstein bench speed``); see :func:`bench_speed`.
@@ -618,7 +618,18 @@ def _bench_compile(name, L, tm) -> dict:
 
 # ----------------------------------------------------------------------------- plots
 def plot_speed(res: dict, stem) -> list[Path]:
-    """Figures of a :func:`bench_speed` result, written as ``<stem>_scaling.png`` and ``<stem>_ensemble.png``.
+    """The :func:`speed_figures` of a :func:`bench_speed` result, written as ``<stem>_scaling.png`` and
+    ``<stem>_ensemble.png``; returns the two paths."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_name(stem.name + "_scaling.png"), stem.with_name(stem.name + "_ensemble.png")]
+    for fig, path in zip(speed_figures(res), paths):
+        fig.savefig(path, dpi=120)
+    return paths
+
+
+def speed_figures(res: dict) -> tuple:
+    """Two matplotlib Figures (scaling, ensemble) of a :func:`bench_speed` result.
 
     Scaling: (a) time per force evaluation against N = L² (log-log) for every method, with a
     c·N³ line through ED's largest point and a c·N line through the lean model's; (b) site-steps
@@ -629,8 +640,6 @@ def plot_speed(res: dict, stem) -> list[Path]:
     import numpy as np
     from matplotlib.figure import Figure
 
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     by = {}
     for r in res["results"]:
         by.setdefault(r["method"], []).append(r)
@@ -663,8 +672,7 @@ def plot_speed(res: dict, stem) -> list[Path]:
     m = res["machine"]
     fig.suptitle(f"{m.get('gpu') or m.get('cpu_model') or m['processor']} ({m['device']}, {m['threads']} threads)",
                  fontsize=9)
-    paths = [stem.with_name(stem.name + "_scaling.png")]
-    fig.savefig(paths[0], dpi=120)
+    fig_scaling = fig
 
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     ax, bx = fig.subplots(1, 2)
@@ -692,9 +700,7 @@ def plot_speed(res: dict, stem) -> list[Path]:
         bx.set_ylabel("time per dynamics step (s)")
         bx.legend(fontsize=8)
     bx.set_title("(b) reference approach vs lean model")
-    paths.append(stem.with_name(stem.name + "_ensemble.png"))
-    fig.savefig(paths[1], dpi=120)
-    return paths
+    return fig_scaling, fig
 
 
 # ----------------------------------------------------------------------------- transfer to large L

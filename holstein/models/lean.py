@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..params import PAPER
 from . import register
 from .energy_gnn import EnergyGNN
 from .gcn import GCN, nn_mean
@@ -50,14 +51,15 @@ class GCNLeanMu(GCNLean):
 
     Learns n_i (target "electronic", the elastic force is exact); half filling Σ_i n_i = N/2
     holds by construction (see :mod:`holstein.models.base`). 16,770 parameters (two outputs
-    per site instead of one); equivariant to translations and D4.
+    per site instead of one); equivariant to translations and D4. ``params`` (the elastic force,
+    g and kT of the head) default to the PAPER preset; a trained model records its own.
     """
 
     default_target = "electronic"
 
     def __init__(self, channels=GCNLean.DEFAULT_CHANNELS, backend: str = "stencil", target: str = "electronic",
                  params=None, head: str = "occupation"):
-        super().__init__(channels=channels, backend=backend, target=target, params=params, head=head)
+        super().__init__(channels=channels, backend=backend, target=target, params=params or PAPER, head=head)
 
 
 @register("energy_gnn_lean")
