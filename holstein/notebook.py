@@ -23,6 +23,7 @@ from .profiles import Profile, get_profile
 __all__ = ["setup", "dataset", "trained_model", "ARTIFACTS", "cache_dir"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"  # in a clone of the repository only
 
 
 def cache_dir() -> Path:
@@ -148,3 +149,14 @@ def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, se
     run = coarsening.run_quenches(force_function(name, p, prof, device), L, n_steps, every, seeds=[seed], p=p,
                                   device=device, path=path, progress=progress)
     return dict(time=run["time"], Q=run["Q"][:, 0])
+
+
+def benchmark(name: str) -> dict | None:
+    """The committed benchmark result ``benchmarks/<name>.json`` of the repository, or None (with a
+    note saying how to make it) where the package was installed without the repository."""
+    path = BENCHMARKS / f"{name}.json"
+    if not path.exists():
+        print(f"{path} is not here (installed without the repository?); make it with the command "
+              "in the README's benchmark table")
+        return None
+    return json.loads(path.read_text())

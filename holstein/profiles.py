@@ -36,6 +36,9 @@ class Profile:
     reference_max_train: int | None = None  # training snapshots for the huge reference models (None: all)
     temperatures: tuple = (0.05, 0.1, 0.15)  # quench temperatures for the growth exponent
     bench_L: tuple = (12, 16, 24)            # lattices for the ED cost benchmark
+    transfer_L: int = 16       # lattice of the ML-vs-KPM force check on a large quench (chapter 9)
+    transfer_steps: int = 40   # Langevin steps of that quench
+    transfer_every: int = 20   # steps between checked snapshots
 
     def replace(self, **changes) -> "Profile":
         return dataclasses.replace(self, **changes)
@@ -47,10 +50,12 @@ PROFILES = {
                   large_every=50, bench_L=(8, 12)),
     "book": Profile("book", L_ed=24, n_random=120, n_quench=240, quench_runs=4, quench_every=40,
                     ed_quench_steps=2000, epochs=30, epochs_reference=1, reference_max_train=48, L_large=64,
-                    large_steps=8000, large_every=400, bench_L=(8, 12, 16, 24, 32)),
+                    large_steps=8000, large_every=400, bench_L=(8, 12, 16, 24, 32),
+                    transfer_L=64, transfer_steps=2000, transfer_every=500),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
-                     large_steps=20000, large_every=500, bench_L=(12, 16, 24, 32, 40, 48)),
+                     large_steps=20000, large_every=500, bench_L=(12, 16, 24, 32, 40, 48),
+                     transfer_L=200, transfer_steps=4000, transfer_every=1000),
 }
 
 

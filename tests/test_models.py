@@ -338,3 +338,23 @@ def test_occupation_head_needs_a_direct_electronic_model():
         models.build("gcn_lean", head="occupation")  # total target
     with pytest.raises(TypeError):  # only the direct-force GCNs have the head
         models.build("energy_gnn_lean", target="electronic", params=PAPER, head="occupation")
+
+
+@pytest.mark.parametrize("name", ["gcn_lean", "gcn_lean_mu", "energy_gnn_lean", "bp_mlp_lean"])
+def test_batched_ml_langevin_ensemble_equals_one_by_one(name):
+    """B replicas advanced as one (B, L, L) tensor by an ML force field follow the B single runs
+    (same per-replica seeds) to rounding: the batch is only a layout."""
+    from holstein import dynamics as dyn
+
+    m = small(name).double()
+    f = lambda Q: m(Q).detach()  # noqa: E731
+    p = PAPER
+    B, L = 3, 6
+    Q0, V0 = dyn.hot_start(L, p, seed=2, batch=B, q_std=1.0)
+    seeds = dyn.replica_seeds(9, B)
+    batched, _ = dyn.run(dyn.init(Q0, f, p, V0=V0, seed=9), f, p, 20, progress=False)
+    for r in range(B):
+        single, _ = dyn.run(dyn.init(Q0[r], f, p, V0=V0[r], seed=[seeds[r]]), f, p, 20, progress=False)
+        torch.testing.assert_close(batched.Q[r], single.Q, rtol=0, atol=1e-10)
+        torch.testing.assert_close(batched.V[r], single.V, rtol=0, atol=1e-10)
+    assert not torch.allclose(batched.Q[0], batched.Q[1])
