@@ -197,9 +197,11 @@ def cmd_train(args) -> int:
     if args.center:
         cfg.model_config = dict(cfg.model_config, center=False if args.center == "none" else args.center)
     out = Path(args.out or f"runs/{args.model}_L{ds.L}")
-    model, hist = train.train(cfg, ds, out, resume=args.resume)
+    more = data.load(args.extra) if args.extra else None
+    model, hist = train.train(cfg, ds, out, resume=args.resume, extra=more)
     metrics = train.evaluate(model, ds)
     extra = dict(dataset=str(args.data or notebook.dataset_path(prof)), dataset_sha256=ds.sha256,
+                 extra_training_data=args.extra, extra_sha256=None if more is None else more.sha256,
                  epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
                  command=args.command_line)
     path = train.save_metrics(out / "metrics.json", args.model, model, metrics, extra)
@@ -238,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a force model on an ED dataset")
     t.add_argument("--model", required=True, help="registered model name (see holstein.models.available())")
     t.add_argument("--data", help="dataset .npz (default: the profile's dataset)")
+    t.add_argument("--extra", help="a second dataset .npz (same L, other trajectories) added to the training set; "
+                                   "validation and held-out test stay those of --data")
     t.add_argument("--profile", help=prof_help)
     t.add_argument("--epochs", type=int)
     t.add_argument("--lr", type=float)

@@ -151,11 +151,27 @@ def _save(path: Path, payload: dict) -> None:
     tmp.replace(path)
 
 
-def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress: bool = True):
+def _with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Dataset, np.ndarray]:
+    """``ds`` followed by every snapshot of ``extra`` (same L and parameters), and the training
+    indices ``tr`` plus all of ``extra``'s; the held-out and validation snapshots stay ``ds``'s."""
+    if extra is None:
+        return ds, tr
+    if extra.L != ds.L or extra.meta["params"] != ds.meta["params"]:
+        raise ValueError(f"extra training data must have the dataset's L = {ds.L} and parameters; got L = {extra.L}, "
+                         f"{extra.meta['params']}")
+    cat = {k: np.concatenate([getattr(ds, k), getattr(extra, k)]) for k in ("Q", "n", "F", "kind", "time", "run")}
+    merged = Dataset(**cat, meta=dict(ds.meta, extra_sha256=extra.sha256))
+    return merged, np.concatenate([tr, len(ds) + np.arange(len(extra))])
+
+
+def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress: bool = True,
+          extra: Dataset | None = None):
     """Train ``cfg.model`` on ``ds``; write ``best.pt``, ``last.pt`` and ``history.json`` in ``out_dir``.
 
     Returns (best model, history). With ``resume=True`` continues from ``out_dir/last.pt``
-    (which must belong to the same model, config and dataset).
+    (which must belong to the same model, config and dataset). ``extra``: a second dataset (other
+    trajectories, same L and parameters) whose snapshots are all added to the training set; model
+    selection and the held-out test set remain those of ``ds``, so errors stay comparable.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +183,7 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         tr = tr[np.linspace(0, len(tr) - 1, max(cfg.max_train, 1)).astype(int)]
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(f"dataset of {len(ds)} snapshots is too small for a train/validation/test split")
+    train_ds, tr = _with_extra(ds, extra, tr)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.lr_factor, patience=cfg.lr_patience)
     history = dict(epoch=[], train_loss=[], val_loss=[], val_rmse=[], lr=[], seconds=[])
@@ -174,17 +191,19 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
     if resume and (out_dir / "last.pt").exists():
         ck = torch.load(out_dir / "last.pt", map_location=cfg.device, weights_only=False)
         _check_compatible(ck, cfg, ds, out_dir / "last.pt")
+        if ck.get("extra_sha256") != (None if extra is None else extra.sha256):
+            raise ValueError(f"{out_dir / 'last.pt'} was trained with other extra training data")
         model.load_state_dict(ck["state_dict"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         history, start, best, since_best = ck["history"], ck["epoch"] + 1, ck["best_val"], ck["since_best"]
     else:
-        _fit_scales(model, ds, tr)
-    Qt, Ft = (t.to(dtype) for t in ds.tensors(device=cfg.device))
-    w_np = snapshot_weights(ds, tr, cfg.balance_kinds)
+        _fit_scales(model, train_ds, tr)
+    Qt, Ft = (t.to(dtype) for t in train_ds.tensors(device=cfg.device))
+    w_np = snapshot_weights(train_ds, tr, cfg.balance_kinds)
     W = torch.as_tensor(w_np, dtype=dtype, device=cfg.device)
     if model.target == "electronic":
-        Ft = torch.as_tensor(ds.F, dtype=dtype, device=cfg.device)  # the wrapper adds the elastic part
+        Ft = torch.as_tensor(train_ds.F, dtype=dtype, device=cfg.device)  # the wrapper adds the elastic part
     bar = tqdm(range(start, cfg.epochs), desc=f"train {cfg.model}", disable=not progress, initial=start,
                total=cfg.epochs)
     for epoch in bar:
@@ -213,7 +232,8 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         payload = dict(model=cfg.model, model_config=model.config(), state_dict=model.state_dict(),
                        optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch, history=history,
                        best_val=best, since_best=since_best, train_config=dataclasses.asdict(cfg),
-                       params=ds.params.to_dict(), dataset_sha256=ds.sha256, dataset_L=ds.L)
+                       params=ds.params.to_dict(), dataset_sha256=ds.sha256, dataset_L=ds.L,
+                       extra_sha256=None if extra is None else extra.sha256)
         _save(out_dir / "last.pt", payload)
         if improved:
             _save(out_dir / "best.pt", payload)
