@@ -93,7 +93,7 @@ def kpm_accuracy(Q, p: HolsteinParams, n_ref=None, moments=(250, 500, 1000, 2000
     return out
 
 
-def time_forces(Q, p: HolsteinParams, repeats: int = 3, **kw) -> dict:
+def time_forces(Q, p: HolsteinParams, repeats: int = 3, label: str = "", **kw) -> dict:
     """Median wall time of one ``kpm.forces(Q, p, **kw)`` (after one warm-up call)."""
     Q = torch.as_tensor(np.asarray(Q), dtype=torch.float64)
     sol = kpm.solve(Q, p, **kw)
@@ -102,7 +102,7 @@ def time_forces(Q, p: HolsteinParams, repeats: int = 3, **kw) -> dict:
         t0 = time.perf_counter()
         kpm.forces(Q, p, **kw)
         times.append(time.perf_counter() - t0)
-    return dict(L=Q.shape[-1], n_moments=sol.n_moments, probe_period=sol.probe_period,
+    return dict(label=label, L=Q.shape[-1], n_moments=sol.n_moments, probe_period=sol.probe_period,
                 seconds=statistics.median(times), repeats=repeats, **{k: v for k, v in kw.items()})
 
 
@@ -119,11 +119,13 @@ def main(argv=None) -> dict:
     d = load(args.data)
     p = d.params
     test = d.split()[1]
-    results = dict(command="python -m holstein.bench_kpm " + " ".join(sys.argv[1:] if argv is None else argv), machine=machine_info(), params=p.to_dict(), accuracy=[])
-    for kind, name in [(1, "quench (held-out ED snapshots)"), (0, "hot random (held-out ED snapshots)")]:
+    command = "python -m holstein.bench_kpm " + " ".join(sys.argv[1:] if argv is None else argv)
+    results = dict(command=command, machine=machine_info(), params=p.to_dict(), accuracy=[])
+    for kind, name in [(1, "quench"), (0, "hot random")]:
         idx = [i for i in test if d.kind[i] == kind]
+        span = f", t = {d.time[idx].min():.0f}..{d.time[idx].max():.0f}" if kind == 1 else ""
         results["accuracy"].append(kpm_accuracy(d.Q[idx], p, d.n[idx], probe_distances=(4, 8, 12),
-                                                label=f"L={d.L} {name}"))
+                                                label=f"L={d.L} {name} (held-out ED snapshots{span})"))
         print(json.dumps(results["accuracy"][-1]["rows"][-1]), flush=True)
     results["accuracy"].append(kpm_accuracy(random_configurations(40, p, 4, seed=7), p,
                                             label="L=40 hot random Q ~ N(0, sqrt(5/kappa))"))
@@ -131,8 +133,10 @@ def main(argv=None) -> dict:
     results["accuracy"].append(kpm_accuracy(Q40, p, label="L=40 quench-like: checkerboard, domain walls "
                                             "(stripes, disc, 2x random), noise 0.3"))
     QL = quench_like(args.L_large, p, "random", seed=11)
-    results["timing"] = [time_forces(QL, p, probe_distance=8, tol=1e-3),
-                         time_forces(QL, p, probe_distance=8, tol=1e-3, max_memory=0)]
+    results["timing"] = [
+        time_forces(QL, p, label="quench-like (random walls), moments stored: one pass", probe_distance=8, tol=1e-3),
+        time_forces(QL, p, label="same, max_memory=0: trace pass + density pass", probe_distance=8, tol=1e-3,
+                    max_memory=0)]
     if args.large_reference:
         a = kpm.density(QL, p, probe_distance=8, tol=1e-3)
         b = kpm.density(QL, p, probe_distance=10, tol=1e-6)
