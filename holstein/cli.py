@@ -99,8 +99,9 @@ def _bench_transfer(args, bench) -> int:
 
     names = args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]
     fns = {}
-    for name in names:
+    for name in names:  # a model name (weights in <name>_L24/) or a directory under artifacts/models
         path = notebook.ARTIFACTS / "models" / f"{name}_L24" / "best.pt"
+        path = path if path.exists() else notebook.ARTIFACTS / "models" / name / "best.pt"
         if not path.exists():
             raise ValueError(f"no committed weights for {name!r} at {path}")
         fns[name] = bench.force_function(train.load_model(path, device=args.device).double())
