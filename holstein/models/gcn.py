@@ -53,9 +53,40 @@ from ..lattice import SquareLattice, neighbour_sum
 from . import register
 from .base import ForceModel
 
-__all__ = ["GCN", "nn_mean", "lattice_graph", "batched_graph", "BACKENDS"]
+__all__ = ["GCN", "nn_mean", "lattice_graph", "batched_graph", "tiled", "BACKENDS", "STENCIL_TILE"]
 
 BACKENDS = ("pyg", "stencil")
+#: Tile edge of the stencil backend on the CPU (see :func:`tiled`); None: never tile.
+STENCIL_TILE = 32
+
+
+def tiled(fn, x: torch.Tensor, halo: int, tile: int | None = None) -> torch.Tensor:
+    """``fn(x)`` for a site-local ``fn`` on the periodic field ``x: (B, L, L)``, evaluated tile by tile.
+
+    ``fn`` maps ``(B, l, l)`` to ``(B, l, l, ...)`` through ``halo`` nearest-neighbour hops, with
+    periodic wrapping (torch.roll). Each ``tile × tile`` block of the output is computed from its
+    ``(tile + 2 halo)²`` neighbourhood cut out of the periodically padded field, and the outer
+    ``halo`` rings, where the wrap inside the cut-out is wrong, are discarded. Every kept site sees
+    exactly its true neighbourhood and the same arithmetic, so the result equals ``fn(x)`` (tested
+    to 1e-12). Why: on a CPU the activations of a 32×32 tile stay in cache, while those of a
+    512×512 lattice (~130 MB per 64-channel layer) stream through memory, which made the time per
+    site at L = 512 four times that at L = 64. Not used on GPUs (they want large tensors), nor when
+    ``L <= tile``. ``tile`` defaults to :data:`STENCIL_TILE`.
+    """
+    tile = STENCIL_TILE if tile is None else tile
+    B, L, _ = x.shape
+    if not tile or L <= tile or x.device.type != "cpu" or halo >= L:
+        return fn(x)
+    r = halo
+    xp = torch.cat([x[:, L - r:], x, x[:, :r]], dim=1)
+    xp = torch.cat([xp[:, :, L - r:], xp, xp[:, :, :r]], dim=2)  # (B, L + 2r, L + 2r)
+    rows = []
+    for i in range(0, L, tile):
+        ti = min(tile, L - i)
+        cols = [fn(xp[:, i:i + ti + 2 * r, j:j + min(tile, L - j) + 2 * r])[:, r:r + ti, r:r + min(tile, L - j)]
+                for j in range(0, L, tile)]
+        rows.append(torch.cat(cols, dim=2))
+    return torch.cat(rows, dim=1)
 
 
 # -- message passing: the stencil backend ---------------------------------------------------
@@ -146,6 +177,16 @@ class GCN(ForceModel):
         c = self.channels[:-1] + ((2,) if self.head == "occupation" else (1,))  # the layers' widths
         return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:]))
 
+    def _stencil(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on the stencil backend: ``(B, l, l)`` -> ``(B, l, l, c_n)``."""
+        n = len(self.self_convs)
+        h = x.unsqueeze(-1)  # (B, l, l, 1)
+        for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
+            h = cs.lin(h) + cs.bias + nn_mean(cn.lin(h))  # (B, l, l, c_{k+1})
+            if k < n - 1:
+                h = torch.relu(h)
+        return h
+
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         B, L, _ = x.shape
         n = len(self.self_convs)
@@ -157,10 +198,6 @@ class GCN(ForceModel):
                 if k < n - 1:
                     h = torch.relu(h)
         else:
-            h = x.unsqueeze(-1)  # (B, L, L, 1)
-            for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
-                h = cs.lin(h) + cs.bias + nn_mean(cn.lin(h))  # (B, L, L, c_{k+1})
-                if k < n - 1:
-                    h = torch.relu(h)
+            h = tiled(self._stencil, x, n)  # (B, L, L, c_n)
         h = h.reshape(B, L, L, -1)
         return h[..., 0] if self.head == "force" else h  # (B, L, L) forces or (B, L, L, 2) levels, widths
