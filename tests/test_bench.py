@@ -164,7 +164,7 @@ def test_speed_tiny_end_to_end(tmp_path, capsys):
         assert r["N"] == r["L"] ** 2 and r["t_force_s"] > 0 and r["t_step_s"] > 0
         assert r["site_steps_per_s"] == pytest.approx(r["N"] / r["t_step_s"])
         assert r["mem_peak_bytes"] is None or r["mem_peak_bytes"] >= 0
-    assert set(res["scaling"]["models"]) == {"gcn_lean", "energy_gnn_lean", "bp_mlp_lean"}
+    assert set(res["scaling"]["models"]) == {"gcn_lean", "gcn_lean_mu", "energy_gnn_lean", "bp_mlp_lean"}
     assert all(isinstance(d["within_20pct"], bool) and d["ratio_force"] > 0 for d in res["scaling"]["models"].values())
     ref = res["reference"]
     assert ref["status"] == "ok" and ref["results"][0]["parameters"] == 10_753_793
@@ -172,7 +172,7 @@ def test_speed_tiny_end_to_end(tmp_path, capsys):
     assert res["ed_vs_lean"]["speedup_float64"] > 0
     assert sorted((r["dtype"], r["B"]) for r in res["ensemble"]["results"]) == sorted(
         (d, B) for d in ("torch.float32", "torch.float64") for B in tiny["ensemble_B"])
-    assert {r["model"] for r in res["dtype"]} == {"gcn_lean", "energy_gnn_lean", "bp_mlp_lean"}
+    assert {r["model"] for r in res["dtype"]} == {"gcn_lean", "gcn_lean_mu", "energy_gnn_lean", "bp_mlp_lean"}
     assert res["compile"]["status"] == "skipped"
     assert len(res["plots"]) == 2 and all(Path(p).stat().st_size > 0 for p in res["plots"])
     assert "wrote" in capsys.readouterr().out
