@@ -207,6 +207,8 @@ def cost_exponent(N, t) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------- speed and scale
+#: The repository's ``benchmarks/`` folder (results and the reference baseline; absent in an installed package).
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 #: Models of the speed benchmark: the lean ones and the (huge) reference architectures.
 SPEED_MODELS = ("gcn_lean", "gcn_lean_mu", "energy_gnn_lean", "bp_mlp_lean", "gcn", "energy_gnn", "bp_mlp")
 #: Default caps on L: the ~10 M-parameter reference models only run at small L.
@@ -407,19 +409,13 @@ def _reference_module():
     """``benchmarks/reference_baseline.py`` of the repository, imported by path (None, reason if absent)."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_baseline.py"
+    path = BENCHMARKS / "reference_baseline.py"
     if not path.exists():
         return None, f"{path} not found"
     spec = importlib.util.spec_from_file_location("holstein_reference_baseline", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod, str(path)
-
-
-def _kpm_force_function(p: HolsteinParams, kwargs: dict):
-    from . import kpm  # written separately; may be missing (ImportError)
-
-    return lambda Q: kpm.forces(Q, p, **kwargs)
 
 
 def _build(name: str, device: str, dtype: torch.dtype):
@@ -467,8 +463,7 @@ def bench_speed(ed_Ls=SPEED_FULL["ed_Ls"], Ls=SPEED_FULL["Ls"], models=SPEED_MOD
       force and step time), or the reason it was skipped or failed.
 
     Repeats: each point is timed n = clamp(budget_s / t_warm-up, 1, repeats) times, so slow
-    points get few calls. Errors of the separately written KPM module are recorded, not raised.
-    Returns a JSON-able dict.
+    points get few calls. Returns a JSON-able dict.
     """
     caps = {**SPEED_MAX_L, **(max_L or {})}
     if not device.startswith("cuda"):
@@ -485,15 +480,11 @@ def bench_speed(ed_Ls=SPEED_FULL["ed_Ls"], Ls=SPEED_FULL["Ls"], models=SPEED_MOD
     methods["ed"] = dict(kind="exact diagonalization (torch.linalg.eigh)", dtype="torch.float64")
     sweep("ed", lambda Q: ed.forces(Q, p), sorted(ed_Ls))
     if kpm:
+        from . import kpm as kpm_module
+
         cap = caps.get("kpm")
-        methods["kpm"] = dict(kind="kernel polynomial method", kwargs=kpm_kwargs, dtype="torch.float64")
-        try:
-            sweep("kpm", _kpm_force_function(p, kpm_kwargs), [L for L in Ls if cap is None or L <= cap])
-            methods["kpm"]["status"] = "ok"
-        except ImportError as e:
-            methods["kpm"].update(status="skipped", reason=f"holstein.kpm unavailable: {e}")
-        except Exception as e:  # noqa: BLE001 - a separately written module: record, don't abort the run
-            methods["kpm"].update(status="failed", reason=f"{type(e).__name__}: {e}")
+        methods["kpm"] = dict(kind="kernel polynomial method", kwargs=kpm_kwargs, dtype="torch.float64", status="ok")
+        sweep("kpm", lambda Q: kpm_module.forces(Q, p, **kpm_kwargs), [L for L in Ls if cap is None or L <= cap])
     for name in models:
         model = _build(name, device, torch.float64)
         methods[name] = _model_info(model, torch.float64)

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,15 +20,11 @@ import numpy as np
 import torch
 
 from . import ed, kpm
+from .bench import machine_info, median_time, write_json
 from .data import load, random_configurations
 from .params import HolsteinParams
 
-__all__ = ["machine_info", "quench_like", "kpm_accuracy", "time_forces", "main"]
-
-
-def machine_info() -> dict:
-    return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpu_count=os.cpu_count(), torch=torch.__version__, threads=torch.get_num_threads())
+__all__ = ["quench_like", "kpm_accuracy", "time_forces", "main"]
 
 
 def quench_like(L: int, p: HolsteinParams, walls: str = "random", noise: float = 0.3, seed: int = 0,
@@ -96,14 +89,10 @@ def kpm_accuracy(Q, p: HolsteinParams, n_ref=None, moments=(250, 500, 1000, 2000
 def time_forces(Q, p: HolsteinParams, repeats: int = 3, label: str = "", **kw) -> dict:
     """Median wall time of one ``kpm.forces(Q, p, **kw)`` (after one warm-up call)."""
     Q = torch.as_tensor(np.asarray(Q), dtype=torch.float64)
-    sol = kpm.solve(Q, p, **kw)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        kpm.forces(Q, p, **kw)
-        times.append(time.perf_counter() - t0)
+    sol = kpm.solve(Q, p, **kw)  # also the warm-up call
+    seconds = median_time(lambda: kpm.forces(Q, p, **kw), repeats, warmup=0)
     return dict(label=label, L=Q.shape[-1], n_moments=sol.n_moments, probe_period=sol.probe_period,
-                seconds=statistics.median(times), repeats=repeats, **{k: v for k, v in kw.items()})
+                seconds=seconds, repeats=repeats, **kw)
 
 
 def main(argv=None) -> dict:
@@ -143,8 +132,7 @@ def main(argv=None) -> dict:
         results["large_self_consistency"] = dict(L=args.L_large, compare="p=8,tol=1e-3 vs p=10,tol=1e-6",
                                                  max_diff=float((a - b).abs().max()),
                                                  rms_diff=float((a - b).pow(2).mean().sqrt()))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1))
+    write_json(results, args.out)
     return results
 
 

@@ -153,9 +153,6 @@ def _bench_speed(args, bench) -> int:
         mem = r.get("mem_peak_bytes")
         print(f"{r['method']:>16} {r['L']:4d} {r['t_force_s'] * 1e3:8.2f}ms {r['t_step_s'] * 1e3:8.2f}ms "
               f"{r['site_steps_per_s']:13.4g} {'-' if mem is None else f'{mem / 2**20:7.2f}MiB':>10}")
-    kpm = res["methods"].get("kpm", {})
-    if kpm.get("status", "ok") != "ok":
-        print(f"KPM {kpm['status']}: {kpm['reason']}")
     sc = res["scaling"]
     for name, d in sc["models"].items():
         print(f"scaling {name}: t/N at L={sc['L_large']} over L={sc['L_small']}: {d['ratio_force']:.3f} (force), "

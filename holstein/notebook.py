@@ -23,7 +23,6 @@ from .profiles import Profile, get_profile
 __all__ = ["setup", "dataset", "trained_model", "ARTIFACTS", "cache_dir"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"  # in a clone of the repository only
 
 
 def cache_dir() -> Path:
@@ -154,6 +153,8 @@ def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, se
 def benchmark(name: str) -> dict | None:
     """The committed benchmark result ``benchmarks/<name>.json`` of the repository, or None (with a
     note saying how to make it) where the package was installed without the repository."""
+    from .bench import BENCHMARKS
+
     path = BENCHMARKS / f"{name}.json"
     if not path.exists():
         print(f"{path} is not here (installed without the repository?); make it with the command "

@@ -202,8 +202,6 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
     Qt, Ft = (t.to(dtype) for t in train_ds.tensors(device=cfg.device))
     w_np = snapshot_weights(train_ds, tr, cfg.balance_kinds)
     W = torch.as_tensor(w_np, dtype=dtype, device=cfg.device)
-    if model.target == "electronic":
-        Ft = torch.as_tensor(train_ds.F, dtype=dtype, device=cfg.device)  # the wrapper adds the elastic part
     bar = tqdm(range(start, cfg.epochs), desc=f"train {cfg.model}", disable=not progress, initial=start,
                total=cfg.epochs)
     for epoch in bar:
