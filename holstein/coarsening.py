@@ -5,7 +5,7 @@ non-conserved scalar order parameter Allen–Cahn dynamics predicts L(t) ∝ t^�
 (Allen & Cahn 1979; Bray, Adv. Phys. 43, 357 (1994)). This module turns a force function into
 an ensemble of quenches and the ensemble into the quantities of such a study:
 
-* :func:`matched_seeds` / :func:`run_quenches` — B replicas integrated as one batch
+* :func:`run_quenches` — B replicas integrated as one batch
   ``(B, L, L)``; replica b is bit-for-bit the unbatched quench with integer seed ``seeds[b]``
   (the convention of :func:`holstein.notebook.quench` and of the dataset's ED quench runs), so
   an ML ensemble can share hot starts and noise with an ED one;
@@ -31,20 +31,11 @@ from . import dynamics
 from . import observables as obs
 from .params import PAPER, HolsteinParams
 
-__all__ = ["matched_seeds", "run_quenches", "run_temperatures", "dataset_trajectories", "correlation_curves",
+__all__ = ["run_quenches", "run_temperatures", "dataset_trajectories", "correlation_curves",
            "domain_growth", "growth_exponent", "default_window"]
 
 
 # ----------------------------------------------------------------------------- running ensembles
-def matched_seeds(seeds: Sequence[int]) -> tuple[list[int], list[int]]:
-    """(hot-start seeds, noise seeds), one per replica, such that replica b of a batched run
-    equals the unbatched run with integer seed ``seeds[b]`` (see :func:`holstein.dynamics.replica_seeds`)."""
-    seeds = [int(s) for s in seeds]
-    hot = [dynamics.replica_seeds(s, None, _stream=dynamics._HOT_START_STREAM)[0] for s in seeds]
-    noise = [dynamics.replica_seeds(s, None)[0] for s in seeds]
-    return hot, noise
-
-
 def run_quenches(force_fn: Callable, L: int, n_steps: int, every: int, seeds: Sequence[int] = (0,),
                  p: HolsteinParams = PAPER, device: str = "cpu", path=None, progress: bool = True) -> dict:
     """A batch of Langevin quenches from hot starts to ``p.kT`` with ``force_fn``.
@@ -61,7 +52,7 @@ def run_quenches(force_fn: Callable, L: int, n_steps: int, every: int, seeds: Se
         if path.exists():
             with np.load(path) as z:
                 return dict(time=z["time"], Q=z["Q"], seeds=z["seeds"])
-    hot, noise = matched_seeds(seeds)
+    hot, noise = dynamics.matched_seeds([int(s) for s in seeds])
     Q0, V0 = dynamics.hot_start(L, p, seed=hot, batch=len(hot), device=device)
     state = dynamics.init(Q0, force_fn, p, V0=V0, seed=noise)
     ckpt = None if path is None else path.with_suffix(".ckpt")

@@ -43,6 +43,7 @@ replica 0 of a batch equals the unbatched run with the same integer ``seed``. Th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 from dataclasses import dataclass
@@ -54,15 +55,16 @@ import torch
 from .lattice import check_field
 from .params import HolsteinParams
 
-__all__ = ["State", "Trajectory", "SCHEMES", "replica_seeds", "hot_start", "init", "step", "run",
-           "resume", "load_checkpoint"]
+__all__ = ["State", "Trajectory", "BlowUpError", "SCHEMES", "replica_seeds", "matched_seeds", "hot_start", "init", "step",
+           "run", "resume", "load_checkpoint", "state_fingerprint", "NOISE_STREAM", "HOT_START_STREAM"]
 
 #: The integration schemes understood by :func:`step`.
 SCHEMES = ("vv_ou", "baoab")
 #: Fields a :class:`Trajectory` can record.
 FIELDS = ("Q", "V", "F")
-_CHECKPOINT_VERSION = 1
-_HOT_START_STREAM = 1  # spawn-key stream of hot_start, distinct from the dynamics (0)
+_CHECKPOINT_VERSION = 2
+#: spawn-key streams of :func:`replica_seeds`: the dynamics noise and the hot start
+NOISE_STREAM, HOT_START_STREAM = 0, 1
 
 ForceFn = Callable[[torch.Tensor], torch.Tensor]
 Seed = Union[int, Sequence[int]]
@@ -77,7 +79,8 @@ class State:
         Q: displacements, ``(L, L)`` or ``(B, L, L)``.
         V: velocities dQ/dt, same shape as Q.
         F: force ``force_fn(Q)`` at Q, same shape as Q (kept so a step needs one evaluation).
-        time: elapsed time in units of 1/t.
+        time: elapsed time in units of 1/t, always ``step · dt`` (never accumulated, so t = 25
+            prints as 25.0, not 25.00000000000022).
         step: number of steps taken.
         rng: one ``torch.Generator`` per replica (length B, or 1 for an unbatched Q), on Q's
             device. :func:`step` and :func:`run` never advance the generators of their input.
@@ -119,14 +122,35 @@ class Trajectory:
         return int(self.time.shape[0])
 
 
+class BlowUpError(RuntimeError):
+    """The dynamics became non-finite or left ``max_abs``. ``trajectory`` holds the snapshots
+    recorded up to the last healthy check (a :class:`Trajectory`), so no recorded work is lost."""
+
+    def __init__(self, message: str, trajectory: Optional[Trajectory] = None):
+        super().__init__(message)
+        self.trajectory = trajectory
+
+
+def state_fingerprint(state: State) -> str:
+    """sha256 of a state's step, Q, V and generator states: it identifies the start of a run
+    (its configuration and, through the generators, its seeds) for checkpoint resumption."""
+    h = hashlib.sha256(f"step={int(state.step)}|shape={tuple(state.Q.shape)}".encode())
+    for t in (state.Q, state.V):
+        h.update(t.detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
+    for g in state.rng:
+        h.update(g.get_state().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
 # ----------------------------------------------------------------------------- seeds and rngs
-def replica_seeds(seed: Seed, batch: Optional[int], _stream: int = 0) -> list[int]:
+def replica_seeds(seed: Seed, batch: Optional[int], stream: int = NOISE_STREAM) -> list[int]:
     """Per-replica generator seeds derived from ``seed``.
 
     ``seed`` an int: replica b gets a 63-bit seed from ``numpy.random.SeedSequence(seed,
     spawn_key=(stream, b))`` (independent of the batch size, so replica b of any batch is the
     same stream). ``seed`` a sequence: it is used as is (one seed per replica). ``batch`` None
-    means an unbatched state: one seed (that of replica 0).
+    means an unbatched state: one seed (that of replica 0). ``stream`` separates independent
+    uses of one user seed (:data:`NOISE_STREAM`, :data:`HOT_START_STREAM`).
     """
     n = 1 if batch is None else int(batch)
     if isinstance(seed, (bool, np.bool_)):
@@ -136,13 +160,21 @@ def replica_seeds(seed: Seed, batch: Optional[int], _stream: int = 0) -> list[in
             raise ValueError(f"seed must be >= 0, got {seed}")
         out = []
         for b in range(n):
-            w = np.random.SeedSequence(int(seed), spawn_key=(_stream, b)).generate_state(2, np.uint32)
+            w = np.random.SeedSequence(int(seed), spawn_key=(int(stream), b)).generate_state(2, np.uint32)
             out.append((int(w[0]) << 31) ^ int(w[1]))  # < 2**63
         return out
     seeds = [int(s) for s in seed]
     if len(seeds) != n:
         raise ValueError(f"seed list has {len(seeds)} entries but the state has {n} replica(s)")
     return seeds
+
+
+def matched_seeds(seeds: Sequence[int]) -> tuple[list[int], list[int]]:
+    """(hot-start seeds, noise seeds) of a batch whose replica b equals the unbatched run with
+    integer seed ``seeds[b]``: ``hot_start(..., seed=hot, batch=B)`` and ``init(..., seed=noise)``."""
+    hot = [replica_seeds(s, None, stream=HOT_START_STREAM)[0] for s in seeds]
+    noise = [replica_seeds(s, None, stream=NOISE_STREAM)[0] for s in seeds]
+    return hot, noise
 
 
 def _generators(seeds: list[int], device) -> tuple:
@@ -192,7 +224,7 @@ def hot_start(L: int, p: HolsteinParams, seed: Seed = 0, batch: Optional[int] = 
     if q_std < 0 or v_std < 0:
         raise ValueError(f"q_std and v_std must be >= 0, got {q_std}, {v_std}")
     device = torch.device("cpu") if device is None else torch.device(device)
-    gens = _generators(replica_seeds(seed, batch, _stream=_HOT_START_STREAM), device)
+    gens = _generators(replica_seeds(seed, batch, stream=HOT_START_STREAM), device)
     Qs, Vs = [], []
     for g in gens:
         Qs.append(q_std * torch.randn((L, L), generator=g, dtype=dtype, device=device))
@@ -274,7 +306,7 @@ def _advance(state: State, force_fn: ForceFn, p: HolsteinParams, scheme: str, ge
         Q = Q + (0.5 * p.dt) * V
         F = _eval_force(force_fn, Q)
         V = V + h * F
-    return State(Q=Q, V=V, F=F, time=state.time + p.dt, step=state.step + 1, rng=gens)
+    return State(Q=Q, V=V, F=F, time=(state.step + 1) * p.dt, step=state.step + 1, rng=gens)
 
 
 def step(state: State, force_fn: ForceFn, p: HolsteinParams, scheme: str = "vv_ou") -> State:
@@ -310,8 +342,8 @@ def _check_health(state: State, max_abs: float, ok: Optional[torch.Tensor] = Non
     else:
         what = f"|Q| = {float(state.Q.abs().max()):.3g} exceeded max_abs = {max_abs:g}"
     where = f"step {state.step}" if since is None or since >= state.step - 1 else f"a step in ({since}, {state.step}]"
-    raise RuntimeError(f"dynamics blew up at {where} (t = {state.time:.6g}): {what}; "
-                       "reduce dt or check the force function")
+    raise BlowUpError(f"dynamics blew up at {where} (t = {state.time:.6g}): {what}; "
+                      "reduce dt or check the force function")
 
 
 def _snapshot(state: State, fields: tuple) -> dict:
@@ -368,13 +400,15 @@ def _state_from_checkpoint(ck: dict) -> State:
 def run(state: State, force_fn: ForceFn, p: HolsteinParams, n_steps: int, record_every: int = 10,
         scheme: str = "vv_ou", fields: Sequence[str] = ("Q",), checkpoint_path=None,
         checkpoint_every: int = 1000, progress: bool = True, max_abs: float = 1e6,
-        resume: bool = False, check_every: Optional[int] = None) -> tuple[State, Trajectory]:
+        resume: bool = False, check_every: Optional[int] = None, force_id: str = "unspecified"
+        ) -> tuple[State, Trajectory]:
     """Integrate ``n_steps`` steps from ``state``, recording snapshots and checkpointing.
 
-    Records the fields ``fields`` (subset of "Q", "V", "F") of the initial state and of every
-    ``record_every``-th state after it (T = 1 + n_steps // record_every snapshots, moved to the
-    CPU). After every step the run stops with a RuntimeError naming the step if Q, V or F is
-    non-finite or max|Q| > ``max_abs``.
+    Records the fields ``fields`` (subset of "Q", "V", "F") of the initial state, of every
+    ``record_every``-th state after it and of the final state (T = 1 + ceil(n_steps /
+    record_every) snapshots, moved to the CPU). After every step the run stops with a
+    :class:`BlowUpError` (a RuntimeError) naming the step if Q, V or F is non-finite or
+    max|Q| > ``max_abs``; the error carries the snapshots recorded up to the last healthy check.
 
     On a GPU nothing leaves the device between snapshots: the health test is accumulated on the
     device and read by the host only every ``check_every`` steps (default: 1 on the CPU,
@@ -384,10 +418,13 @@ def run(state: State, force_fn: ForceFn, p: HolsteinParams, n_steps: int, record
     Checkpoints: with ``checkpoint_path``, every ``checkpoint_every`` steps and at the end the
     state (including the generator states) and the snapshots so far are written with
     torch.save to a temporary file that then atomically replaces ``checkpoint_path``. With
-    ``resume=True`` and an existing checkpoint of the same run (same start step, n_steps,
-    scheme, recording, parameters), the run continues from it (``state`` is then only used to
-    check that) and the result is bit-for-bit that of an uninterrupted run; without a file it
-    starts from ``state``. See also :func:`resume`.
+    ``resume=True`` and an existing checkpoint of the same run, the run continues from it
+    (``state`` is then only used to check that) and the result is bit-for-bit that of an
+    uninterrupted run; without a file it starts from ``state``. "The same run" means the same
+    start (:func:`state_fingerprint`: step, Q, V and the generators, hence the seeds), the same
+    force (``force_id``, a caller's fingerprint such as a model name and weights hash, or "ed"
+    and its parameters), n_steps, scheme, recording and parameters; any difference is refused
+    with a ValueError naming the field. See also :func:`resume`.
 
     A progress bar (tqdm.auto) shows t, max|Q| and the kinetic temperature m⟨V²⟩.
 
@@ -411,13 +448,16 @@ def run(state: State, force_fn: ForceFn, p: HolsteinParams, n_steps: int, record
         raise ValueError(f"check_every must be a positive integer, got {check_every!r}")
     config = {"start_step": int(state.step), "n_steps": int(n_steps), "record_every": int(record_every),
               "scheme": scheme, "fields": list(fields), "checkpoint_every": int(checkpoint_every),
-              "max_abs": float(max_abs), "shape": list(state.Q.shape), "check_every": int(check_every)}
+              "max_abs": float(max_abs), "shape": list(state.Q.shape), "check_every": int(check_every),
+              "start": state_fingerprint(state), "force": str(force_id)}
     if resume and checkpoint_path is not None and os.path.exists(checkpoint_path):
         ck = load_checkpoint(checkpoint_path, map_location=state.Q.device)
-        for key in ("start_step", "n_steps", "record_every", "scheme", "fields", "shape"):
+        for key in ("start_step", "n_steps", "record_every", "scheme", "fields", "shape", "force", "start"):
             if ck["config"][key] != config[key]:
-                raise ValueError(f"checkpoint {checkpoint_path} belongs to another run: {key} = "
-                                 f"{ck['config'][key]!r} there, {config[key]!r} here")
+                what = ("the start configuration, velocities or seeds" if key == "start" else key)
+                raise ValueError(f"checkpoint {checkpoint_path} belongs to another run: {what} differ "
+                                 f"({ck['config'][key]!r} there, {config[key]!r} here); delete the "
+                                 "checkpoint (or pass --fresh on the command line) to start anew")
         return _run_from_checkpoint(ck, force_fn, p, checkpoint_path, progress)
     gens = _clone_generators(state.rng)
     state = dataclasses.replace(state, rng=gens)
@@ -440,12 +480,18 @@ def _loop(state, force_fn, p, config, snaps, times, steps, checkpoint_path, prog
         while state.step < end:
             state = _advance(state, force_fn, p, scheme, state.rng)
             if (state.step - start) % check_every == 0 or state.step == end:
-                _check_health(state, max_abs, ok, checked)
+                try:
+                    _check_health(state, max_abs, ok, checked)
+                except BlowUpError as e:
+                    keep = [i for i, s in enumerate(steps) if s <= checked]
+                    e.trajectory = _stack([snaps[i] for i in keep], [times[i] for i in keep],
+                                          [steps[i] for i in keep], fields)
+                    raise
                 ok, checked = None, state.step
             else:
                 ok = _healthy(state, max_abs) if ok is None else ok & _healthy(state, max_abs)
             bar.update(1)
-            if (state.step - start) % rec == 0:
+            if (state.step - start) % rec == 0 or state.step == end:
                 snaps.append(_snapshot(state, fields))
                 times.append(state.time)
                 steps.append(state.step)
