@@ -2,12 +2,15 @@
 
 A dataset is one ``.npz`` file with arrays
 
-    Q     (S, L, L)  displacements                     F    (S, L, L)  total ED forces
-    n     (S, L, L)  ED densities n_i                  kind (S,)       0 = random, 1 = quench
-    time  (S,)       time since the quench (1/t)        run  (S,)       trajectory index (-1: random)
+    Q     (S, L, L)  displacements                     n    (S, L, L)  ED densities n_i
+    kind  (S,)       RANDOM (0) or QUENCH (1)           run  (S,)       trajectory index (-1: random)
+    time  (S,)       time since the quench (1/t)
 
-and ``meta``, a JSON string with the parameters, L, seeds, sizes, package version and the
-sha256 of the arrays. :func:`load` recomputes the hash and refuses a corrupt or mismatched file.
+and ``meta``, a JSON string with the parameters, L, seeds, sizes, package version, the command
+that made it and the sha256 of the arrays *and* of every other metadata field (format 2). The
+total ED force F = g (n - 1/2) - k Q - κ Σ_nn Q (:func:`holstein.forces.from_density`) is not
+stored: it is recomputed on load, which halves the file. :func:`load` recomputes the hash and
+refuses a corrupt, edited or mismatched file.
 
 Random snapshots follow the reference code: Q_i ~ N(0, √(5/κ)) independently. Quench
 snapshots come from ``quench_runs`` ED Langevin trajectories started hot (Q ~ N(0, √(5/κ)),
@@ -20,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,25 +32,40 @@ import torch
 from tqdm.auto import tqdm
 
 from . import dynamics, ed
-from .forces import elastic
+from .files import atomic_write
+from .forces import from_density
 from .params import HolsteinParams
 
 __all__ = ["Dataset", "generate", "load", "split_indices", "random_configurations", "content_hash",
-           "TEST_EVERY"]
+           "run_seed", "TEST_EVERY", "RANDOM", "QUENCH", "KINDS", "FORMAT"]
 
-ARRAYS = ("Q", "n", "F", "kind", "time", "run")
+#: the stored arrays (F is derived from n and Q on load)
+ARRAYS = ("Q", "n", "kind", "time", "run")
+#: snapshot kinds: hot random configurations and snapshots of ED Langevin quenches
+RANDOM, QUENCH = 0, 1
+KINDS = {"random": RANDOM, "quench": QUENCH}
+#: file format: 2 = compact (no F) with the metadata under the hash
+FORMAT = 2
 #: every TEST_EVERY-th snapshot (indices 6, 13, 20, ...) is held out for testing
 TEST_EVERY = 7
 
 
-def content_hash(arrays: dict) -> str:
-    """sha256 over the dataset arrays (names, dtypes, shapes and bytes, in a fixed order)."""
+def content_hash(arrays: dict, meta: dict) -> str:
+    """sha256 over the stored arrays (names, dtypes, shapes and bytes, in a fixed order) and every
+    metadata field but the hash itself (canonical JSON), so that no parameter can be edited."""
     h = hashlib.sha256()
     for k in ARRAYS:
         a = np.ascontiguousarray(arrays[k])
         h.update(f"{k}|{a.dtype.str}|{a.shape}".encode())
         h.update(a.tobytes())
+    h.update(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
     return h.hexdigest()
+
+
+def run_seed(seed: int, r: int) -> int:
+    """Integer seed of quench trajectory ``r`` of a dataset generated with ``seed``: 1000·seed + r + 1
+    (its hot start and its noise, as :func:`holstein.dynamics.matched_seeds`)."""
+    return 1000 * int(seed) + int(r) + 1
 
 
 def split_indices(S: int, test_every: int = TEST_EVERY) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +81,6 @@ class Dataset:
 
     Q: np.ndarray
     n: np.ndarray
-    F: np.ndarray
     kind: np.ndarray
     time: np.ndarray
     run: np.ndarray
@@ -86,9 +102,16 @@ class Dataset:
         return len(self.Q)
 
     @property
+    def F(self) -> np.ndarray:
+        """Total ED force g (n_i - 1/2) - k Q_i - κ Σ_nn Q_j, (S, L, L) (derived, cached)."""
+        if "_F" not in self.__dict__:
+            self.__dict__["_F"] = from_density(self.n, self.Q, self.params)
+        return self.__dict__["_F"]
+
+    @property
     def electronic_forces(self) -> np.ndarray:
         """g (n_i - 1/2), the part of F that the electrons exert."""
-        return self.params.g * (self.n - 0.5)
+        return from_density(self.n, None, self.params)
 
     def split(self) -> tuple[np.ndarray, np.ndarray]:
         """(train, test) indices; every 7th snapshot is held out."""
@@ -103,16 +126,14 @@ class Dataset:
 
 def random_configurations(L: int, p: HolsteinParams, count: int, seed: int) -> np.ndarray:
     """``count`` hot random fields Q_i ~ N(0, √(5/κ)), shape (count, L, L); snapshot j uses seed (seed, j)."""
-    std = np.sqrt(5.0 / p.kappa) if p.kappa > 0 else np.sqrt(5.0 / p.k)
+    std = p.hot_start_std[0]
     return np.stack([np.random.default_rng([seed, 0, j]).normal(0.0, std, size=(L, L)) for j in range(count)]) \
         if count else np.zeros((0, L, L))
 
 
 def _save_npz(path: Path, arrays: dict, meta: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: np.savez_compressed(fh, meta=np.array(json.dumps(meta, sort_keys=True)),
+                                                      **{k: arrays[k] for k in ARRAYS}))
 
 
 def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quench_runs: int = 4,
@@ -133,7 +154,7 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         raise ValueError("an empty dataset was requested (n_random = n_quench = 0)")
     meta = dict(params=p.to_dict(), L=L, seed=seed, n_random=n_random, n_quench=n_quench,
                 quench_runs=quench_runs, quench_every=quench_every, version=__version__,
-                command=command or "", random_q_std=float(np.sqrt(5.0 / p.kappa)) if p.kappa > 0 else None)
+                command=command or "", random_q_std=p.hot_start_std[0], format=FORMAT)
     parts = path.with_name(path.name + ".parts")
     parts.mkdir(parents=True, exist_ok=True)
     spec = parts / "spec.json"
@@ -149,8 +170,7 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         f = parts / f"random_{start:06d}.npy"
         if not f.exists():
             n = ed.density(torch.as_tensor(Qr[start:start + batch], device=device), p).cpu().numpy()
-            np.save(f.with_suffix(".tmp.npy"), n)
-            os.replace(f.with_suffix(".tmp.npy"), f)
+            atomic_write(f, lambda fh: np.save(fh, n))
         chunks.append(np.load(f))
     nr = np.concatenate(chunks) if chunks else np.zeros((0, L, L))
 
@@ -162,9 +182,9 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         if count == 0:
             continue
         ckpt = parts / f"quench_{r}.pt"
-        Q0, V0 = dynamics.hot_start(L, p, seed=seed * 1000 + r + 1)
+        Q0, V0 = dynamics.hot_start(L, p, seed=run_seed(seed, r))
         state = dynamics.init(torch.as_tensor(Q0, device=device), force_fn, p, V0=torch.as_tensor(V0, device=device),
-                              seed=seed * 1000 + r + 1)
+                              seed=run_seed(seed, r))
         _, traj = dynamics.run(state, force_fn, p, n_steps=count * quench_every, record_every=quench_every,
                                checkpoint_path=ckpt, checkpoint_every=max(quench_every, 10 * quench_every),
                                resume=True, progress=progress,
@@ -179,11 +199,11 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
 
     Q = np.concatenate([Qr, Qq])
     n = np.concatenate([nr, nq])
-    arrays = dict(Q=Q, n=n, F=p.g * (n - 0.5) + elastic(Q, p),
-                  kind=np.concatenate([np.zeros(len(Qr), np.int8), np.ones(len(Qq), np.int8)]),
+    arrays = dict(Q=Q, n=n,
+                  kind=np.concatenate([np.full(len(Qr), RANDOM, np.int8), np.full(len(Qq), QUENCH, np.int8)]),
                   time=np.concatenate([np.zeros(len(Qr)), np.concatenate(tq) if tq else np.zeros(0)]),
                   run=np.concatenate([np.full(len(Qr), -1), np.concatenate(rq) if rq else np.zeros(0, int)]).astype(np.int16))
-    meta["sha256"] = content_hash(arrays)
+    meta["sha256"] = content_hash(arrays, meta)
     _save_npz(path, arrays, meta)
     for f in parts.iterdir():
         f.unlink()
@@ -205,10 +225,13 @@ def load(path, expect_sha256: str | None = None, expect_params: HolsteinParams |
             meta = json.loads(str(z["meta"]))
     except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError, io.UnsupportedOperation) as e:
         raise ValueError(f"{path} is corrupt or not a dataset file ({type(e).__name__}: {e}); regenerate it") from e
-    digest = content_hash(arrays)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is a dataset of format {meta.get('format', 1)}, this package reads format "
+                         f"{FORMAT}; regenerate it with the command in its metadata: {meta.get('command', '?')}")
+    digest = content_hash(arrays, meta)
     if digest != meta.get("sha256"):
-        raise ValueError(f"{path} is corrupt: content sha256 {digest[:12]}… does not match the "
-                         f"recorded {str(meta.get('sha256'))[:12]}…; regenerate it")
+        raise ValueError(f"{path} is corrupt or was edited: the sha256 of its arrays and metadata, {digest[:12]}…, "
+                         f"does not match the recorded {str(meta.get('sha256'))[:12]}…; regenerate it")
     if expect_sha256 is not None and digest != expect_sha256:
         raise ValueError(f"{path} is a different dataset (sha256 {digest[:12]}…, expected {expect_sha256[:12]}…)")
     ds = Dataset(**arrays, meta=meta)

@@ -31,7 +31,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .forces import elastic, elastic_energy
+from .filling import bisect_mu
+from .forces import elastic_energy, from_density
 from .lattice import SquareLattice, check_field
 from .params import HolsteinParams
 
@@ -83,18 +84,8 @@ def chemical_potential(eps: torch.Tensor, kT: float) -> torch.Tensor:
     N = eps.shape[-1]
     if kT == 0:
         return 0.5 * (eps[..., N // 2 - 1] + eps[..., N // 2])
-    lo = eps[..., 0] - 1.0 - 50 * kT
-    hi = eps[..., -1] + 1.0 + 50 * kT
-    target = N / 2
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        count = torch.special.expit((mid[..., None] - eps) / kT).sum(-1)
-        too_many = count > target
-        hi = torch.where(too_many, mid, hi)
-        lo = torch.where(too_many, lo, mid)
-        if bool(((hi - lo) <= 4 * torch.finfo(eps.dtype).eps * (hi.abs() + lo.abs() + 1)).all()):
-            break
-    return 0.5 * (lo + hi)
+    return bisect_mu(lambda mu: torch.special.expit((mu[..., None] - eps) / kT).sum(-1),
+                     eps[..., 0] - 1.0 - 50 * kT, eps[..., -1] + 1.0 + 50 * kT, N / 2, _BISECTION_STEPS)
 
 
 def occupations(eps: torch.Tensor, kT: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,13 +136,13 @@ def density(Q, p: HolsteinParams) -> torch.Tensor:
 
 def electronic_forces(Q, p: HolsteinParams) -> torch.Tensor:
     """Electronic force F^e_i = g (n_i - 1/2). ``(..., L, L)`` -> same."""
-    return p.g * (density(Q, p) - 0.5)
+    return from_density(density(Q, p), None, p)
 
 
 def forces(Q, p: HolsteinParams) -> torch.Tensor:
     """Total force F_i = g (n_i - 1/2) - k Q_i - κ Σ_nn Q_j. ``(..., L, L)`` -> same."""
     Q = _as_tensor(Q)
-    return electronic_forces(Q, p) + elastic(Q, p)
+    return from_density(density(Q, p), Q, p)
 
 
 def free_energy(Q, p: HolsteinParams) -> torch.Tensor:

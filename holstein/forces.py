@@ -2,13 +2,17 @@
 
     V(Q) = (k/2) Σ_i Q_i² + κ Σ_<ij> Q_i Q_j = (k/2) Σ_i Q_i² + (κ/2) Σ_i Q_i Σ_{j∈nn(i)} Q_j
     F^el_i = -∂V/∂Q_i = -k Q_i - κ Σ_{j∈nn(i)} Q_j
+
+and the one place where a density becomes a force (ED, KPM, datasets and models all call it):
+
+    F_i = g (n_i - 1/2) + F^el_i        (:func:`from_density`).
 """
 from __future__ import annotations
 
 from .lattice import neighbour_sum
 from .params import HolsteinParams
 
-__all__ = ["elastic", "elastic_energy", "kinetic_energy"]
+__all__ = ["elastic", "elastic_energy", "kinetic_energy", "from_density"]
 
 
 def elastic(Q, p: HolsteinParams):
@@ -24,3 +28,12 @@ def elastic_energy(Q, p: HolsteinParams):
 def kinetic_energy(V, p: HolsteinParams):
     """Ionic kinetic energy Σ_i m V_i² / 2 for velocities ``V: (..., L, L)`` -> ``(...)``."""
     return 0.5 * p.mass * (V * V).sum(axis=(-2, -1))
+
+
+def from_density(n, Q, p: HolsteinParams):
+    """Force F_i = g (n_i - 1/2) - k Q_i - κ Σ_nn Q_j from densities ``n: (..., L, L)``.
+
+    ``Q`` None gives the electronic part g (n_i - 1/2) alone. numpy or torch; same shape as n.
+    """
+    Fe = p.g * (n - 0.5)
+    return Fe if Q is None else Fe + elastic(Q, p)

@@ -61,7 +61,8 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import torch
 
-from .forces import elastic
+from .filling import bisect_mu
+from .forces import from_density
 from .lattice import check_field, neighbour_sum
 from .params import HolsteinParams
 
@@ -181,15 +182,8 @@ class KPMSolution(NamedTuple):
 
 def _bisect_mu(tau: torch.Tensor, centre: torch.Tensor, half: torch.Tensor, kT: float, N: int) -> torch.Tensor:
     """μ (B,) with Σ_m c_m(μ) τ_m = N/2, by bisection on [b - a, b + a]."""
-    lo, hi = centre - half, centre + half
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        count = (fermi_coefficients(mid, centre, half, kT, tau.shape[-1]) * tau).sum(-1)
-        too_many = count > N / 2
-        hi, lo = torch.where(too_many, mid, hi), torch.where(too_many, lo, mid)
-        if bool(((hi - lo) <= 4 * torch.finfo(tau.dtype).eps * (hi.abs() + lo.abs() + half)).all()):
-            break
-    return 0.5 * (lo + hi)
+    return bisect_mu(lambda mu: (fermi_coefficients(mu, centre, half, kT, tau.shape[-1]) * tau).sum(-1),
+                     centre - half, centre + half, N / 2, _BISECTION_STEPS, scale=half)
 
 
 def solve(Q, p: HolsteinParams, n_moments: int | None = None, probe_distance: int = 8, tol: float = 1e-4,
@@ -272,4 +266,4 @@ def forces(Q, p: HolsteinParams, **kw) -> torch.Tensor:
     ``(..., L, L)`` -> same; keywords of :func:`solve`.
     """
     Q = _as_tensor(Q)
-    return p.g * (density(Q, p, **kw) - 0.5) + elastic(Q, p)
+    return from_density(density(Q, p, **kw), Q, p)

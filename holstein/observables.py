@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lattice import check_field, neighbour_sum
+from .lattice import SquareLattice, check_field, neighbour_sum
 
 __all__ = ["local_cdw", "cdw_order", "q_grid", "structure_factor", "correlation_map", "radial_average",
            "correlation", "domain_size", "GrowthFit", "fit_growth_exponent", "scaling_collapse"]
@@ -47,12 +47,6 @@ def _as_field(Q, name: str = "Q") -> np.ndarray:
     return Q
 
 
-def _stagger(L: int) -> np.ndarray:
-    """(L, L) checkerboard sign (-1)^(x+y) (same as ``SquareLattice(L).stagger``)."""
-    x = np.arange(L)
-    return (1 - 2 * ((x[:, None] + x[None, :]) % 2)).astype(np.float64)
-
-
 # ----------------------------------------------------------------------------- order parameters
 def local_cdw(Q) -> np.ndarray:
     """Local CDW order parameter φ_i.
@@ -69,7 +63,7 @@ def local_cdw(Q) -> np.ndarray:
     Q: (L, L) or (..., L, L)  ->  φ: same shape, numpy float64.
     """
     Q = _as_field(Q)
-    s = _stagger(Q.shape[-1])
+    s = SquareLattice(Q.shape[-1]).stagger
     return 0.5 * s * (Q - 0.25 * neighbour_sum(Q))
 
 
@@ -83,7 +77,7 @@ def cdw_order(Q) -> np.ndarray | float:
     Q: (L, L) -> float;  (..., L, L) -> (...) numpy array.
     """
     Q = _as_field(Q)
-    m = np.abs((_stagger(Q.shape[-1]) * Q).mean(axis=(-2, -1)))
+    m = np.abs((SquareLattice(Q.shape[-1]).stagger * Q).mean(axis=(-2, -1)))
     return float(m) if m.ndim == 0 else m
 
 
@@ -133,7 +127,7 @@ def _order_field(Q: np.ndarray, use_phi: bool) -> np.ndarray:
     if use_phi:
         return local_cdw(Q)
     # plain staggered field ψ_i = (-1)^(x+y) (Q_i - Q̄): no neighbour smoothing
-    return _stagger(Q.shape[-1]) * (Q - Q.mean(axis=(-2, -1), keepdims=True))
+    return SquareLattice(Q.shape[-1]).stagger * (Q - Q.mean(axis=(-2, -1), keepdims=True))
 
 
 def correlation_map(Q, use_phi: bool = True, average_batch: bool = True) -> np.ndarray:

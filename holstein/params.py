@@ -11,6 +11,7 @@ Langevin bath: friction γ, temperature kT, time step dt.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import math
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ class HolsteinParams:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):  # numpy scalars are Real
                 raise TypeError(f"HolsteinParams.{f.name} must be a real number, got {v!r}")
             if not math.isfinite(v):
                 raise ValueError(f"HolsteinParams.{f.name} must be finite, got {v!r}")
@@ -72,6 +73,17 @@ class HolsteinParams:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def hot_start_std(self) -> tuple[float, float]:
+        """(σ_Q, σ_V) = (√(5/κ), √(5/m)): the reference code's hot start (standard deviations).
+
+        The one definition of the hot start; it needs κ > 0 (a ValueError says so otherwise).
+        """
+        if self.kappa <= 0:
+            raise ValueError(f"the hot start Q ~ N(0, sqrt(5/kappa)) needs kappa > 0 (got {self.kappa}); "
+                             "pass q_std explicitly")
+        return math.sqrt(5.0 / self.kappa), math.sqrt(5.0 / self.mass)
 
 
 #: The preset of the reference work (Fan & Chern): quench to kT = 0.1.

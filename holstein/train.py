@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import models
+from . import data
 from .data import Dataset
 
 __all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
@@ -159,7 +160,7 @@ def _with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Dat
     if extra.L != ds.L or extra.meta["params"] != ds.meta["params"]:
         raise ValueError(f"extra training data must have the dataset's L = {ds.L} and parameters; got L = {extra.L}, "
                          f"{extra.meta['params']}")
-    cat = {k: np.concatenate([getattr(ds, k), getattr(extra, k)]) for k in ("Q", "n", "F", "kind", "time", "run")}
+    cat = {k: np.concatenate([getattr(ds, k), getattr(extra, k)]) for k in data.ARRAYS}
     merged = Dataset(**cat, meta=dict(ds.meta, extra_sha256=extra.sha256))
     return merged, np.concatenate([tr, len(ds) + np.arange(len(extra))])
 

@@ -39,7 +39,7 @@ def test_metadata_and_roundtrip(small):
         assert np.array_equal(getattr(back, k), getattr(ds, k))
     m = back.meta
     assert m["params"] == PAPER.to_dict() and m["L"] == 4 and m["seed"] == 3 and m["version"]
-    assert m["sha256"] == data.content_hash({k: getattr(ds, k) for k in data.ARRAYS})
+    assert m["sha256"] == data.content_hash({k: getattr(ds, k) for k in data.ARRAYS}, m)
     assert back.params == PAPER
 
 
@@ -86,11 +86,11 @@ def test_corrupt_or_missing_files_are_refused(small, tmp_path):
     garbage.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with pytest.raises(ValueError, match="corrupt"):
         data.load(garbage)
-    # a well-formed file whose forces were altered after the hash was written
+    # a well-formed file whose densities were altered after the hash was written
     tampered = tmp_path / "tampered.npz"
     arrays = {k: getattr(ds, k) for k in data.ARRAYS}
-    arrays["F"] = arrays["F"].copy()
-    arrays["F"][0, 0, 0] += 1e-9
+    arrays["n"] = arrays["n"].copy()
+    arrays["n"][0, 0, 0] += 1e-9
     np.savez(tampered, meta=np.array(json.dumps(ds.meta)), **arrays)
     with pytest.raises(ValueError, match="corrupt"):
         data.load(tampered)
@@ -109,3 +109,24 @@ def test_bad_requests(tmp_path):
         data.generate(tmp_path / "e.npz", **{**SMALL, "n_random": 0, "n_quench": 0})
     with pytest.raises(ValueError, match="even"):
         data.generate(tmp_path / "odd.npz", **{**SMALL, "L": 5})
+
+
+def test_edited_metadata_is_refused(small, tmp_path):
+    """The hash covers the metadata: g edited from 3.5 to 2.0, arrays untouched, is refused."""
+    _, ds = small
+    for key, value in (("params", dict(ds.meta["params"], g=2.0)), ("L", ds.L + 2), ("seed", 99)):
+        edited = tmp_path / f"edited_{key}.npz"
+        meta = dict(ds.meta, **{key: value})
+        np.savez(edited, meta=np.array(json.dumps(meta)), **{k: getattr(ds, k) for k in data.ARRAYS})
+        with pytest.raises(ValueError, match="edited"):
+            data.load(edited)
+
+
+def test_forces_are_derived_from_the_stored_densities(small):
+    """F is not stored: it is g(n - 1/2) + elastic(Q), and the file holds only Q, n, kind, time, run."""
+    path, ds = small
+    with np.load(path) as z:
+        assert "F" not in z.files and set(data.ARRAYS) <= set(z.files)
+    p = ds.params
+    from holstein.forces import elastic
+    np.testing.assert_allclose(ds.F, p.g * (ds.n - 0.5) + elastic(ds.Q, p), rtol=0, atol=1e-14)

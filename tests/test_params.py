@@ -27,3 +27,15 @@ def test_frozen_and_replace():
         PAPER.g = 1.0
     p = PAPER.replace(kT=0.0)
     assert p.kT == 0.0 and PAPER.kT == 0.1 and p.to_dict()["g"] == 3.5
+
+
+def test_numpy_scalars_are_real_numbers():
+    """np.float32(3.5), np.int64(1) are accepted (stored as float); complex and NaN are not."""
+    import numpy as np
+
+    p = HolsteinParams(g=np.float32(3.5), k=np.int64(1))
+    assert p.g == 3.5 and type(p.g) is float and p.k == 1.0
+    with pytest.raises(TypeError, match="real number"):
+        HolsteinParams(g=np.complex128(3.5))
+    with pytest.raises(ValueError, match="finite"):
+        HolsteinParams(g=np.float64("nan"))

@@ -40,7 +40,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..forces import elastic, elastic_energy
+from ..filling import bisect_mu
+from ..forces import elastic, elastic_energy, from_density
 from ..lattice import check_field
 from ..params import HolsteinParams
 
@@ -61,12 +62,8 @@ def half_filling_mu(eps: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     e, ww = eps.reshape(B, N), w.reshape(B, N)
     with torch.no_grad():
         pad = 40 * ww.amax(-1)
-        lo, hi = e.amin(-1) - pad, e.amax(-1) + pad
-        for _ in range(_MU_BISECTION_STEPS):
-            mid = 0.5 * (lo + hi)
-            low = torch.sigmoid((mid[:, None] - e) / ww).sum(-1) < N / 2
-            lo, hi = torch.where(low, mid, lo), torch.where(low, hi, mid)
-        mu = 0.5 * (lo + hi)
+        mu = bisect_mu(lambda m: torch.sigmoid((m[:, None] - e) / ww).sum(-1), e.amin(-1) - pad, e.amax(-1) + pad,
+                       N / 2, _MU_BISECTION_STEPS, early_stop=False)
     n = torch.sigmoid((mu[:, None] - e) / ww)  # (B, N)
     return mu - (n.sum(-1) - N / 2) / (n * (1 - n) / ww).sum(-1).clamp_min(torch.finfo(e.dtype).tiny)
 
@@ -185,7 +182,7 @@ class ForceModel(nn.Module):
         w = max(p.kT, 1e-3) + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
         mu = half_filling_mu(eps, w)  # (B,)
         n = torch.sigmoid((mu[:, None, None] - eps) / w)
-        return p.g * (n - 0.5)
+        return from_density(n, None, p)
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
