@@ -107,20 +107,10 @@ def write_json(result: dict, path) -> Path:
 
 # ----------------------------------------------------------------------------- ML force models
 def model_flops_per_site(model) -> int:
-    """Multiply-adds per lattice site of one force evaluation of ``model``.
+    """Multiply-adds per lattice site of one force evaluation (:func:`holstein.models.cost.macs_per_site`)."""
+    from .models.cost import macs_per_site
 
-    Uses :func:`holstein.models.lean.flops_per_site` (analytic, from the layer sizes; energy
-    models count forward + backward ≈ 3 × forward) when the package has it, else the sum of
-    ``in × out`` over the model's ``nn.Linear`` layers (descriptors and message passing not counted).
-    """
-    try:
-        from .models.lean import flops_per_site
-    except ImportError:  # pragma: no cover - older package layouts
-        flops_per_site = None
-    if flops_per_site is not None:
-        return int(flops_per_site(model))
-    fwd = sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear))
-    return 3 * fwd if getattr(model, "energy_based", False) else fwd
+    return int(macs_per_site(model))
 
 
 def _as_models(names_or_models) -> dict:

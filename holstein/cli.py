@@ -104,7 +104,7 @@ def _bench_transfer(args, bench) -> int:
         path = path if path.exists() else notebook.ARTIFACTS / "models" / name / "best.pt"
         if not path.exists():
             raise ValueError(f"no committed weights for {name!r} at {path}")
-        fns[name] = bench.force_function(train.load_model(path, device=args.device).double())
+        fns[name] = train.load_model(path, device=args.device).double().as_force_fn()
     if args.driver not in fns:
         raise ValueError(f"--driver {args.driver!r} must be one of the models {names}")
     L = args.L[0] if args.L else 200

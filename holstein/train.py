@@ -75,7 +75,7 @@ def _targets(ds: Dataset, target: str) -> np.ndarray:
 def _make_model(cfg: TrainConfig, ds: Dataset) -> models.ForceModel:
     mc = dict(cfg.model_config)
     if mc.get("target", getattr(models.REGISTRY.get(cfg.model), "default_target", "total")) == "electronic":
-        mc.setdefault("params", ds.params.to_dict())
+        mc.setdefault("physics", ds.params.to_dict())
     return models.build(cfg.model, **mc)
 
 

@@ -16,7 +16,7 @@ from holstein import models
 from holstein.forces import elastic, kinetic_energy
 from holstein.lattice import D4_OPS, SquareLattice, translate
 from holstein.models.gcn import batched_graph, lattice_graph, nn_mean
-from holstein.models.lean import flops_per_site
+from holstein.models.cost import macs_per_site
 from holstein.params import PAPER
 
 #: Small constructor overrides for the conformance suite, per registered name (default: none).
@@ -25,7 +25,7 @@ SMALL = {
     "energy_gnn": {"channels": (1, 8, 16, 8, 1)},
     "gcn_lean": {},
     "energy_gnn_lean": {},
-    "gcn_lean_mu": {"params": PAPER},
+    "gcn_lean_mu": {"physics": PAPER},
 }
 GNNS = ("gcn", "gcn_lean", "energy_gnn", "energy_gnn_lean")
 ALL = models.available()
@@ -106,7 +106,7 @@ def test_batched_equals_one_by_one(name):
 @pytest.mark.parametrize("name", [n for n in ALL if models.REGISTRY[n].default_target == "total"])
 def test_electronic_target_adds_elastic(name):
     m = small(name)
-    m_el = models.build(name, **SMALL.get(name, {}), target="electronic", params=PAPER).eval()
+    m_el = models.build(name, **SMALL.get(name, {}), target="electronic", physics=PAPER).eval()
     m_el.load_state_dict(m.state_dict())
     Q = rand_field(2, L_CONF, L_CONF)
     torch.testing.assert_close(m_el(Q) - m(Q), elastic(Q, PAPER), rtol=0, atol=1e-12)
@@ -136,9 +136,9 @@ def test_default_sizes(name, n_params, flops):
     """True default configurations: exact parameter count, FLOPs, one forward on L = 4."""
     m = models.build(name).eval()
     assert m.n_parameters() == n_params
-    assert flops_per_site(m) == flops
+    assert macs_per_site(m) == flops
     if m.energy_based:
-        assert flops_per_site(m, forces=False) * 3 == flops
+        assert macs_per_site(m, forces=False) * 3 == flops
     F = m(rand_field(1, 4, 4))
     assert F.shape == (1, 4, 4) and F.isfinite().all()
 
@@ -218,7 +218,7 @@ def test_nve_energy_conservation(name):
     if name not in SMALL:
         pytest.skip("NVE run only for the GNN energy models of known size")
     torch.manual_seed(0)
-    m = small(name, target="electronic", params=PAPER)
+    m = small(name, target="electronic", physics=PAPER)
     for p in m.parameters():
         p.requires_grad_(False)
     Q0, V0 = 0.5 * torch.randn(6, 6), 0.3 * torch.randn(6, 6)
@@ -269,11 +269,11 @@ def test_centered_electronic_model_is_invariant_under_uniform_shift(name, center
 
     Q = torch.randn(6, 6, dtype=torch.float64)
     assert torch.allclose(ed.electronic_forces(Q + 0.7, PAPER), ed.electronic_forces(Q, PAPER), atol=1e-10)
-    model = models.build(name, target="electronic", params=PAPER.to_dict(), center=center).double()
+    model = models.build(name, target="electronic", physics=PAPER.to_dict(), center=center).double()
     assert model.config()["center"] == center
     el = lambda q: model(q) - elastic(q, PAPER)  # noqa: E731
     assert torch.allclose(el(Q + 0.7), el(Q), atol=1e-10)
-    plain = models.build(name, target="electronic", params=PAPER.to_dict()).double()
+    plain = models.build(name, target="electronic", physics=PAPER.to_dict()).double()
     plain.load_state_dict(model.state_dict())
     assert not torch.allclose(plain(Q + 0.7) - elastic(Q + 0.7, PAPER), plain(Q) - elastic(Q, PAPER), atol=1e-6)
     again = models.build(name, **model.config()).double()
@@ -283,7 +283,7 @@ def test_centered_electronic_model_is_invariant_under_uniform_shift(name, center
 
 def test_electronic_energy_model_energy_is_consistent_with_its_forces():
     """E includes the exact lattice energy when only the electronic part is learned: F = -dE/dQ."""
-    model = models.build("energy_gnn_lean", target="electronic", params=PAPER.to_dict(), center="mean").double()
+    model = models.build("energy_gnn_lean", target="electronic", physics=PAPER.to_dict(), center="mean").double()
     Q = torch.randn(6, 6, dtype=torch.float64)
     v = torch.randn(6, 6, dtype=torch.float64)
     h = 1e-5
@@ -337,7 +337,7 @@ def test_occupation_head_needs_a_direct_electronic_model():
     with pytest.raises(ValueError, match="occupation"):
         models.build("gcn_lean", head="occupation")  # total target
     with pytest.raises(TypeError):  # only the direct-force GCNs have the head
-        models.build("energy_gnn_lean", target="electronic", params=PAPER, head="occupation")
+        models.build("energy_gnn_lean", target="electronic", physics=PAPER, head="occupation")
 
 
 @pytest.mark.parametrize("name", ["gcn_lean", "gcn_lean_mu", "energy_gnn_lean", "bp_mlp_lean"])

@@ -36,13 +36,13 @@ def build(name: str, **config) -> ForceModel:
     except KeyError:
         raise ValueError(f"unknown model {name!r}; available: {available()}") from None
     config = dict(config)
-    params = config.pop("params", None)
+    physics = config.pop("physics", None)
     center = config.pop("center", False)
-    if isinstance(params, dict):
+    if isinstance(physics, dict):
         from ..params import HolsteinParams
 
-        params = HolsteinParams(**params)
-    return cls(params=params, **config).set_center(center)
+        physics = HolsteinParams(**physics)
+    return cls(physics=physics, **config).set_center(center)
 
 
 # model modules register themselves on import

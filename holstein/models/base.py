@@ -9,7 +9,7 @@ Subclasses implement one of
   then E = q_scale · f_scale · Σ_i e_i and F = -∂E/∂Q by autograd (:func:`forces_from_energy`).
 
 With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic force
--kQ_i - κ Σ_nn Q_j (params given) is added analytically.
+-kQ_i - κ Σ_nn Q_j (``physics`` given) is added analytically.
 
 Global input (an extension beyond the reference work): with ``center="mean"`` (or True) the
 model sees x - mean(x), i.e. the configuration relative to its own mean displacement Q̄; with
@@ -81,11 +81,11 @@ class ForceModel(nn.Module):
     center = False
     default_target = "total"  # the target when none is given (the training pipeline reads it)
 
-    def __init__(self, target: str = "total", params: HolsteinParams | None = None, head: str = "force"):
+    def __init__(self, target: str = "total", physics: HolsteinParams | None = None, head: str = "force"):
         super().__init__()
         if target not in ("total", "electronic"):
             raise ValueError(f"target must be 'total' or 'electronic', got {target!r}")
-        if target == "electronic" and params is None:
+        if target == "electronic" and physics is None:
             raise ValueError("target='electronic' needs the HolsteinParams of the elastic force")
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
@@ -93,10 +93,10 @@ class ForceModel(nn.Module):
             raise ValueError("head='occupation' predicts n_i: it needs target='electronic' and a direct-force model")
         self.head = head
         self.target = target
-        self.params = params
+        self.physics = physics  # HolsteinParams of the exact elastic force (not nn.Module.parameters())
         self.register_buffer("q_scale", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("f_scale", torch.tensor(1.0, dtype=torch.float64))
-        self._config: dict = {"target": target, "params": None if params is None else params.to_dict()}
+        self._config: dict = {"target": target, "physics": None if physics is None else physics.to_dict()}
         if head != "force":
             self._config["head"] = head
 
@@ -153,7 +153,7 @@ class ForceModel(nn.Module):
         scale = (self.q_scale * self.f_scale).to(Q.dtype)
         E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
         if self.target == "electronic":  # the exact lattice energy, whose gradient is the elastic force
-            E = E + elastic_energy(Q, self.params)
+            E = E + elastic_energy(Q, self.physics)
         return E[0] if squeeze else E
 
     def forward(self, Q: torch.Tensor) -> torch.Tensor:
@@ -170,19 +170,34 @@ class ForceModel(nn.Module):
         else:
             F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q))
         if self.target == "electronic":
-            F = F + elastic(Q, self.params)
+            F = F + elastic(Q, self.physics)
         if Qin_dtype is not None and Qin_dtype.is_floating_point:
             F = F.to(Qin_dtype)
         return F[0] if squeeze else F
 
     def _occupation_forces(self, h: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """F^e_i = g (n_i - 1/2) from the raw outputs ``h: (B, L, L, 2)`` (levels, widths); see the module docstring."""
-        p = self.params
+        p = self.physics
         eps = (p.g * self.q_scale.to(dtype)) * h[..., 0]  # (B, L, L) local levels
         w = max(p.kT, 1e-3) + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
         mu = half_filling_mu(eps, w)  # (B,)
         n = torch.sigmoid((mu[:, None, None] - eps) / w)
         return from_density(n, None, p)
+
+    def as_force_fn(self):
+        """The model as a force function ``Q -> F`` (detached, Q's shape), the one every driver uses
+        (dynamics, benchmarks, transfer check, notebooks): under ``torch.inference_mode`` for
+        direct-force models, with autograd enabled for energy models (F = -∂E/∂Q)."""
+        if self.energy_based:
+            def fn(Q):
+                with torch.enable_grad():
+                    return self(Q).detach()
+        else:
+            def fn(Q):
+                with torch.inference_mode():
+                    return self(Q)
+        fn.model = self
+        return fn
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -60,7 +60,7 @@ class BPMLP(ForceModel):
     Args:
         hidden: hidden layer widths (default: the reference 4096-2048-750-592-256-127-69).
         target: ``"total"`` or ``"electronic"`` (see :class:`~holstein.models.base.ForceModel`).
-        params: :class:`HolsteinParams`, required for ``target="electronic"``.
+        physics: :class:`HolsteinParams`, required for ``target="electronic"``.
         init: ``"reference"`` (N(0, init_std²) weights, N(0, bias_std²) biases) or ``"kaiming"``.
         init_std, bias_std: the standard deviations of the reference initialisation.
         extended: use the D = 56 descriptor with the sign-relative products of the 1-d irreps.
@@ -69,10 +69,10 @@ class BPMLP(ForceModel):
     Equivariant to lattice translations and D4 (exactly, for any weights).
     """
 
-    def __init__(self, hidden=REFERENCE_HIDDEN, target: str = "total", params: HolsteinParams | None = None,
+    def __init__(self, hidden=REFERENCE_HIDDEN, target: str = "total", physics: HolsteinParams | None = None,
                  init: str = "reference", init_std: float = 0.1, bias_std: float = 0.05,
                  extended: bool = False, seed: int | None = None):
-        super().__init__(target=target, params=params)
+        super().__init__(target=target, physics=physics)
         hidden = tuple(int(h) for h in hidden)
         if not hidden or any(h < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty sequence of positive widths, got {hidden}")
@@ -147,6 +147,6 @@ class BPMLPLean(BPMLP):
     Same descriptors, symmetry and interface as :class:`BPMLP`; meant for CI and quick runs.
     """
 
-    def __init__(self, hidden=(64, 64, 32), target: str = "total", params: HolsteinParams | None = None,
+    def __init__(self, hidden=(64, 64, 32), target: str = "total", physics: HolsteinParams | None = None,
                  init: str = "kaiming", **kwargs):
-        super().__init__(hidden=hidden, target=target, params=params, init=init, **kwargs)
+        super().__init__(hidden=hidden, target=target, physics=physics, init=init, **kwargs)

@@ -109,7 +109,7 @@ class EnergyGNN(ForceModel):
         hidden_ratio: inner MLP width of a block = round(hidden_ratio · output width).
         activation: ``"silu"`` (default, smooth energy), ``"relu"`` or ``"tanh"``.
         backend: ``"pyg"`` or ``"stencil"``.
-        target, params: see :class:`~holstein.models.base.ForceModel`.
+        target, physics: see :class:`~holstein.models.base.ForceModel`.
 
     Shapes: ``site_energy(x: (B, L, L)) -> (B, L, L)``. Parameters: 7,357,697 by default.
     Invariant energy, equivariant forces (translations, D4).
@@ -120,8 +120,8 @@ class EnergyGNN(ForceModel):
 
     def __init__(self, channels=DEFAULT_CHANNELS, hidden_ratio: float = 0.75,
                  activation: str = "silu", backend: str = "pyg", target: str = "total",
-                 params=None):
-        super().__init__(target=target, params=params)
+                 physics=None):
+        super().__init__(target=target, physics=physics)
         channels = tuple(int(c) for c in channels)
         if len(channels) < 3 or channels[0] != 1 or channels[-1] != 1 or min(channels) < 1:
             raise ValueError(f"channels must be (1, c_1, ..., 1) with >= 1 block, got {channels}")
@@ -144,7 +144,7 @@ class EnergyGNN(ForceModel):
         """Nearest-neighbour hops that F_i depends on: 2 × (number of blocks)."""
         return 2 * len(self.blocks)
 
-    def macs_per_site(self) -> int:
+    def forward_macs_per_site(self) -> int:
         """Multiply-adds per site of one forward pass of E (no backward)."""
         return sum(blk.macs() for blk in self.blocks) + self.channels[-2]
 

@@ -141,7 +141,7 @@ class GCN(ForceModel):
         channels: widths (1, c_1, ..., 1); input and output must be 1.
         backend: ``"pyg"`` (GCNConv on the lattice graph) or ``"stencil"`` (torch.roll); same
             weights, same result.
-        target, params: see :class:`~holstein.models.base.ForceModel`.
+        target, physics: see :class:`~holstein.models.base.ForceModel`.
 
     Shapes: ``predict(x: (B, L, L)) -> (B, L, L)``. Parameters: Σ_l (2 c_l c_{l+1} + c_{l+1});
     10,753,793 for the default channels. Equivariant to translations and D4.
@@ -150,10 +150,10 @@ class GCN(ForceModel):
     DEFAULT_CHANNELS = (1, 128, 512, 1024, 2048, 1024, 512, 128, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "pyg", target: str = "total",
-                 params=None, head: str = "force"):
+                 physics=None, head: str = "force"):
         from torch_geometric.nn import GCNConv
 
-        super().__init__(target=target, params=params, head=head)
+        super().__init__(target=target, physics=physics, head=head)
         channels = tuple(int(c) for c in channels)
         if len(channels) < 2 or channels[0] != 1 or channels[-1] != 1 or min(channels) < 1:
             raise ValueError(f"channels must be (1, ..., 1) with positive widths, got {channels}")
@@ -173,8 +173,8 @@ class GCN(ForceModel):
         """Nearest-neighbour hops that F_i depends on: one per layer."""
         return len(self.channels) - 1
 
-    def macs_per_site(self) -> int:
-        """Multiply-adds per site of one forward pass (see :func:`~.lean.flops_per_site`)."""
+    def forward_macs_per_site(self) -> int:
+        """Multiply-adds per site of one forward pass (see :func:`~.cost.macs_per_site`)."""
         c = self.channels[:-1] + ((2,) if self.head == "occupation" else (1,))  # the layers' widths
         return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:]))
 

@@ -21,14 +21,13 @@ away): gcn_lean's 5 hops cover it exactly; the energy models' forces see 6 hops.
 """
 from __future__ import annotations
 
-from torch import nn
 
 from ..params import PAPER
 from . import register
 from .energy_gnn import EnergyGNN
 from .gcn import GCN, nn_mean
 
-__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean", "flops_per_site", "nn_mean"]
+__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean", "nn_mean"]
 
 
 @register("gcn_lean")
@@ -41,8 +40,8 @@ class GCNLean(GCN):
     DEFAULT_CHANNELS = (1, 32, 64, 64, 32, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "stencil", target: str = "total",
-                 params=None, head: str = "force"):
-        super().__init__(channels=channels, backend=backend, target=target, params=params, head=head)
+                 physics=None, head: str = "force"):
+        super().__init__(channels=channels, backend=backend, target=target, physics=physics, head=head)
 
 
 @register("gcn_lean_mu")
@@ -51,15 +50,15 @@ class GCNLeanMu(GCNLean):
 
     Learns n_i (target "electronic", the elastic force is exact); half filling Σ_i n_i = N/2
     holds by construction (see :mod:`holstein.models.base`). 16,770 parameters (two outputs
-    per site instead of one); equivariant to translations and D4. ``params`` (the elastic force,
+    per site instead of one); equivariant to translations and D4. ``physics`` (the elastic force,
     g and kT of the head) default to the PAPER preset; a trained model records its own.
     """
 
     default_target = "electronic"
 
     def __init__(self, channels=GCNLean.DEFAULT_CHANNELS, backend: str = "stencil", target: str = "electronic",
-                 params=None, head: str = "occupation"):
-        super().__init__(channels=channels, backend=backend, target=target, params=params or PAPER, head=head)
+                 physics=None, head: str = "occupation"):
+        super().__init__(channels=channels, backend=backend, target=target, physics=physics or PAPER, head=head)
 
 
 @register("energy_gnn_lean")
@@ -74,31 +73,6 @@ class EnergyGNNLean(EnergyGNN):
 
     def __init__(self, channels=DEFAULT_CHANNELS, hidden_ratio: float = 0.75,
                  activation: str = "silu", backend: str = "stencil", target: str = "total",
-                 params=None):
+                 physics=None):
         super().__init__(channels=channels, hidden_ratio=hidden_ratio, activation=activation,
-                         backend=backend, target=target, params=params)
-
-
-def flops_per_site(model, forces: bool = True) -> int:
-    """Analytic multiply-add (MAC) count per lattice site of one force evaluation.
-
-    Counts, from the layer sizes: a·b MACs for every dense layer a -> b applied at every site,
-    plus 4 operations per channel for each nearest-neighbour mean (the 4-term sum and the 1/4,
-    counted like MACs). Not counted: biases, activations, LayerNorm, the graph gather/scatter
-    overhead of the PyG backend (all O(channels), below 1 % for these widths).
-
-    For an energy model a force evaluation is a forward pass of E plus a backward pass for
-    ∂E/∂Q; we use the usual estimate forward + backward ≈ 3 × forward (a backward through a
-    dense layer costs two matrix products: input and weight gradients). With ``autograd.grad``
-    w.r.t. Q only, the weight gradients are skipped and the true cost is nearer 2 ×; training
-    (``create_graph=True``) costs more. ``forces=False`` returns the bare forward count.
-
-    Models without a ``macs_per_site()`` method (e.g. descriptor-based MLPs) fall back to the
-    sum of a·b over their ``nn.Linear`` layers, i.e. each applied once per site; descriptor
-    construction is then not counted.
-    """
-    if hasattr(model, "macs_per_site"):
-        fwd = int(model.macs_per_site())
-    else:
-        fwd = sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
-    return 3 * fwd if (forces and getattr(model, "energy_based", False)) else fwd
+                         backend=backend, target=target, physics=physics)
