@@ -52,6 +52,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from .files import atomic_write
 from .lattice import check_field
 from .params import HolsteinParams
 
@@ -372,10 +373,7 @@ def _save_checkpoint(path, state: State, p: HolsteinParams, config: dict, snaps,
         "trajectory": {"time": traj.time, "step": traj.step,
                        **{f: getattr(traj, f) for f in fields}},
     }
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # atomic: a reader sees the old or the new checkpoint, never half
+    atomic_write(path, lambda fh: torch.save(payload, fh))  # a reader sees the old or the new checkpoint
 
 
 def load_checkpoint(path, map_location=None) -> dict:

@@ -28,9 +28,10 @@ from tqdm.auto import tqdm
 from . import models
 from . import data
 from .data import Dataset
+from .files import atomic_write, write_json
 
 __all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
-           "save_metrics"]
+           "save_metrics", "force_metrics"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -109,22 +110,31 @@ def predict(model: models.ForceModel, Q, batch: int = 8) -> np.ndarray:
     ref = next(model.parameters())
     was_training = model.training
     model.eval()
-    out = []
-    for s in range(0, len(Q), batch):
-        q = torch.as_tensor(np.asarray(Q[s:s + batch]), dtype=ref.dtype, device=ref.device)
-        with torch.set_grad_enabled(model.energy_based):  # energy models need autograd for F = -dE/dQ
-            f = model(q)
-        out.append(f.detach().to("cpu", torch.float64).numpy())
+    fn = model.as_force_fn()
+    out = [fn(torch.as_tensor(np.asarray(Q[s:s + batch]), dtype=ref.dtype, device=ref.device)).to("cpu", torch.float64)
+           .numpy() for s in range(0, len(Q), batch)]
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0,) + tuple(np.shape(Q)[1:]))
 
 
-def _metrics(F_true: np.ndarray, F_pred: np.ndarray) -> dict:
-    err = F_pred - F_true
-    rmse = float(np.sqrt(np.mean(err**2)))
-    std = float(F_true.std())
-    return dict(rmse=rmse, mae=float(np.mean(np.abs(err))), r2=float(1 - np.mean(err**2) / F_true.var()),
-                force_std=std, rmse_over_std=rmse / std, count=int(F_true.shape[0]))
+def force_metrics(F_true, F_pred, worst: float = 0.01) -> dict:
+    """Force errors of ``F_pred`` against ``F_true`` (arrays of one shape, e.g. (S, L, L)).
+
+    Returns rmse, mae, max_abs (largest |error|), r2 = 1 - MSE/var(F_true), force_std = std(F_true),
+    rmse_over_std, count (snapshots: the leading axis of a 3-d array, else 1) and worst_share, the
+    share of the squared error carried by the ``worst`` fraction of sites with the largest errors.
+    The one error measure of training, the held-out tables, the transfer check and the book.
+    """
+    F_true, F_pred = np.asarray(F_true, dtype=np.float64), np.asarray(F_pred, dtype=np.float64)
+    if F_true.shape != F_pred.shape:
+        raise ValueError(f"F_true {F_true.shape} and F_pred {F_pred.shape} differ in shape")
+    err2 = ((F_pred - F_true) ** 2).ravel()
+    rmse, std = float(np.sqrt(err2.mean())), float(F_true.std())
+    top = np.sort(err2)[::-1][: max(1, int(round(worst * err2.size)))]
+    return dict(rmse=rmse, mae=float(np.sqrt(err2).mean()), max_abs=float(np.sqrt(err2.max())),
+                r2=float(1 - err2.mean() / F_true.var()), force_std=std, rmse_over_std=rmse / std,
+                count=int(F_true.shape[0]) if F_true.ndim == 3 else 1,
+                worst_share=float(top.sum() / err2.sum()) if err2.sum() > 0 else 0.0)
 
 
 def evaluate(model: models.ForceModel, ds: Dataset, idx=None, dtype: torch.dtype | None = None) -> dict:
@@ -138,18 +148,16 @@ def evaluate(model: models.ForceModel, ds: Dataset, idx=None, dtype: torch.dtype
     if dtype is not None:
         model = copy.deepcopy(model).to(dtype)
     pred = predict(model, ds.Q[idx])
-    out = dict(all=_metrics(ds.F[idx], pred))
-    for name, k in (("random", 0), ("quench", 1)):
+    out = dict(all=force_metrics(ds.F[idx], pred))
+    for name, k in data.KINDS.items():
         sel = ds.kind[idx] == k
         if sel.any():
-            out[name] = _metrics(ds.F[idx][sel], pred[sel])
+            out[name] = force_metrics(ds.F[idx][sel], pred[sel])
     return out
 
 
 def _save(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def _with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Dataset, np.ndarray]:
@@ -239,7 +247,7 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         bar.set_postfix(train=f"{total / len(order):.3g}", val_rmse=f"{val_mse**0.5:.3g}", lr=f"{opt.param_groups[0]['lr']:.2g}")
         if since_best >= cfg.early_stopping:
             break
-    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+    write_json(history, out_dir / "history.json")
     best_path = out_dir / "best.pt"
     return (load_model(best_path, device=cfg.device) if best_path.exists() else model), history
 
@@ -292,5 +300,4 @@ def save_metrics(path, model_name: str, model: models.ForceModel, metrics: dict,
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = dict(model=model_name, parameters=model.n_parameters(), config=model.config(), metrics=metrics,
                    **(extra or {}))
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    return path
+    return write_json(payload, path, indent=2)
