@@ -152,6 +152,7 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         raise ValueError("need n_random >= 0, n_quench >= 0, quench_runs >= 1 and quench_every >= 1")
     if n_random + n_quench == 0:
         raise ValueError("an empty dataset was requested (n_random = n_quench = 0)")
+    ed.check_memory(L, batch)  # before anything is written: a refused start leaves no .parts/
     meta = dict(params=p.to_dict(), L=L, seed=seed, n_random=n_random, n_quench=n_quench,
                 quench_runs=quench_runs, quench_every=quench_every, version=__version__,
                 command=command or "", random_q_std=p.hot_start_std[0], format=FORMAT)

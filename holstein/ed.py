@@ -25,6 +25,7 @@ float64 by default) and work on any torch device.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -33,25 +34,18 @@ import torch
 
 from .filling import bisect_mu
 from .forces import elastic_energy, from_density
-from .lattice import SquareLattice, check_field
+from .lattice import SquareLattice, as_field
 from .params import HolsteinParams
 
 __all__ = ["hamiltonian", "spectrum", "occupations", "chemical_potential", "density",
-           "electronic_forces", "forces", "free_energy", "Solution", "solve"]
+           "electronic_forces", "forces", "free_energy", "Solution", "solve", "memory_needed", "check_memory",
+           "MAX_BYTES"]
+
+#: memory ED may use (dense H, its eigenvectors, eigh's workspace); ``$HOLSTEIN_ED_MAX_BYTES`` overrides it
+MAX_BYTES = int(float(os.environ.get("HOLSTEIN_ED_MAX_BYTES", 8 * 2**30)))
 
 _DEGENERACY_TOL = 1e-10
 _BISECTION_STEPS = 200
-
-
-def _as_tensor(Q, dtype=None) -> torch.Tensor:
-    if not isinstance(Q, torch.Tensor):
-        Q = torch.as_tensor(np.asarray(Q))
-    if dtype is not None:
-        Q = Q.to(dtype)
-    elif not Q.is_floating_point():
-        Q = Q.to(torch.float64)
-    check_field(Q)
-    return Q
 
 
 @lru_cache(maxsize=16)
@@ -59,10 +53,26 @@ def _hopping(L: int, t: float, dtype: torch.dtype, device: str) -> torch.Tensor:
     return torch.as_tensor(SquareLattice(L).hopping_matrix(t), dtype=dtype, device=device)
 
 
+def memory_needed(L: int, batch: int = 1, itemsize: int = 8) -> int:
+    """Bytes of one ED solve of ``batch`` L×L fields: ≈ 4 N² numbers per field (the hopping matrix, H,
+    the eigenvectors and eigh's workspace), N = L²."""
+    return 4 * int(batch) * (int(L) ** 2) ** 2 * int(itemsize)
+
+
+def check_memory(L: int, batch: int = 1, itemsize: int = 8) -> None:
+    """Refuse, before allocating anything, an ED solve that needs more than :data:`MAX_BYTES`."""
+    need = memory_needed(L, batch, itemsize)
+    if need > MAX_BYTES:
+        raise ValueError(f"ED of {batch} × {L}×{L} needs about {need / 2**30:.1f} GiB (dense {L * L}×{L * L} "
+                         f"matrices), above the budget of {MAX_BYTES / 2**30:.1f} GiB ($HOLSTEIN_ED_MAX_BYTES); "
+                         "use holstein.kpm or a trained model for lattices this large")
+
+
 def hamiltonian(Q, p: HolsteinParams) -> torch.Tensor:
     """The one-body matrix H_e(Q). ``Q: (..., L, L)`` -> ``(..., N, N)``."""
-    Q = _as_tensor(Q)
+    Q = as_field(Q)
     L = Q.shape[-1]
+    check_memory(L, Q[..., 0, 0].numel(), Q.element_size())
     K = _hopping(L, p.t, Q.dtype, str(Q.device))
     H = K.expand(*Q.shape[:-2], L * L, L * L).clone()
     H.diagonal(dim1=-2, dim2=-1).sub_(p.g * Q.reshape(*Q.shape[:-2], L * L))
@@ -122,7 +132,7 @@ class Solution(NamedTuple):
 
 def solve(Q, p: HolsteinParams) -> Solution:
     """Diagonalise H_e(Q) and fill it at half filling. See the module docstring."""
-    Q = _as_tensor(Q)
+    Q = as_field(Q)
     eps, U = spectrum(Q, p)
     f, mu = occupations(eps, p.kT)
     n = ((U * U) @ f[..., None]).squeeze(-1)  # (..., N): Σ_m |U_im|² f_m
@@ -141,7 +151,7 @@ def electronic_forces(Q, p: HolsteinParams) -> torch.Tensor:
 
 def forces(Q, p: HolsteinParams) -> torch.Tensor:
     """Total force F_i = g (n_i - 1/2) - k Q_i - κ Σ_nn Q_j. ``(..., L, L)`` -> same."""
-    Q = _as_tensor(Q)
+    Q = as_field(Q)
     return from_density(density(Q, p), Q, p)
 
 
@@ -150,7 +160,7 @@ def free_energy(Q, p: HolsteinParams) -> torch.Tensor:
 
     ``Q: (..., L, L)`` -> ``(...)``; its negative gradient is :func:`forces`.
     """
-    Q = _as_tensor(Q)
+    Q = as_field(Q)
     eps = torch.linalg.eigvalsh(hamiltonian(Q, p))
     f, mu = occupations(eps, p.kT)
     N = eps.shape[-1]

@@ -63,7 +63,7 @@ import torch
 
 from .filling import bisect_mu
 from .forces import from_density
-from .lattice import check_field, neighbour_sum
+from .lattice import as_field, neighbour_sum
 from .params import HolsteinParams
 
 __all__ = ["spectral_bounds", "moments_needed", "probe_period", "fermi_coefficients", "KPMSolution",
@@ -73,15 +73,6 @@ _MARGIN = 0.01  # relative widening of the Gershgorin interval
 _BISECTION_STEPS = 200
 _BLOCK_ELEMENTS = 2**22  # probe vectors per chunk: B * chunk * N <= this (32 MiB in float64)
 _MAX_MEMORY = 2**28  # bytes of per-site moments (B, M, N) that may be stored (256 MiB)
-
-
-def _as_tensor(Q) -> torch.Tensor:
-    if not isinstance(Q, torch.Tensor):
-        Q = torch.as_tensor(np.asarray(Q))
-    if not Q.is_floating_point():
-        Q = Q.to(torch.float64)
-    check_field(Q)
-    return Q
 
 
 def _check_int(name: str, v, minimum: int) -> int:
@@ -95,7 +86,7 @@ def spectral_bounds(Q, p: HolsteinParams) -> tuple[torch.Tensor, torch.Tensor]:
 
     Gershgorin: spec H_e ⊂ [min(-gQ) - 4|t|, max(-gQ) + 4|t|]; a is widened by 1 %.
     """
-    Q = _as_tensor(Q)
+    Q = as_field(Q)
     d = -p.g * Q.flatten(-2)  # (..., N) diagonal of H_e
     lo, hi = d.amin(-1) - 4 * abs(p.t), d.amax(-1) + 4 * abs(p.t)
     return 0.5 * (hi + lo), (1 + _MARGIN) * 0.5 * (hi - lo) + 1e-12
@@ -214,7 +205,7 @@ def solve(Q, p: HolsteinParams, n_moments: int | None = None, probe_distance: in
                          "use holstein.ed at kT = 0")
     if not 0 < tol < 1:
         raise ValueError(f"tol must be in (0, 1), got {tol}")
-    Q = _as_tensor(Q)
+    Q = as_field(Q)
     L = Q.shape[-1]
     P = probe_period(L, probe_distance)
     _check_int("max_memory", max_memory, 0)
@@ -265,5 +256,5 @@ def forces(Q, p: HolsteinParams, **kw) -> torch.Tensor:
 
     ``(..., L, L)`` -> same; keywords of :func:`solve`.
     """
-    Q = _as_tensor(Q)
+    Q = as_field(Q)
     return from_density(density(Q, p, **kw), Q, p)

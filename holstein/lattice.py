@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["SquareLattice", "SHELL_RADII2", "shell_offsets", "neighbour_sum", "translate", "D4_OPS",
+__all__ = ["SquareLattice", "as_field", "SHELL_RADII2", "shell_offsets", "neighbour_sum", "translate", "D4_OPS",
            "apply_d4", "check_field"]
 
 #: Squared radii of the 8 neighbour shells within the cutoff r <= √13.
@@ -84,9 +84,14 @@ def apply_d4(a, op: int):
 def check_field(Q, name: str = "Q") -> int:
     """Validate a lattice field of shape (L, L) or (B, L, L); return L.
 
-    Raises ValueError with a clear message for a wrong rank, a non-square or odd lattice,
-    and for NaN or infinite entries.
+    Raises ValueError with a clear message for a complex or half-precision dtype, a wrong rank, a
+    non-square or odd lattice, and for NaN or infinite entries.
     """
+    dtype = Q.dtype
+    if (dtype.is_complex if _is_torch(Q) else np.iscomplexobj(Q)):
+        raise ValueError(f"{name} must be real, got the complex dtype {dtype}")
+    if str(dtype).replace("torch.", "") in ("float16", "bfloat16"):
+        raise ValueError(f"{name} has dtype {dtype}, too coarse for forces and dynamics; use float32 or float64")
     shape = tuple(Q.shape)
     if len(shape) not in (2, 3):
         raise ValueError(f"{name} must have shape (L, L) or (B, L, L), got {shape}")
@@ -99,6 +104,22 @@ def check_field(Q, name: str = "Q") -> int:
     if not finite:
         raise ValueError(f"{name} contains NaN or infinite values")
     return L
+
+
+def as_field(Q, dtype=None):
+    """``Q`` (array-like or tensor) as a validated real torch field of shape (L, L) or (B, L, L).
+
+    Integers become float64, ``dtype`` converts; complex and half-precision input is refused by
+    :func:`check_field` *before* any conversion (so an imaginary part is never dropped silently).
+    """
+    import torch
+
+    if not isinstance(Q, torch.Tensor):
+        Q = torch.as_tensor(np.asarray(Q))
+    check_field(Q)
+    if dtype is not None:
+        return Q.to(dtype)
+    return Q if Q.is_floating_point() else Q.to(torch.float64)
 
 
 class SquareLattice:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from .data import Dataset
 from .files import atomic_write, write_json
 
 __all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
-           "save_metrics", "force_metrics"]
+           "save_metrics", "force_metrics", "RECIPES", "train_config"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -60,6 +60,36 @@ class TrainConfig:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("need epochs >= 0, batch_size >= 1 and lr > 0")
+
+
+#: Training recipes used by the book (and by `python -m holstein train`). The reference models
+#: follow the reference work (total force; the energy GNN with lr 1e-4 and 1000 × MSE). The lean
+#: models learn only the electronic force g(n_i - 1/2) (the elastic force is exact) and see one
+#: global number: the direct-force ones Q - median(Q), the atomic-limit estimate of μ, and the
+#: energy model Q - mean(Q), which makes its electronic forces sum to zero exactly, as
+#: Σ_i (n_i - 1/2) = 0 at half filling. Chapter 6 and holstein/artifacts/README.md give the numbers.
+RECIPES = {
+    "bp_mlp": dict(model_config={}, loss_scale=1.0, reference=True),
+    "gcn": dict(model_config={}, loss_scale=1.0, reference=True),
+    "energy_gnn": dict(model_config={}, loss_scale=1000.0, lr=1e-4, reference=True),
+    "bp_mlp_lean": dict(model_config=dict(target="electronic", center="median"), loss_scale=1.0),
+    "gcn_lean": dict(model_config=dict(target="electronic", center="median"), loss_scale=1.0),
+    "gcn_lean_mu": dict(model_config=dict(center="median"), loss_scale=1.0),
+    "energy_gnn_lean": dict(model_config=dict(target="electronic", center="mean"), loss_scale=1.0),
+}
+
+
+def train_config(name: str, prof, device: str = "cpu", **overrides) -> TrainConfig:
+    """The book's recipe for model ``name`` at a profile (its epochs, reference-model caps), with overrides."""
+    if name not in RECIPES:
+        raise ValueError(f"no training recipe for model {name!r}; available: {sorted(RECIPES)}")
+    r = dict(RECIPES[name])
+    reference = r.pop("reference", False)
+    r.setdefault("epochs", prof.epochs_reference if reference else prof.epochs)
+    if reference:
+        r.setdefault("max_train", prof.reference_max_train)
+    r.update(overrides)
+    return TrainConfig(model=name, device=device, **r)
 
 
 def split_train_val(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,6 +198,12 @@ def _with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Dat
     if extra.L != ds.L or extra.meta["params"] != ds.meta["params"]:
         raise ValueError(f"extra training data must have the dataset's L = {ds.L} and parameters; got L = {extra.L}, "
                          f"{extra.meta['params']}")
+    held = np.setdiff1d(np.arange(len(ds)), tr)  # validation and held-out test snapshots
+    fingerprints = {hashlib.sha256(np.ascontiguousarray(q).tobytes()).digest() for q in ds.Q[held]}
+    shared = sum(hashlib.sha256(np.ascontiguousarray(q).tobytes()).digest() in fingerprints for q in extra.Q)
+    if shared:
+        raise ValueError(f"the extra training data contains {shared} of the dataset's validation or held-out "
+                         "snapshots (is --extra the --data file itself?); training on them would fake the test errors")
     cat = {k: np.concatenate([getattr(ds, k), getattr(extra, k)]) for k in data.ARRAYS}
     merged = Dataset(**cat, meta=dict(ds.meta, extra_sha256=extra.sha256))
     return merged, np.concatenate([tr, len(ds) + np.arange(len(extra))])
@@ -183,7 +219,13 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
     selection and the held-out test set remain those of ``ds``, so errors stay comparable.
     """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is an existing file; give a directory for the run")
     out_dir.mkdir(parents=True, exist_ok=True)
+    owned = [f for f in ("last.pt", "best.pt", "metrics.json", "history.json") if (out_dir / f).exists()]
+    if owned and not (resume and (out_dir / "last.pt").exists()):
+        raise ValueError(f"{out_dir} already holds a training run ({', '.join(owned)}); pass --resume to continue "
+                         "that run, or choose another --out (or delete the directory)")
     dtype = _DTYPES[cfg.dtype]
     torch.manual_seed(cfg.seed)
     model = _make_model(cfg, ds).to(device=cfg.device, dtype=dtype)
@@ -222,6 +264,10 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
             b = order[s:s + cfg.batch_size].to(cfg.device)
             opt.zero_grad(set_to_none=True)
             loss = _batch_loss(model, Qt[b], Ft[b], W[b], cfg)
+            if not bool(torch.isfinite(loss)):
+                raise FloatingPointError(f"training {cfg.model} stopped: the loss became {loss.item()} at epoch "
+                                         f"{epoch}, batch {s // cfg.batch_size} (lower --lr, or check the data); "
+                                         f"{out_dir / 'last.pt'} holds the last finished epoch")
             loss.backward()
             opt.step()
             total += loss.item() * len(b)
@@ -253,8 +299,14 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
 
 
 def _check_compatible(ck: dict, cfg: TrainConfig, ds: Dataset, path) -> None:
+    """Refuse to resume a run whose model, dataset or any configuration field but ``epochs`` differs."""
     if ck["model"] != cfg.model:
         raise ValueError(f"{path} holds a {ck['model']!r} model, not {cfg.model!r}")
+    old, new = ck.get("train_config", {}), dataclasses.asdict(cfg)
+    for key in new:
+        if key != "epochs" and old.get(key) != new[key]:
+            raise ValueError(f"cannot resume {path}: {key} = {old.get(key)!r} there, {new[key]!r} here; only the "
+                             "epoch count may change on --resume (start a new --out for other settings)")
     if ck["dataset_sha256"] != ds.sha256:
         raise ValueError(f"{path} was trained on dataset {ck['dataset_sha256'][:12]}…, not on this one "
                          f"({ds.sha256[:12]}…); start a fresh run or use the original dataset")
@@ -275,7 +327,11 @@ def load_checkpoint(path, device: str = "cpu", dataset: Dataset | None = None) -
         raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e
     if not isinstance(ck, dict) or "model" not in ck or "state_dict" not in ck:
         raise ValueError(f"{path} is not a holstein model checkpoint")
-    model = models.build(ck["model"], **dict(ck["model_config"]))
+    try:
+        model = models.build(ck["model"], **dict(ck["model_config"]))
+    except TypeError as e:
+        raise ValueError(f"{path} says it holds a {ck['model']!r} model, but its stored config does not fit that "
+                         f"model ({e}); the checkpoint was relabelled or belongs to another model") from None
     try:
         model.load_state_dict(ck["state_dict"])
     except RuntimeError as e:

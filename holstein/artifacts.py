@@ -1,0 +1,130 @@
+"""Where the committed results live, and load-or-make for the datasets and trained models.
+
+Every artifact under ``holstein/artifacts/`` (the folder beside this module) and ``benchmarks/``
+records the command that made it. The command line writes to these same paths by default, so
+what ``python -m holstein generate/train/bench`` makes is what the book reads:
+
+    data/ed_L<L>_<profile>.npz        ED datasets                 (``generate``)
+    models/<model>_L<L>[_<tag>]/      weights, metrics, history   (``train``)
+    bench/ed.json                     ED cost benchmark           (``bench ed``)
+    <repository>/benchmarks/*.json    speed, KPM accuracy, transfer (``bench speed`` ...)
+
+If an artifact is missing (e.g. at the ``ci`` profile) it is made here, resumably, under
+:func:`cache_dir` (``$HOLSTEIN_CACHE``, default ``runs/``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from . import data, train
+from .params import PAPER
+from .profiles import Profile, get_profile
+
+__all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
+           "committed_models", "best_model", "trained_model", "force_fn", "benchmark"]
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def cache_dir() -> Path:
+    """``$HOLSTEIN_CACHE`` (default ``runs/``), created."""
+    path = Path(os.environ.get("HOLSTEIN_CACHE", "runs"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dataset_path(L: int, profile: str) -> Path:
+    """The committed path of the ED dataset of a profile and lattice."""
+    return ARTIFACTS / "data" / f"ed_L{L}_{profile}.npz"
+
+
+def dataset(prof: Profile | None = None, progress: bool = True) -> data.Dataset:
+    """The ED dataset of a profile: the committed artifact if there is one, else generated (cached).
+
+    ``ds.meta["path"]`` is the file actually loaded.
+    """
+    prof = prof or get_profile()
+    committed = dataset_path(prof.L_ed, prof.name)
+    path = committed if committed.exists() else cache_dir() / committed.name
+    if path.exists():
+        ds = data.load(path)
+    else:
+        ds = data.generate(path, L=prof.L_ed, p=PAPER, n_random=prof.n_random, n_quench=prof.n_quench,
+                           quench_runs=prof.quench_runs, quench_every=prof.quench_every, seed=0, progress=progress,
+                           command=f"python -m holstein generate --profile {prof.name} --out {path}")
+    ds.meta["path"] = str(path)
+    return ds
+
+
+def model_dir(name: str, L: int, tag: str = "") -> Path:
+    """The committed folder of a trained model: ``models/<name>_L<L>`` (+ ``_<tag>``)."""
+    return ARTIFACTS / "models" / (f"{name}_L{L}" + (f"_{tag}" if tag else ""))
+
+
+def weights_path(name: str, L: int = 24) -> Path:
+    """``best.pt`` of a committed model given by registered name (at lattice L) or by folder name
+    under ``models/`` (e.g. ``gcn_lean_mu_L24_extra``). A ValueError lists what is committed."""
+    for path in (model_dir(name, L) / "best.pt", ARTIFACTS / "models" / name / "best.pt"):
+        if path.exists():
+            return path
+    raise ValueError(f"no committed weights for {name!r}; committed: {sorted(committed_models())}")
+
+
+def committed_models() -> dict[str, dict]:
+    """{folder name: its metrics.json} of every committed model."""
+    out = {}
+    for m in sorted((ARTIFACTS / "models").glob("*/metrics.json")):
+        out[m.parent.name] = json.loads(m.read_text())
+    return out
+
+
+def best_model(kind: str = "quench") -> str:
+    """The committed model (folder name) with the smallest held-out RMSE/std on ``kind`` snapshots."""
+    scores = {k: v["metrics"][kind]["rmse_over_std"] for k, v in committed_models().items() if kind in v["metrics"]}
+    if not scores:
+        raise ValueError(f"no committed model has held-out metrics for {kind!r} snapshots")
+    return min(scores, key=scores.get)
+
+
+def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
+                  progress: bool = True):
+    """(model, checkpoint) for ``name`` at a profile: the committed weights if present (a registered
+    name at the dataset's L, or a committed folder name), else trained now (cached, resumable).
+
+    The checkpoint's ``history`` is the full training history (all epochs, not only up to the best).
+    """
+    prof = prof or get_profile()
+    ds = ds or dataset(prof)
+    out = next((d for d in (model_dir(name, ds.L), ARTIFACTS / "models" / name) if (d / "best.pt").exists()), None)
+    if out is None:
+        out = cache_dir() / f"{name}_{prof.name}_L{ds.L}"
+        if not (out / "history.json").exists():  # written when a training run completes
+            train.train(train.train_config(name, prof, device=device), ds, out, resume=True, progress=progress)
+    model, ck = train.load_checkpoint(out / "best.pt", device=device, dataset=ds)
+    if (out / "history.json").exists():
+        ck["history"] = json.loads((out / "history.json").read_text())
+    return model, ck
+
+
+def force_fn(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu"):
+    """``Q -> F`` for ``"ed"`` (with parameters ``p``) or a trained model (:meth:`ForceModel.as_force_fn`)."""
+    if name == "ed":
+        from . import ed
+
+        return lambda Q: ed.forces(Q, p)
+    model, _ = trained_model(name, prof, device=device)
+    return model.as_force_fn()
+
+
+def benchmark(name: str) -> dict | None:
+    """The committed benchmark result ``benchmarks/<name>.json`` of the repository, or None (with a
+    note saying how to make it) where the package was installed without the repository."""
+    path = BENCHMARKS / f"{name}.json"
+    if not path.exists():
+        print(f"{path} is not here (installed without the repository?); make it with the command "
+              "in the README's benchmark table")
+        return None
+    return json.loads(path.read_text())
