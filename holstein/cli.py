@@ -1,7 +1,14 @@
-"""Command line: ``python -m holstein {generate,simulate,train,bench} ...`` (``--help`` on each)."""
+"""Command line: ``python -m holstein {generate,simulate,train,bench} ...`` (``--help`` on each).
+
+Every subcommand checks its arguments and its output path before any work, writes its results
+atomically to the artifact paths the book reads (:mod:`holstein.artifacts`) unless ``--out`` says
+otherwise, and reports a user error in one line (exit status 2) instead of a traceback.
+"""
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -14,6 +21,38 @@ from .profiles import PROFILES, get_profile
 __all__ = ["main"]
 
 
+def _int_at_least(minimum: int):
+    """argparse type: an integer >= ``minimum``, with the valid range in the error."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {v}")
+        return v
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+positive, non_negative = _int_at_least(1), _int_at_least(0)
+
+
+def _device(name: str) -> str:
+    """argparse type: a torch device checked once (one line for an unknown device or a missing CUDA)."""
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {name!r}; use cpu, or cuda where a GPU is present") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{name}: CUDA is not available on this machine; use --device cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"{name}: only cpu and cuda are supported")
+    return name
+
+
 def _params(args):
     changes = {k: getattr(args, k) for k in ("g", "kT", "gamma", "dt") if getattr(args, k, None) is not None}
     return PAPER.replace(**changes)
@@ -24,50 +63,77 @@ def _add_physics(sp):
     sp.add_argument("--kT", type=float, help=f"bath temperature (default {PAPER.kT})")
     sp.add_argument("--gamma", type=float, help=f"Langevin friction (default {PAPER.gamma})")
     sp.add_argument("--dt", type=float, help=f"time step in 1/t (default {PAPER.dt})")
-    sp.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--device", default="cpu", type=_device, help="torch device, e.g. cpu or cuda")
+    sp.add_argument("--seed", type=non_negative, default=0)
 
 
 def cmd_generate(args) -> int:
-    from . import data
+    from . import artifacts, data
+    from .files import check_writable
 
     prof = get_profile(args.profile)
     p = _params(args)
-    L = args.L or prof.L_ed
-    out = Path(args.out or f"artifacts/data/ed_L{L}_{prof.name}.npz")
+    L = prof.L_ed if args.L is None else args.L
+    out = check_writable(args.out or artifacts.dataset_path(L, prof.name), "--out")
     ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
                        n_quench=prof.n_quench if args.n_quench is None else args.n_quench,
-                       quench_runs=args.runs or prof.quench_runs, quench_every=args.every or prof.quench_every,
+                       quench_runs=prof.quench_runs if args.runs is None else args.runs,
+                       quench_every=prof.quench_every if args.every is None else args.every,
                        seed=args.seed, device=args.device, command=args.command_line)
     print(f"wrote {out}: {len(ds)} snapshots on {L}x{L}, sha256 {ds.sha256[:16]}")
     return 0
 
 
+def _force(args, p):
+    """(force_fn, force_id) of ``--model``: "ed", a committed model name or a checkpoint path."""
+    if args.model == "ed":
+        from . import ed
+
+        return (lambda Q: ed.forces(Q, p)), "ed:" + json.dumps(p.to_dict(), sort_keys=True)
+    from . import artifacts, train
+
+    path = Path(args.model)
+    if not path.exists() and not args.model.endswith(".pt"):
+        path = artifacts.weights_path(args.model)  # a committed model; the error lists them
+    model, ck = train.load_checkpoint(path, device=args.device)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return model.as_force_fn(), f"model:{ck['model']}:{digest}"
+
+
 def cmd_simulate(args) -> int:
     import torch
 
-    from . import dynamics, ed
+    from . import dynamics
+    from .files import atomic_write, check_writable
 
     prof = get_profile(args.profile)
     p = _params(args)
-    L = args.L or prof.L_ed
-    if args.model == "ed":
-        force_fn = lambda Q: ed.forces(Q, p)  # noqa: E731
-    else:
-        from .train import load_model
-
-        model = load_model(args.model, device=args.device)
-        force_fn = lambda Q: model(Q).detach()  # noqa: E731
+    L = prof.L_ed if args.L is None else args.L
+    out = check_writable(args.out, "--out")  # before the first step, not after the last
+    ckpt = out.with_name(out.name + ".ckpt")
+    if args.fresh:
+        ckpt.unlink(missing_ok=True)
+    force_fn, force_id = _force(args, p)
     Q0, V0 = dynamics.hot_start(L, p, seed=args.seed)
     state = dynamics.init(torch.as_tensor(Q0, device=args.device), force_fn, p,
                           V0=torch.as_tensor(V0, device=args.device), seed=args.seed)
-    out = Path(args.out)
-    ckpt = out.with_name(out.name + ".ckpt")
-    _, traj = dynamics.run(state, force_fn, p, n_steps=args.steps, record_every=args.every, checkpoint_path=ckpt,
-                           checkpoint_every=max(args.every, 1000), resume=True, progress=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, Q=np.asarray(traj.Q), time=np.asarray(traj.time), params=str(p.to_dict()),
-                        model=args.model, command=args.command_line)
+    meta = dict(params=json.dumps(p.to_dict()), model=args.model, force=force_id, command=args.command_line)
+    save = lambda traj, complete: atomic_write(out, lambda fh: np.savez_compressed(  # noqa: E731
+        fh, Q=np.asarray(traj.Q), time=np.asarray(traj.time), step=np.asarray(traj.step), complete=complete, **meta))
+    try:
+        _, traj = dynamics.run(state, force_fn, p, n_steps=args.steps, record_every=args.every,
+                               checkpoint_path=ckpt, checkpoint_every=max(args.every, 1000), resume=True,
+                               progress=True, force_id=force_id)
+    except dynamics.BlowUpError as e:
+        save(e.trajectory, False)
+        print(f"error: {e}\nkept the {len(e.trajectory)} snapshots recorded before it in {out} (marked "
+              "incomplete: complete=False)", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt as e:
+        print(f"interrupted: {e}; the checkpoint {ckpt} holds the run so far; run the same command again to "
+              "resume it (add --fresh to start over)", file=sys.stderr)
+        return 130
+    save(traj, True)
     ckpt.unlink(missing_ok=True)
     print(f"wrote {out}: {len(traj.time)} snapshots of a {L}x{L} quench to kT={p.kT}")
     return 0
@@ -181,24 +247,28 @@ def _bench_speed(args, bench) -> int:
 
 
 def cmd_train(args) -> int:
-    from . import data, notebook, train
+    from . import artifacts, data, train
 
     prof = get_profile(args.profile)
-    ds = data.load(args.data) if args.data else notebook.dataset(prof)
+    if args.data:
+        ds = data.load(args.data)
+        ds.meta["path"] = str(args.data)
+    else:
+        ds = artifacts.dataset(prof)  # records the path it loaded in meta["path"]
     overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
                                    ("dtype", args.dtype), ("seed", args.seed)) if v is not None}
     if args.balance:
         overrides["balance_kinds"] = True
-    cfg = notebook.train_config(args.model, prof, device=args.device, **overrides)
+    cfg = train.train_config(args.model, prof, device=args.device, **overrides)
     if args.target:
         cfg.model_config = dict(cfg.model_config, target=args.target)
     if args.center:
         cfg.model_config = dict(cfg.model_config, center=False if args.center == "none" else args.center)
-    out = Path(args.out or f"runs/{args.model}_L{ds.L}")
+    out = Path(args.out) if args.out else artifacts.model_dir(args.model, ds.L)
     more = data.load(args.extra) if args.extra else None
     model, hist = train.train(cfg, ds, out, resume=args.resume, extra=more)
     metrics = train.evaluate(model, ds)
-    extra = dict(dataset=str(args.data or notebook.dataset_path(prof)), dataset_sha256=ds.sha256,
+    extra = dict(dataset=ds.meta["path"], dataset_sha256=ds.sha256,
                  extra_training_data=args.extra, extra_sha256=None if more is None else more.sha256,
                  epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
                  command=args.command_line)
@@ -216,45 +286,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="generate an ED dataset (.npz), resumable")
     g.add_argument("--profile", help=prof_help)
-    g.add_argument("--L", type=int, help="lattice size (default: the profile's L_ed)")
-    g.add_argument("--n-random", type=int, help="hot random snapshots")
-    g.add_argument("--n-quench", type=int, help="quench snapshots")
-    g.add_argument("--runs", type=int, help="independent quench trajectories")
-    g.add_argument("--every", type=int, help="Langevin steps between quench snapshots")
-    g.add_argument("--out", help="output .npz (default artifacts/data/ed_L<L>_<profile>.npz)")
+    g.add_argument("--L", type=_int_at_least(2), help="lattice size, even (default: the profile's L_ed)")
+    g.add_argument("--n-random", type=non_negative, help="hot random snapshots")
+    g.add_argument("--n-quench", type=non_negative, help="quench snapshots")
+    g.add_argument("--runs", type=positive, help="independent quench trajectories")
+    g.add_argument("--every", type=positive, help="Langevin steps between quench snapshots")
+    g.add_argument("--out", help="output .npz (default holstein/artifacts/data/ed_L<L>_<profile>.npz)")
     _add_physics(g)
     g.set_defaults(func=cmd_generate)
 
     s = sub.add_parser("simulate", help="Langevin quench from a hot start with ED or a trained model")
-    s.add_argument("--model", default="ed", help="'ed' or a model checkpoint (.pt) from `train`")
+    s.add_argument("--model", default="ed", help="'ed', a committed model (e.g. gcn_lean_mu_L24_extra) or a "
+                                                 "checkpoint (.pt) from `train`")
     s.add_argument("--profile", help=prof_help)
-    s.add_argument("--L", type=int, help="lattice size (default: the profile's L_ed)")
-    s.add_argument("--steps", type=int, required=True)
-    s.add_argument("--every", type=int, default=50, help="steps between recorded snapshots")
-    s.add_argument("--out", required=True, help="output .npz with Q snapshots and times")
+    s.add_argument("--L", type=_int_at_least(2), help="lattice size, even (default: the profile's L_ed)")
+    s.add_argument("--steps", type=non_negative, required=True)
+    s.add_argument("--every", type=positive, default=50, help="steps between recorded snapshots (the final "
+                                                             "state is always recorded)")
+    s.add_argument("--out", required=True, help="output .npz with Q snapshots and times; its checkpoint "
+                                                "OUT.ckpt lives beside it until the run completes")
+    s.add_argument("--fresh", action="store_true", help="delete an existing checkpoint and start over")
     _add_physics(s)
     s.set_defaults(func=cmd_simulate)
 
     t = sub.add_parser("train", help="train a force model on an ED dataset")
-    t.add_argument("--model", required=True, help="registered model name (see holstein.models.available())")
+    t.add_argument("--model", required=True, help="registered model name (see holstein.train.RECIPES)")
     t.add_argument("--data", help="dataset .npz (default: the profile's dataset)")
     t.add_argument("--extra", help="a second dataset .npz (same L, other trajectories) added to the training set; "
                                    "validation and held-out test stay those of --data")
     t.add_argument("--profile", help=prof_help)
-    t.add_argument("--epochs", type=int)
+    t.add_argument("--epochs", type=non_negative)
     t.add_argument("--lr", type=float)
-    t.add_argument("--batch-size", type=int)
+    t.add_argument("--batch-size", type=positive)
     t.add_argument("--dtype", choices=["float64", "float32"])
     t.add_argument("--target", choices=["total", "electronic"], help="learn the total or only the electronic force")
     t.add_argument("--center", choices=["none", "mean", "median"],
                    help="feed the model Q - mean(Q) or Q - median(Q) (atomic-limit μ), a global input "
-                        "(default: the model's recipe in holstein.notebook.RECIPES)")
+                        "(default: the model's recipe in holstein.train.RECIPES)")
     t.add_argument("--balance", action="store_true",
                    help="weight random and quench snapshots by 1/their force variance in the loss")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--device", default="cpu")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    t.add_argument("--out", help="output directory (default runs/<model>_L<L>)")
+    t.add_argument("--seed", type=non_negative)
+    t.add_argument("--device", default="cpu", type=_device)
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (every setting but --epochs "
+                                                         "must match)")
+    t.add_argument("--out", help="output directory (default holstein/artifacts/models/<model>_L<L>)")
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="benchmarks written as JSON (+ PNG plots for speed)")
@@ -308,6 +383,13 @@ def main(argv=None) -> int:
     args.command_line = "python -m holstein " + shlex.join(argv)  # recorded with every artifact
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # read-only folders, a file where a folder should be, a full disk
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot write{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume from its checkpoint", file=sys.stderr)
+        return 130

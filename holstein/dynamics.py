@@ -46,6 +46,8 @@ import dataclasses
 import hashlib
 import math
 import os
+import signal
+import threading
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
@@ -464,6 +466,30 @@ def run(state: State, force_fn: ForceFn, p: HolsteinParams, n_steps: int, record
     return _loop(state, force_fn, p, config, snaps, times, steps, checkpoint_path, progress)
 
 
+class _DeferredInterrupt:
+    """While active (main thread only), Ctrl-C sets a flag instead of raising inside a step, so that
+    the loop can finish the step, write a checkpoint of a consistent state and then stop."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.requested:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
 def _loop(state, force_fn, p, config, snaps, times, steps, checkpoint_path, progress):
     from tqdm.auto import tqdm
 
@@ -474,7 +500,7 @@ def _loop(state, force_fn, p, config, snaps, times, steps, checkpoint_path, prog
     check_every = config.get("check_every", 1)
     ok, checked = None, state.step  # health accumulated on the device since step `checked`
     with tqdm(total=config["n_steps"], initial=state.step - start, disable=not progress,
-              desc=f"Langevin {scheme}", unit="step") as bar:
+              desc=f"Langevin {scheme}", unit="step") as bar, _DeferredInterrupt() as interrupt:
         while state.step < end:
             state = _advance(state, force_fn, p, scheme, state.rng)
             if (state.step - start) % check_every == 0 or state.step == end:
@@ -498,6 +524,12 @@ def _loop(state, force_fn, p, config, snaps, times, steps, checkpoint_path, prog
                                     mV2=f"{float(p.mass * (state.V ** 2).mean()):.3g}", refresh=False)
             if checkpoint_path is not None and (state.step - start) % ck_every == 0 and state.step < end:
                 _save_checkpoint(checkpoint_path, state, p, config, snaps, times, steps, fields)
+            if interrupt.requested:
+                if checkpoint_path is not None:
+                    _check_health(state, max_abs, ok, checked)
+                    _save_checkpoint(checkpoint_path, state, p, config, snaps, times, steps, fields)
+                raise KeyboardInterrupt(f"stopped at step {state.step} of {end}"
+                                        + (f"; checkpoint written at step {state.step}" if checkpoint_path else ""))
     if checkpoint_path is not None:
         _save_checkpoint(checkpoint_path, state, p, config, snaps, times, steps, fields)
     return state, _stack(snaps, times, steps, fields)

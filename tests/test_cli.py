@@ -1,16 +1,46 @@
+"""Tests of holstein/cli.py: every subcommand, and each reliability defect a user can hit from the
+command line (silent wrong results, lost work, tracebacks instead of one-line errors).
+
+Each test names the defect it guards (see the issue "Reliability"); all run at tiny sizes.
+"""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 
-from holstein import data
+from holstein import PAPER, data, dynamics, ed, train
 from holstein.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+GEN = ["--L", "4", "--n-random", "2", "--n-quench", "4", "--runs", "1", "--every", "3"]
+
+
+def _err(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 4x4 dataset of 14 snapshots (enough for a train / validation / test split)."""
+    path = tmp_path_factory.mktemp("d") / "d.npz"
+    assert main(["generate", "--L", "4", "--n-random", "6", "--n-quench", "8", "--runs", "2", "--every", "2",
+                 "--out", str(path)]) == 0
+    return path
 
 
 def test_help_lists_commands(capsys):
-    try:
+    with pytest.raises(SystemExit) as e:
         main(["--help"])
-    except SystemExit as e:
-        assert e.code == 0
+    assert e.value.code == 0
     out = capsys.readouterr().out
     assert "generate" in out and "simulate" in out and "bench" in out
 
@@ -24,7 +54,7 @@ def test_generate_simulate_bench(tmp_path, capsys):
     traj = tmp_path / "q.npz"
     assert main(["simulate", "--L", "4", "--steps", "6", "--every", "3", "--out", str(traj)]) == 0
     z = np.load(traj)
-    assert z["Q"].shape == (3, 4, 4) and np.allclose(z["time"], [0, 0.15, 0.3])
+    assert z["Q"].shape == (3, 4, 4) and np.allclose(z["time"], [0, 0.15, 0.3]) and bool(z["complete"])
     b = tmp_path / "b.json"
     assert main(["bench", "ed", "--L", "4", "6", "--repeats", "1", "--out", str(b)]) == 0
     res = json.loads(b.read_text())
@@ -33,7 +63,266 @@ def test_generate_simulate_bench(tmp_path, capsys):
 
 def test_helpful_errors(tmp_path, capsys):
     assert main(["generate", "--L", "5", "--out", str(tmp_path / "x.npz")]) == 2
-    assert "even" in capsys.readouterr().err
+    assert "even" in _err(capsys)
     assert main(["simulate", "--model", str(tmp_path / "missing.pt"), "--L", "4", "--steps", "1",
                  "--out", str(tmp_path / "t.npz")]) == 2
-    assert "no checkpoint" in capsys.readouterr().err
+    assert "no checkpoint" in _err(capsys)
+
+
+# ----------------------------------------------------------------------------- silent wrong results
+def _stale_checkpoint(out: Path, seed: int, steps: int = 20, every: int = 5):
+    """The checkpoint a killed `simulate --seed SEED` leaves beside OUT (same settings as the CLI)."""
+    p = PAPER
+    Q0, V0 = dynamics.hot_start(4, p, seed=seed)
+    fn = lambda Q: ed.forces(Q, p)  # noqa: E731
+    st = dynamics.init(Q0, fn, p, V0=V0, seed=seed)
+    dynamics.run(st, fn, p, n_steps=steps, record_every=every, checkpoint_path=out.with_name(out.name + ".ckpt"),
+                 checkpoint_every=max(every, 1000), progress=False,
+                 force_id="ed:" + json.dumps(p.to_dict(), sort_keys=True))
+
+
+def test_simulate_refuses_a_checkpoint_of_another_seed(tmp_path, capsys):
+    """Defect 1: a checkpoint of seed 3 must not be continued as seed 4 (it was, silently)."""
+    out = tmp_path / "s.npz"
+    _stale_checkpoint(out, seed=3)
+    args = ["simulate", "--L", "4", "--steps", "20", "--every", "5", "--out", str(out)]
+    assert main(args + ["--seed", "4"]) == 2
+    err = _err(capsys)
+    assert "seeds" in err and "--fresh" in err and not out.exists()
+    assert main(args + ["--seed", "4", "--fresh"]) == 0
+    clean = tmp_path / "clean.npz"
+    assert main(args[:-1] + [str(clean), "--seed", "4"]) == 0
+    np.testing.assert_array_equal(np.load(out)["Q"], np.load(clean)["Q"])
+
+
+def test_simulate_refuses_a_checkpoint_of_another_force(tmp_path, capsys):
+    """Defect 1: an ED checkpoint must not be continued by a model (the file then lied about its force)."""
+    out = tmp_path / "s.npz"
+    _stale_checkpoint(out, seed=0, steps=6, every=3)
+    weights = REPO / "holstein/artifacts/models/gcn_lean_L24/best.pt"
+    assert main(["simulate", "--model", str(weights), "--L", "4", "--steps", "6", "--every", "3",
+                 "--out", str(out)]) == 2
+    assert "force" in _err(capsys)
+
+
+def test_train_resume_refuses_changed_settings(tiny, tmp_path, capsys):
+    """Defect 2: --resume with another target, center, lr, dtype, batch size or seed is refused by name."""
+    out = tmp_path / "rA"
+    base = ["train", "--model", "gcn_lean", "--data", str(tiny), "--out", str(out)]
+    assert main(base + ["--epochs", "1"]) == 0
+    for extra, name in ((["--target", "total"], "model_config"), (["--center", "none"], "model_config"),
+                        (["--lr", "0.01"], "lr"), (["--dtype", "float32"], "dtype"),
+                        (["--batch-size", "2"], "batch_size"), (["--seed", "5"], "seed")):
+        assert main(base + ["--epochs", "2", "--resume"] + extra) == 2
+        assert name in _err(capsys)
+    before = (out / "metrics.json").read_text()
+    assert main(base + ["--epochs", "2", "--resume"]) == 0  # only the epoch count may change
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 2 and before
+
+
+def test_train_refuses_a_directory_of_another_run(tiny, tmp_path, capsys):
+    """Defect 3: a stale best.pt of another model must not be reported under the new name."""
+    out = tmp_path / "rY"
+    assert main(["train", "--model", "bp_mlp_lean", "--data", str(tiny), "--epochs", "1", "--out", str(out)]) == 0
+    stale = (out / "metrics.json").read_text()
+    assert main(["train", "--model", "gcn_lean", "--data", str(tiny), "--epochs", "0", "--out", str(out)]) == 2
+    assert "already holds" in _err(capsys) and (out / "metrics.json").read_text() == stale
+
+
+def test_non_finite_loss_stops_with_epoch_and_batch(tiny, tmp_path):
+    """Defect 3: a NaN loss names the epoch and the batch; metrics stay strict JSON."""
+    ds = data.load(tiny)
+    cfg = train.TrainConfig(model="gcn_lean", model_config=dict(target="electronic"), epochs=2, lr=1e300)
+    with pytest.raises(FloatingPointError, match=r"epoch 0, batch \d+"):
+        train.train(cfg, ds, tmp_path / "nan", progress=False)
+    from holstein.files import write_json
+    with pytest.raises(ValueError):
+        write_json({"rmse": float("nan")}, tmp_path / "m.json")
+
+
+def test_extra_data_may_not_contain_held_out_snapshots(tiny, tmp_path, capsys):
+    """Defect 5: --extra equal to --data would train on the held-out snapshots."""
+    assert main(["train", "--model", "gcn_lean", "--data", str(tiny), "--extra", str(tiny), "--epochs", "1",
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "held-out" in _err(capsys)
+
+
+@pytest.mark.parametrize("args", [["generate", "--L", "0"], ["generate", "--runs", "0"], ["generate", "--every", "0"],
+                                  ["generate", "--n-random", "-1"], ["simulate", "--steps", "3", "--every", "0"],
+                                  ["simulate", "--steps", "-1"], ["train", "--model", "gcn_lean", "--epochs", "-1"],
+                                  ["bench", "ed", "--repeats", "0"]])
+def test_zero_and_negative_sizes_are_errors(args, tmp_path, capsys):
+    """Defect 6: 0 was silently replaced by the profile's value; now the valid range is named."""
+    with pytest.raises(SystemExit) as e:
+        main(args + ["--out", str(tmp_path / "x")])
+    assert e.value.code == 2 and "integer >=" in capsys.readouterr().err
+
+
+def test_train_records_the_dataset_it_loaded(tmp_path, monkeypatch):
+    """Defect 7: with no --data, metrics.json names the file actually loaded (the cache)."""
+    monkeypatch.setenv("HOLSTEIN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "r"
+    assert main(["train", "--model", "gcn_lean", "--profile", "ci", "--epochs", "1", "--out", str(out)]) == 0
+    recorded = Path(json.loads((out / "metrics.json").read_text())["dataset"])
+    assert recorded.exists() and data.load(recorded).L == 8
+
+
+# ----------------------------------------------------------------------------- lost work
+def test_simulate_checks_its_output_before_the_first_step(tmp_path, capsys):
+    """Defect 8 (and 14): the folder is created; an impossible --out fails before any step."""
+    out = tmp_path / "new" / "deeper" / "s.npz"
+    assert main(["simulate", "--L", "4", "--steps", "2", "--every", "1", "--out", str(out)]) == 0 and out.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    t0 = time.perf_counter()
+    assert main(["simulate", "--L", "16", "--steps", "100000", "--out", str(blocker / "s.npz")]) == 2
+    assert time.perf_counter() - t0 < 5 and "s.npz" in _err(capsys)
+    assert main(["simulate", "--L", "4", "--steps", "1", "--out", str(tmp_path)]) == 2  # a directory
+    assert "directory" in _err(capsys)
+    assert main(["train", "--model", "gcn_lean", "--epochs", "0", "--out", str(blocker)]) == 2  # a file
+    assert "existing file" in _err(capsys)
+
+
+def test_blow_up_keeps_the_trajectory_so_far(tmp_path, capsys):
+    """Defect 9: dt = 5 blows up; the snapshots before it are saved, marked incomplete, one line of error."""
+    out = tmp_path / "b.npz"
+    assert main(["simulate", "--L", "4", "--steps", "50", "--every", "5", "--dt", "5", "--out", str(out)]) == 3
+    err = _err(capsys)
+    assert "blew up at step" in err and "incomplete" in err
+    z = np.load(out)
+    assert not bool(z["complete"]) and len(z["time"]) >= 1 and np.isfinite(z["Q"]).all()
+
+
+def test_the_final_state_is_always_recorded(tmp_path):
+    """Defect 10: --steps < --every kept only t = 0."""
+    out = tmp_path / "f.npz"
+    assert main(["simulate", "--L", "4", "--steps", "3", "--every", "5", "--out", str(out)]) == 0
+    np.testing.assert_allclose(np.load(out)["time"], [0.0, 3 * PAPER.dt])
+
+
+# ----------------------------------------------------------------------------- clear messages
+def test_ed_refuses_large_lattices_before_allocating(tmp_path, capsys):
+    """Defect 11: ED at 200x200 needs ~50 GiB; refused at once, with no .parts/ left; a rerun works."""
+    with pytest.raises(ValueError, match="GiB.*kpm"):
+        ed.forces(torch.zeros(200, 200), PAPER)
+    out = tmp_path / "big.npz"
+    assert main(["generate", "--L", "200", "--out", str(out)]) == 2
+    assert "GiB" in _err(capsys) and not list(tmp_path.iterdir())
+    assert main(["generate", *GEN, "--out", str(out)]) == 0 and data.load(out).L == 4
+
+
+def test_unknown_names_list_the_available_ones(tmp_path, capsys):
+    """Defect 12: unknown model names (train, simulate) and profiles list what exists."""
+    assert main(["train", "--model", "foo", "--out", str(tmp_path / "r")]) == 2
+    assert "gcn_lean" in _err(capsys)
+    assert main(["simulate", "--model", "foo", "--steps", "1", "--out", str(tmp_path / "s.npz")]) == 2
+    assert "gcn_lean" in _err(capsys)
+    assert main(["generate", "--profile", "banana", "--out", str(tmp_path / "g.npz")]) == 2
+    assert "book" in _err(capsys)
+
+
+@pytest.mark.parametrize("device", ["banana", "cuda:7" if torch.cuda.is_available() else "cuda"])
+def test_bad_devices_give_one_line(device, tmp_path, capsys):
+    """Defect 13: --device banana / cuda without CUDA were tracebacks."""
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", "--steps", "1", "--device", device, "--out", str(tmp_path / "s.npz")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and ("device" in err.lower() or "cuda" in err.lower())
+
+
+def test_relabelled_checkpoint_names_the_mismatch(tmp_path):
+    """Defect 16: a checkpoint relabelled as another model died with a TypeError."""
+    ck = torch.load(REPO / "holstein/artifacts/models/gcn_lean_L24/best.pt", weights_only=False)
+    ck["model"] = "bp_mlp_lean"
+    torch.save(ck, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="relabelled"):
+        train.load_checkpoint(tmp_path / "x.pt")
+
+
+def test_complex_and_half_precision_fields_are_refused():
+    """Defect 17: complex Q silently dropped its imaginary part."""
+    Q = torch.zeros(4, 4, dtype=torch.complex128)
+    with pytest.raises(ValueError, match="real"):
+        ed.forces(Q, PAPER)
+    with pytest.raises(ValueError, match="float16"):
+        ed.forces(torch.zeros(4, 4, dtype=torch.float16), PAPER)
+    from holstein import models
+    with pytest.raises(ValueError, match="real"):
+        models.build("gcn_lean")(Q)
+
+
+# ----------------------------------------------------------------------------- interruptions
+def _cli(*args, env=None):
+    e = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "holstein", *args], cwd=REPO, env=e,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path: Path, proc, timeout=120):
+    t0 = time.time()
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() - t0 < timeout
+        time.sleep(0.02)
+
+
+SIM = ["simulate", "--L", "8", "--steps", "3000", "--every", "100", "--seed", "2"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("u") / "u.npz"
+    assert main(SIM + ["--out", str(out)]) == 0
+    return np.load(out)
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_simulate_says_how_to_resume(tmp_path, uninterrupted):
+    """Defect 18: Ctrl-C gave a KeyboardInterrupt traceback; now one line, and the rerun is exact."""
+    out = tmp_path / "s.npz"
+    proc = _cli(*SIM, "--out", str(out))
+    _wait_for(out.with_name("s.npz.ckpt"), proc)  # the first periodic checkpoint (step 1000)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err and "resume" in err and "s.npz.ckpt" in err
+    assert _cli(*SIM, "--out", str(out)).wait(timeout=300) == 0
+    np.testing.assert_array_equal(np.load(out)["Q"], uninterrupted["Q"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.0, 0.7])
+def test_sigkill_then_resume_is_bit_for_bit(tmp_path, delay, tiny):
+    """Fault injection: SIGKILL at a random point of generate, simulate and train, then the same
+    command again: the result equals an uninterrupted run bit for bit."""
+    rng = np.random.default_rng(int(delay * 10))
+    jobs = {
+        "simulate": (SIM + ["--out", str(tmp_path / "s.npz")], tmp_path / "s.npz.ckpt", tmp_path / "s.npz"),
+        "generate": (["generate", "--L", "6", "--n-random", "16", "--n-quench", "40", "--runs", "2", "--every", "10",
+                      "--out", str(tmp_path / "g.npz")], tmp_path / "g.npz.parts" / "spec.json", tmp_path / "g.npz"),
+        "train": (["train", "--model", "gcn_lean", "--data", str(tiny), "--epochs", "12", "--out", str(tmp_path / "t")],
+                  tmp_path / "t" / "last.pt", tmp_path / "t" / "best.pt"),
+    }
+    for name, (args, marker, result) in jobs.items():
+        proc = _cli(*args)
+        _wait_for(marker, proc)
+        time.sleep(delay + 0.3 * rng.random())
+        proc.kill()
+        proc.wait()
+        resumed = args + (["--resume"] if name == "train" else [])
+        if name == "train" and not (tmp_path / "t" / "last.pt").exists():
+            resumed = args
+        p = _cli(*resumed)
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        clean_dir = tmp_path / "clean" / name
+        clean = [a.replace(str(tmp_path), str(clean_dir)) for a in args]
+        assert _cli(*clean).wait(timeout=600) == 0  # same process settings (one thread) as the resumed run
+        if name == "simulate":
+            np.testing.assert_array_equal(np.load(result)["Q"], np.load(clean_dir / "s.npz")["Q"])
+        elif name == "generate":
+            a, b = data.load(result), data.load(clean_dir / "g.npz")
+            assert a.sha256 == b.sha256 or (np.array_equal(a.Q, b.Q) and np.array_equal(a.n, b.n))
+        else:
+            sa = torch.load(result, weights_only=False)["state_dict"]
+            sb = torch.load(clean_dir / "t" / "best.pt", weights_only=False)["state_dict"]
+            assert all(torch.equal(sa[k], sb[k]) for k in sa)
