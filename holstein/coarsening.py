@@ -45,20 +45,22 @@ def run_quenches(force_fn: Callable, L: int, n_steps: int, every: int, seeds: Se
     the result is loaded if present, else computed (resumable through a checkpoint next to it)
     and saved there.
 
-    Returns ``dict(time (T,), Q (T, B, L, L), seeds (B,))`` with T = 1 + n_steps // every.
+    Returns ``dict(time (T,), step (T,), Q (T, B, L, L), seeds (B,))`` with T = 1 + ceil(n_steps / every)
+    (the final state is always recorded) and time = step · dt.
     """
     if path is not None:
         path = Path(path)
         if path.exists():
             with np.load(path) as z:
-                return dict(time=z["time"], Q=z["Q"], seeds=z["seeds"])
+                return dict(time=z["time"], step=z["step"], Q=z["Q"], seeds=z["seeds"])
     hot, noise = dynamics.matched_seeds([int(s) for s in seeds])
     Q0, V0 = dynamics.hot_start(L, p, seed=hot, batch=len(hot), device=device)
     state = dynamics.init(Q0, force_fn, p, V0=V0, seed=noise)
     ckpt = None if path is None else path.with_suffix(".ckpt")
     _, traj = dynamics.run(state, force_fn, p, n_steps=n_steps, record_every=every, progress=progress,
                            checkpoint_path=ckpt, checkpoint_every=max(every, 500), resume=ckpt is not None)
-    out = dict(time=np.asarray(traj.time), Q=np.asarray(traj.Q), seeds=np.asarray(seeds, dtype=np.int64))
+    out = dict(time=np.asarray(traj.time), step=np.asarray(traj.step), Q=np.asarray(traj.Q),
+               seeds=np.asarray(seeds, dtype=np.int64))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **out)
@@ -90,28 +92,31 @@ def run_temperatures(force_fn: Callable, L: int, n_steps: int, every: int, kTs: 
 def dataset_trajectories(ds, t_max: float | None = None) -> dict:
     """The ED quench runs stored in a dataset (``kind == 1``) as an ensemble.
 
-    Run r was started with integer seed ``1000 · meta['seed'] + r + 1`` (see
+    Run r was started with integer seed :func:`holstein.dynamics.run_seed` (meta['seed'], r) (see
     :func:`holstein.data.generate`), returned as ``seeds`` so that :func:`run_quenches` can
     repeat it with another force. Only the times common to all runs (and <= ``t_max``) are kept;
     the hot start t = 0 itself is not stored in a dataset.
 
-    Returns ``dict(time (T,), Q (T, R, L, L), seeds (R,))``.
+    Returns ``dict(time (T,), step (T,), Q (T, R, L, L), seeds (R,))``; snapshots are matched by
+    their step number, step = t / dt (time is step · dt).
     """
     quench = np.flatnonzero(ds.kind == 1)
     runs = np.unique(ds.run[quench])
     if runs.size == 0:
         raise ValueError("the dataset holds no quench snapshots")
     per_run = [quench[ds.run[quench] == r] for r in runs]
-    times = [np.round(ds.time[idx], 9) for idx in per_run]
-    common = sorted(set(times[0]).intersection(*map(set, times[1:])))
+    dt = ds.params.dt
+    steps = [np.rint(ds.time[idx] / dt).astype(np.int64) for idx in per_run]  # exact: time = step · dt
+    common = sorted(set(steps[0]).intersection(*map(set, steps[1:])))
     if t_max is not None:
-        common = [t for t in common if t <= t_max + 1e-9]
+        common = [s for s in common if s * dt <= t_max]
     if not common:
         raise ValueError("the dataset's quench runs share no snapshot times (<= t_max)")
-    Q = np.stack([np.stack([ds.Q[idx[np.flatnonzero(tr == t)[0]]] for idx, tr in zip(per_run, times)])
-                  for t in common])
-    seed = int(ds.meta.get("seed", 0)) if isinstance(getattr(ds, "meta", None), dict) else 0
-    return dict(time=np.asarray(common, dtype=np.float64), Q=Q, seeds=1000 * seed + runs.astype(np.int64) + 1)
+    Q = np.stack([np.stack([ds.Q[idx[np.flatnonzero(st == s)[0]]] for idx, st in zip(per_run, steps)])
+                  for s in common])
+    seed = int(ds.meta.get("seed", 0))
+    step = np.asarray(common, dtype=np.int64)
+    return dict(time=step * dt, step=step, Q=Q, seeds=np.array([dynamics.run_seed(seed, r) for r in runs], dtype=np.int64))
 
 
 # ----------------------------------------------------------------------------- observables

@@ -37,7 +37,7 @@ from .forces import from_density
 from .params import HolsteinParams
 
 __all__ = ["Dataset", "generate", "load", "split_indices", "random_configurations", "content_hash",
-           "run_seed", "TEST_EVERY", "RANDOM", "QUENCH", "KINDS", "FORMAT"]
+           "TEST_EVERY", "RANDOM", "QUENCH", "KINDS", "FORMAT"]
 
 #: the stored arrays (F is derived from n and Q on load)
 ARRAYS = ("Q", "n", "kind", "time", "run")
@@ -60,12 +60,6 @@ def content_hash(arrays: dict, meta: dict) -> str:
         h.update(a.tobytes())
     h.update(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
     return h.hexdigest()
-
-
-def run_seed(seed: int, r: int) -> int:
-    """Integer seed of quench trajectory ``r`` of a dataset generated with ``seed``: 1000·seed + r + 1
-    (its hot start and its noise, as :func:`holstein.dynamics.matched_seeds`)."""
-    return 1000 * int(seed) + int(r) + 1
 
 
 def split_indices(S: int, test_every: int = TEST_EVERY) -> tuple[np.ndarray, np.ndarray]:
@@ -183,9 +177,9 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         if count == 0:
             continue
         ckpt = parts / f"quench_{r}.pt"
-        Q0, V0 = dynamics.hot_start(L, p, seed=run_seed(seed, r))
+        Q0, V0 = dynamics.hot_start(L, p, seed=dynamics.run_seed(seed, r))
         state = dynamics.init(torch.as_tensor(Q0, device=device), force_fn, p, V0=torch.as_tensor(V0, device=device),
-                              seed=run_seed(seed, r))
+                              seed=dynamics.run_seed(seed, r))
         _, traj = dynamics.run(state, force_fn, p, n_steps=count * quench_every, record_every=quench_every,
                                checkpoint_path=ckpt, checkpoint_every=max(quench_every, 10 * quench_every),
                                resume=True, progress=progress,

@@ -58,7 +58,7 @@ from .files import atomic_write
 from .lattice import check_field
 from .params import HolsteinParams
 
-__all__ = ["State", "Trajectory", "BlowUpError", "SCHEMES", "replica_seeds", "matched_seeds", "hot_start", "init", "step",
+__all__ = ["State", "Trajectory", "BlowUpError", "SCHEMES", "replica_seeds", "matched_seeds", "run_seed", "hot_start", "init", "step",
            "run", "resume", "load_checkpoint", "state_fingerprint", "NOISE_STREAM", "HOT_START_STREAM"]
 
 #: The integration schemes understood by :func:`step`.
@@ -178,6 +178,12 @@ def matched_seeds(seeds: Sequence[int]) -> tuple[list[int], list[int]]:
     hot = [replica_seeds(s, None, stream=HOT_START_STREAM)[0] for s in seeds]
     noise = [replica_seeds(s, None, stream=NOISE_STREAM)[0] for s in seeds]
     return hot, noise
+
+
+def run_seed(seed: int, r: int) -> int:
+    """Integer seed of trajectory ``r`` of an ensemble with base seed ``seed``: 1000·seed + r + 1 (the
+    rule of the datasets' ED quench runs, so an ML ensemble can repeat them with another force)."""
+    return 1000 * int(seed) + int(r) + 1
 
 
 def _generators(seeds: list[int], device) -> tuple:

@@ -60,7 +60,7 @@ def test_dataset_trajectories_matches_generation():
     ds.kind = np.array([0, 1, 1, 1, 1])
     ds.run = np.array([-1, 0, 0, 1, 1])
     ds.time = np.concatenate([[0.0]] + [np.asarray(t.time)[1:] for t in runs])
-    ds.meta = {"seed": 0}
+    ds.meta, ds.params = {"seed": 0}, p
     ens = coarsening.dataset_trajectories(ds)
     assert ens["Q"].shape == (2, 2, 4, 4)
     assert list(ens["seeds"]) == [1, 2]
