@@ -15,7 +15,7 @@ import torch
 from holstein import models
 from holstein.forces import elastic, kinetic_energy
 from holstein.lattice import D4_OPS, SquareLattice, translate
-from holstein.models.gcn import batched_graph, lattice_graph, nn_mean
+from holstein.models.message_passing import batched_graph, lattice_graph, nn_mean
 from holstein.models.cost import macs_per_site
 from holstein.params import PAPER
 
@@ -180,6 +180,59 @@ def test_pyg_and_stencil_backends_agree(name, L):
     torch.testing.assert_close(pyg(Q), sten(Q), rtol=0, atol=1e-12)
     if m.energy_based:
         torch.testing.assert_close(pyg.energy(Q), sten.energy(Q), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", GNNS)
+def test_backends_draw_the_same_initial_weights(name):
+    """The stencil backend holds PyG's parameters without torch_geometric: same names, shapes,
+    initialisation and random draws, so one seed gives one model on either backend."""
+    weights = {}
+    for backend in ("pyg", "stencil"):
+        torch.manual_seed(7)
+        weights[backend] = models.build(name, **{**SMALL.get(name, {}), "backend": backend}).state_dict()
+    assert weights["pyg"].keys() == weights["stencil"].keys()
+    for k, w in weights["pyg"].items():
+        assert torch.equal(w, weights["stencil"][k]), k
+
+
+_WITHOUT_PYG = """
+import inspect
+import sys
+sys.modules["torch_geometric"] = None  # any import of torch_geometric now raises ImportError
+import torch
+import holstein.models as models
+from holstein.models import message_passing
+torch.set_default_dtype(torch.float64)
+small = {"gcn": {"channels": (1, 4, 1)}, "energy_gnn": {"channels": (1, 4, 1)}, "bp_mlp": {"hidden": (4,)}}
+built = []
+for name in models.available():
+    cls, kw = models.REGISTRY[name], dict(small.get(name, {}))
+    if "backend" in inspect.signature(cls).parameters:
+        kw["backend"] = "stencil"
+    m = models.build(name, **kw)
+    F = m.as_force_fn()(torch.randn(6, 6))
+    assert F.shape == (6, 6) and bool(F.isfinite().all()), name
+    built.append(name)
+for make in (lambda: models.build("gcn_lean", backend="pyg"), lambda: message_passing.NeighbourMean):
+    try:
+        make()
+    except ImportError:
+        pass
+    else:
+        raise AssertionError("torch_geometric was importable: the test would prove nothing")
+print(" ".join(built))
+"""
+
+
+def test_stencil_models_need_no_torch_geometric():
+    """``import holstein.models``, building every model on the stencil backend (BP-MLPs have no
+    backend) and a force evaluation work with torch_geometric absent; only ``pyg`` needs it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_PYG], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ALL
 
 
 def test_lean_models_are_the_reference_classes():
@@ -363,19 +416,19 @@ def test_batched_ml_langevin_ensemble_equals_one_by_one(name):
 @pytest.mark.parametrize("name", ["gcn_lean", "gcn_lean_mu", "energy_gnn_lean"])
 def test_tiled_stencil_evaluation_is_exact(name, monkeypatch):
     """The CPU tiling of the stencil backend (tiles of 8 on L = 40, and of 9: 9 + 9 + 9 + 9 + 4; halo = the receptive field) gives the untiled forces, energies included."""
-    from holstein.models import gcn
+    from holstein.models import message_passing as mp
 
     m = small(name).double()
     Q = rand_field(2, 40, 40).double()
-    monkeypatch.setattr(gcn, "STENCIL_TILE", None)
+    monkeypatch.setattr(mp, "STENCIL_TILE", None)
     F_ref = m(Q)
     E_ref = m.energy(Q) if m.energy_based else None
     for tile in (8, 9):
-        monkeypatch.setattr(gcn, "STENCIL_TILE", tile)
+        monkeypatch.setattr(mp, "STENCIL_TILE", tile)
         torch.testing.assert_close(m(Q), F_ref, rtol=0, atol=1e-12)
         if m.energy_based:
             torch.testing.assert_close(m.energy(Q), E_ref, rtol=0, atol=1e-10)
     # a wrong halo would not be exact: the test can fail
-    bad = gcn.tiled(m._stencil, Q, 1, 8)
-    good = gcn.tiled(m._stencil, Q, len(getattr(m, "blocks", getattr(m, "self_convs", []))), 8)
+    bad = mp.tiled(m._stencil, Q, 1, 8)
+    good = mp.tiled(m._stencil, Q, len(getattr(m, "blocks", getattr(m, "self_convs", []))), 8)
     assert (bad - good).abs().max() > 1e-6

@@ -36,38 +36,21 @@ F_i = -Σ_j ∂e_j/∂Q_i within 2(n-1) hops (6 for the default; the physical cu
 permutation-invariant neighbour mean, LayerNorm over channels), so F(gQ) = g F(Q).
 
 Backends: ``"pyg"`` aggregates with a torch_geometric ``MessagePassing(aggr="mean")`` on the lattice
-graph; ``"stencil"`` with :func:`~holstein.models.gcn.nn_mean`. Same weights, same result.
+graph (torch_geometric imported only then); ``"stencil"`` with
+:func:`~holstein.models.message_passing.nn_mean`. Same weights, same result.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import MessagePassing
 
-from . import register
+from . import message_passing, register
 from .base import ForceModel
-from .gcn import batched_graph, check_backend, nn_mean, tiled
+from .message_passing import batched_graph, check_backend, nn_mean, tiled
 
-__all__ = ["EnergyGNN", "NeighbourMean", "EnergyBlock"]
+__all__ = ["EnergyGNN", "EnergyBlock", "ACTIVATIONS"]
 
 ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "tanh": nn.Tanh}
-
-
-class NeighbourMean(MessagePassing):
-    """PyG mean aggregation over incoming edges: ``out_i = mean_{j -> i} x_j``.
-
-    On the nearest-neighbour graph of :func:`~holstein.models.gcn.lattice_graph` this is
-    (1/4) Σ_{j∈nn(i)} x_j. ``x: (num_nodes, C)`` -> ``(num_nodes, C)``.
-    """
-
-    def __init__(self):
-        super().__init__(aggr="mean")
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        return self.propagate(edge_index, x=x)
-
-    def message(self, x_j: torch.Tensor) -> torch.Tensor:
-        return x_j
 
 
 def _mlp(a: int, w: int, b: int, act: str) -> nn.Sequential:
@@ -135,7 +118,8 @@ class EnergyGNN(ForceModel):
             EnergyBlock(a, b, max(1, round(hidden_ratio * b)), activation)
             for a, b in zip(channels[:-2], channels[1:-1]))
         self.readout = nn.Linear(channels[-2], 1)
-        self.mp = NeighbourMean()
+        # PyG mean aggregation (no parameters), only where the pyg backend needs it
+        self.mp = message_passing.NeighbourMean() if backend == "pyg" else None
         self._config.update(channels=list(channels), hidden_ratio=float(hidden_ratio),
                             activation=activation, backend=backend)
 

@@ -3,7 +3,7 @@
 ``gcn_lean`` *is* :class:`~holstein.models.gcn.GCN` and ``energy_gnn_lean`` *is*
 :class:`~holstein.models.energy_gnn.EnergyGNN`: the subclasses below only change the constructor
 defaults (channels, and ``backend="stencil"``: the nearest-neighbour mean by ``torch.roll``,
-:func:`~holstein.models.gcn.nn_mean`, instead of a PyG graph). One architecture, two
+:func:`~holstein.models.message_passing.nn_mean`, instead of a PyG graph; no torch_geometric needed). One architecture, two
 message-passing backends; any of the four models accepts either backend.
 
 ==================  ======================  ==========  ==============  ====================
@@ -21,13 +21,12 @@ away): gcn_lean's 5 hops cover it exactly; the energy models' forces see 6 hops.
 """
 from __future__ import annotations
 
-
 from ..params import PAPER
 from . import register
 from .energy_gnn import EnergyGNN
-from .gcn import GCN, nn_mean
+from .gcn import GCN
 
-__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean", "nn_mean"]
+__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean"]
 
 
 @register("gcn_lean")
