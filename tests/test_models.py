@@ -112,6 +112,20 @@ def test_electronic_target_adds_elastic(name):
     torch.testing.assert_close(m_el(Q) - m(Q), elastic(Q, PAPER), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", [n for n in ALL if n not in ENERGY])
+def test_predict_has_one_shape(name):
+    """Every direct model, whatever its head, predicts normalised forces (B, L, L) -> (B, L, L),
+    and model(Q) = f_scale · predict(Q / q_scale) (+ the elastic force for target "electronic")."""
+    m = small(name)
+    m.q_scale.fill_(0.7)
+    m.f_scale.fill_(1.3)
+    Q = rand_field(2, L_CONF, L_CONF)
+    f = m.predict(Q / 0.7)
+    assert f.shape == Q.shape and f.dtype == torch.float64
+    F = 1.3 * f + (elastic(Q, m.physics) if m.target == "electronic" else 0)
+    torch.testing.assert_close(m(Q), F, rtol=1e-14, atol=1e-14)
+
+
 @pytest.mark.parametrize("name", ENERGY)
 def test_energy_forces_are_finite_differences(name):
     """F_i = -∂E/∂Q_i against central differences at every site of L = 4 (one batched call)."""
@@ -348,7 +362,7 @@ def test_electronic_energy_model_energy_is_consistent_with_its_forces():
 def test_half_filling_mu_is_exact_in_the_atomic_limit():
     """Levels ε_i = -g Q_i with widths kT are the t = 0 Hamiltonian: n_i must equal ED's densities."""
     from holstein import ed
-    from holstein.models.base import half_filling_mu
+    from holstein.models.occupation import half_filling_mu
 
     p0 = PAPER.replace(t=0.0)
     Q = 2.0 * torch.randn(3, 6, 6, dtype=torch.float64)
@@ -361,7 +375,7 @@ def test_half_filling_mu_is_exact_in_the_atomic_limit():
 
 def test_half_filling_mu_gradient_is_the_implicit_one():
     """∂μ/∂ε_j from the Newton step equals central differences of the (bisected) μ."""
-    from holstein.models.base import half_filling_mu
+    from holstein.models.occupation import half_filling_mu
 
     eps = torch.randn(1, 4, 4, dtype=torch.float64, requires_grad=True)
     w = 0.3 + torch.rand(1, 4, 4, dtype=torch.float64)

@@ -4,7 +4,7 @@ A model maps a displacement field ``Q: (B, L, L)`` or ``(L, L)`` to forces of th
 Subclasses implement one of
 
 - ``predict(x) -> f``: direct forces, on the normalised field x = Q / q_scale, returning
-  normalised forces f = F / f_scale (``(B, L, L)`` -> ``(B, L, L)``), or
+  normalised forces f = F / f_scale (``(B, L, L)`` -> ``(B, L, L)``, for every head), or
 - ``site_energy(x) -> e``: per-site energies ``(B, L, L)`` (energy models, ``energy_based = True``);
   then E = q_scale · f_scale · Σ_i e_i and F = -∂E/∂Q by autograd (:func:`forces_from_energy`).
 
@@ -20,18 +20,6 @@ configurations. The median is the atomic-limit (t -> 0) estimate of μ: at half 
 N/2 sites of largest Q_i are the filled ones, so n_i ≈ θ(Q_i - median Q). Use either with
 ``target="electronic"``.
 
-Occupation head with a global μ (an extension beyond the reference work; ``head="occupation"``,
-needs ``target="electronic"``). Instead of a force the network returns two numbers per site, a
-local level ε_i (in units of g·q_scale) and a width w_i = kT + softplus(·), and
-
-    n_i = 1 / (1 + e^{(ε_i - μ)/w_i}),      μ such that Σ_i n_i = N/2,      F^e_i = g (n_i - 1/2),
-
-the atomic-limit form of the exact n_i, with μ found *globally* for every configuration
-(:func:`half_filling_mu`: bisection without gradient, then one Newton step that carries the exact
-implicit gradient ∂μ/∂ε_i = (∂n_i/∂ε_i) / Σ_j ∂n_j/∂ε_j). Half filling, hence Σ_i F^e_i = 0, holds
-by construction, and the few sites whose levels lie within ~kT of μ (domain walls, hot spots)
-share the remaining charge as in ED rather than guessing μ locally.
-
 ``q_scale`` and ``f_scale`` are buffers (saved with the weights) set by the training pipeline.
 ``config()`` returns the constructor arguments, so that a checkpoint rebuilds the model.
 """
@@ -40,32 +28,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..filling import bisect_mu
-from ..forces import elastic, elastic_energy, from_density
+from ..forces import elastic, elastic_energy
 from ..lattice import check_field
 from ..params import HolsteinParams
 
-__all__ = ["ForceModel", "forces_from_energy", "half_filling_mu", "HEADS"]
-
-HEADS = ("force", "occupation")
-_MU_BISECTION_STEPS = 64
-
-
-def half_filling_mu(eps: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """μ with Σ_i σ((μ - ε_i)/w_i) = N/2 for levels ``eps`` and widths ``w > 0`` of shape (B, L, L) -> (B,).
-
-    Bisection (no gradient) on the bracket [min ε - 40 max w, max ε + 40 max w], then one Newton
-    step with gradient, μ = μ* - (Σ n - N/2)/Σ ∂n/∂μ: its value is μ* to bisection precision and
-    its derivatives are the implicit-function ones.
-    """
-    B, N = eps.shape[0], eps[0].numel()
-    e, ww = eps.reshape(B, N), w.reshape(B, N)
-    with torch.no_grad():
-        pad = 40 * ww.amax(-1)
-        mu = bisect_mu(lambda m: torch.sigmoid((m[:, None] - e) / ww).sum(-1), e.amin(-1) - pad, e.amax(-1) + pad,
-                       N / 2, _MU_BISECTION_STEPS, early_stop=False)
-    n = torch.sigmoid((mu[:, None] - e) / ww)  # (B, N)
-    return mu - (n.sum(-1) - N / 2) / (n * (1 - n) / ww).sum(-1).clamp_min(torch.finfo(e.dtype).tiny)
+__all__ = ["ForceModel", "forces_from_energy"]
 
 
 def forces_from_energy(energy: torch.Tensor, Q: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -81,24 +48,17 @@ class ForceModel(nn.Module):
     center = False
     default_target = "total"  # the target when none is given (the training pipeline reads it)
 
-    def __init__(self, target: str = "total", physics: HolsteinParams | None = None, head: str = "force"):
+    def __init__(self, target: str = "total", physics: HolsteinParams | None = None):
         super().__init__()
         if target not in ("total", "electronic"):
             raise ValueError(f"target must be 'total' or 'electronic', got {target!r}")
         if target == "electronic" and physics is None:
             raise ValueError("target='electronic' needs the HolsteinParams of the elastic force")
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
-        if head == "occupation" and (target != "electronic" or self.energy_based):
-            raise ValueError("head='occupation' predicts n_i: it needs target='electronic' and a direct-force model")
-        self.head = head
         self.target = target
         self.physics = physics  # HolsteinParams of the exact elastic force (not nn.Module.parameters())
         self.register_buffer("q_scale", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("f_scale", torch.tensor(1.0, dtype=torch.float64))
         self._config: dict = {"target": target, "physics": None if physics is None else physics.to_dict()}
-        if head != "force":
-            self._config["head"] = head
 
     # -- subclass hooks -------------------------------------------------------------------
     def predict(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
@@ -165,8 +125,6 @@ class ForceModel(nn.Module):
                 scale = (self.q_scale * self.f_scale).to(Q.dtype)
                 E = scale * self.site_energy(self._normalise(Qg)).sum(dim=(-2, -1))
                 F = forces_from_energy(E, Qg, create_graph=self.training)
-        elif self.head == "occupation":
-            F = self._occupation_forces(self.predict(self._normalise(Q)), Q.dtype)
         else:
             F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q))
         if self.target == "electronic":
@@ -174,15 +132,6 @@ class ForceModel(nn.Module):
         if Qin_dtype is not None and Qin_dtype.is_floating_point:
             F = F.to(Qin_dtype)
         return F[0] if squeeze else F
-
-    def _occupation_forces(self, h: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """F^e_i = g (n_i - 1/2) from the raw outputs ``h: (B, L, L, 2)`` (levels, widths); see the module docstring."""
-        p = self.physics
-        eps = (p.g * self.q_scale.to(dtype)) * h[..., 0]  # (B, L, L) local levels
-        w = max(p.kT, 1e-3) + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
-        mu = half_filling_mu(eps, w)  # (B,)
-        n = torch.sigmoid((mu[:, None, None] - eps) / w)
-        return from_density(n, None, p)
 
     def as_force_fn(self):
         """The model as a force function ``Q -> F`` (detached, Q's shape), the one every driver uses

@@ -22,14 +22,20 @@ F_i = f_scale · f_i. The nearest-neighbour mean is message passing on either ba
 ``backend="stencil"`` holds the same parameters (same names, initialisation and random draws) in
 torch-only :class:`~holstein.models.message_passing.SiteLinear` modules and needs no torch_geometric.
 
-Parameters: Σ_l (2 c_l c_{l+1} + c_{l+1}). Default channels (1, 128, 512, 1024, 2048, 1024,
-512, 128, 1): **10,753,793** parameters. Receptive field: F_i depends on Q_j for j within
-n nearest-neighbour hops (Manhattan distance |dx| + |dy| <= n): 8 hops for the default, more than
-the physical cutoff r <= √13 (the farthest shell site (3, 2) is 5 hops away).
+Occupation head (``head="occupation"``, target "electronic"): the last layer has 2 outputs per
+site, levels and widths, and the GCN's :class:`~holstein.models.occupation.OccupationReadout`
+turns them into normalised forces through a global μ; ``predict`` is ``(B, L, L)`` either way.
+
+Parameters: Σ_l (2 c_l c_{l+1} + c_{l+1}) (the last layer's c_n counted 2 for the occupation head).
+Default channels (1, 128, 512, 1024, 2048, 1024, 512, 128, 1): **10,753,793** parameters.
+Receptive field: F_i depends on Q_j for j within n nearest-neighbour hops (Manhattan distance
+|dx| + |dy| <= n): 8 hops for the default, more than the physical cutoff r <= √13 (the farthest
+shell site (3, 2) is 5 hops away).
 
 Equivariance: the update is the same at every site and the neighbour mean is invariant under
 permutations of the 4 neighbours, so F(gQ) = g F(Q) for all lattice translations and the 8
-operations of D4 (exact up to rounding).
+operations of D4 (exact up to rounding; the occupation head's μ is a permutation-invariant
+function of all levels).
 """
 from __future__ import annotations
 
@@ -39,8 +45,11 @@ from torch import nn
 from . import register
 from .base import ForceModel
 from .message_passing import batched_graph, check_backend, gcn_conv, nn_mean, tiled
+from .occupation import OccupationReadout
 
-__all__ = ["GCN"]
+__all__ = ["GCN", "HEADS"]
+
+HEADS = ("force", "occupation")
 
 
 @register("gcn")
@@ -51,6 +60,8 @@ class GCN(ForceModel):
         channels: widths (1, c_1, ..., 1); input and output must be 1.
         backend: ``"pyg"`` (GCNConv on the lattice graph) or ``"stencil"`` (torch.roll); same
             weights, same result.
+        head: ``"force"`` (the last channel is f_i) or ``"occupation"`` (two last channels, levels
+            and widths, read out through a global μ; needs ``target="electronic"``).
         target, physics: see :class:`~holstein.models.base.ForceModel`.
 
     Shapes: ``predict(x: (B, L, L)) -> (B, L, L)``. Parameters: Σ_l (2 c_l c_{l+1} + c_{l+1});
@@ -61,16 +72,29 @@ class GCN(ForceModel):
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "pyg", target: str = "total",
                  physics=None, head: str = "force"):
-        super().__init__(target=target, physics=physics, head=head)
+        super().__init__(target=target, physics=physics)
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if head == "occupation" and target != "electronic":
+            raise ValueError("head='occupation' predicts n_i: it needs target='electronic'")
         channels = tuple(int(c) for c in channels)
         if len(channels) < 2 or channels[0] != 1 or channels[-1] != 1 or min(channels) < 1:
             raise ValueError(f"channels must be (1, ..., 1) with positive widths, got {channels}")
         self.channels = channels
-        widths = channels[:-1] + (2 if head == "occupation" else 1,)  # occupation head: level and width
+        self.head = head
+        widths = self.layer_widths
         self.backend = check_backend(backend)
         self.self_convs = nn.ModuleList(gcn_conv(a, b, False, backend) for a, b in zip(widths[:-1], widths[1:]))
         self.nb_convs = nn.ModuleList(gcn_conv(a, b, True, backend) for a, b in zip(widths[:-1], widths[1:]))
+        self.readout = OccupationReadout(self.physics) if head == "occupation" else None
         self._config.update(channels=list(channels), backend=backend)
+        if head != "force":
+            self._config["head"] = head
+
+    @property
+    def layer_widths(self) -> tuple[int, ...]:
+        """The layers' widths: ``channels``, ending in 2 (levels, widths) for the occupation head."""
+        return self.channels[:-1] + ((2,) if self.head == "occupation" else (1,))
 
     @property
     def receptive_field(self) -> int:
@@ -79,7 +103,7 @@ class GCN(ForceModel):
 
     def forward_macs_per_site(self) -> int:
         """Multiply-adds per site of one forward pass (see :func:`~.cost.macs_per_site`)."""
-        c = self.channels[:-1] + ((2,) if self.head == "occupation" else (1,))  # the layers' widths
+        c = self.layer_widths
         return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:]))
 
     def _stencil(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,6 +117,7 @@ class GCN(ForceModel):
         return h
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised forces of normalised fields: ``(B, L, L)`` -> ``(B, L, L)``."""
         B, L, _ = x.shape
         n = len(self.self_convs)
         if self.backend == "pyg":
@@ -104,5 +129,5 @@ class GCN(ForceModel):
                     h = torch.relu(h)
         else:
             h = tiled(self._stencil, x, n)  # (B, L, L, c_n)
-        h = h.reshape(B, L, L, -1)
-        return h[..., 0] if self.head == "force" else h  # (B, L, L) forces or (B, L, L, 2) levels, widths
+        h = h.reshape(B, L, L, -1)  # (B, L, L, 1) forces or (B, L, L, 2) levels, widths
+        return h[..., 0] if self.readout is None else self.readout(h, self.q_scale, self.f_scale)

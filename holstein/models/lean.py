@@ -48,7 +48,7 @@ class GCNLeanMu(GCNLean):
     """:class:`GCNLean` with the occupation head: levels and widths per site, μ fixed globally.
 
     Learns n_i (target "electronic", the elastic force is exact); half filling Σ_i n_i = N/2
-    holds by construction (see :mod:`holstein.models.base`). 16,770 parameters (two outputs
+    holds by construction (see :mod:`holstein.models.occupation`). 16,770 parameters (two outputs
     per site instead of one); equivariant to translations and D4. ``physics`` (the elastic force,
     g and kT of the head) default to the PAPER preset; a trained model records its own.
     """
