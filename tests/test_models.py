@@ -443,6 +443,6 @@ def test_tiled_stencil_evaluation_is_exact(name, monkeypatch):
         if m.energy_based:
             torch.testing.assert_close(m.energy(Q), E_ref, rtol=0, atol=1e-10)
     # a wrong halo would not be exact: the test can fail
-    bad = mp.tiled(m._stencil, Q, 1, 8)
-    good = mp.tiled(m._stencil, Q, len(getattr(m, "blocks", getattr(m, "self_convs", []))), 8)
+    bad = mp.tiled(m.stencil_forward, Q, 1, 8)
+    good = mp.tiled(m.stencil_forward, Q, len(getattr(m, "blocks", getattr(m, "self_convs", []))), 8)
     assert (bad - good).abs().max() > 1e-6

@@ -141,13 +141,14 @@ class EnergyGNN(ForceModel):
             def aggregate(z):
                 return self.mp(z, nn_e)
         else:  # tiled on the CPU (exact; keeps activations in cache)
-            return tiled(self._stencil, x, len(self.blocks))
+            return tiled(self.stencil_forward, x, len(self.blocks))
         for blk in self.blocks:
             h = blk(h, aggregate)
         return self.readout(h).reshape(B, L, L)
 
-    def _stencil(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-site energies on the stencil backend: ``(B, l, l)`` -> ``(B, l, l)``."""
+    def stencil_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-site energies on the stencil backend, untiled: ``(B, l, l)`` -> ``(B, l, l)``.
+        Site-local within ``len(self.blocks)`` hops (what :func:`tiled` cuts up)."""
         h = x.unsqueeze(-1)  # (B, l, l, 1)
         for blk in self.blocks:
             h = blk(h, nn_mean)

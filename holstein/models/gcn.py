@@ -106,8 +106,9 @@ class GCN(ForceModel):
         c = self.layer_widths
         return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:]))
 
-    def _stencil(self, x: torch.Tensor) -> torch.Tensor:
-        """The network on the stencil backend: ``(B, l, l)`` -> ``(B, l, l, c_n)``."""
+    def stencil_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The layers on the stencil backend, untiled and before the read-out: ``(B, l, l)`` ->
+        ``(B, l, l, c_n)``. Site-local within ``len(self.self_convs)`` hops (what :func:`tiled` cuts up)."""
         n = len(self.self_convs)
         h = x.unsqueeze(-1)  # (B, l, l, 1)
         for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
@@ -128,6 +129,6 @@ class GCN(ForceModel):
                 if k < n - 1:
                     h = torch.relu(h)
         else:
-            h = tiled(self._stencil, x, n)  # (B, L, L, c_n)
+            h = tiled(self.stencil_forward, x, n)  # (B, L, L, c_n)
         h = h.reshape(B, L, L, -1)  # (B, L, L, 1) forces or (B, L, L, 2) levels, widths
         return h[..., 0] if self.readout is None else self.readout(h, self.q_scale, self.f_scale)
