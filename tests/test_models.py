@@ -7,8 +7,10 @@ once, on L = 4, for shape, parameter count and FLOPs only.
 """
 from __future__ import annotations
 
+import inspect
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -92,6 +94,39 @@ def test_save_load_roundtrip(name):
     m2.load_state_dict(m.state_dict())
     Q = rand_field(2, L_CONF, L_CONF)
     assert torch.equal(m(Q), m2(Q))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_config_is_the_constructor_arguments(name):
+    """config() holds every constructor argument (defaults included) as JSON, and rebuilds the model."""
+    params = inspect.signature(models.REGISTRY[name]).parameters
+    given = {**SMALL.get(name, {}), "target": "electronic", "physics": PAPER, "center": "median"}
+    m = models.build(name, **given)
+    cfg = m.config()
+    assert list(cfg) == list(params)
+    as_json = lambda v: json.loads(json.dumps(v.to_dict() if v is PAPER else v))  # noqa: E731
+    for k, p in params.items():
+        assert cfg[k] == as_json(given[k] if k in given else p.default), k
+    again = models.build(name, **json.loads(json.dumps(cfg)))
+    assert again.config() == cfg and again.center == "median" and again.physics == PAPER
+    cfg["center"] = "mean"
+    assert m.config()["center"] == "median"  # config() is a copy
+
+
+def test_config_of_a_new_model_needs_no_bookkeeping():
+    """A subclass records its own constructor's arguments, not those it passes to super()."""
+
+    class Narrow(models.REGISTRY["gcn_lean"]):
+        def __init__(self, width=8, target="total", physics=None, center=False):
+            super().__init__(channels=(1, width, 1), target=target, physics=physics, center=center)
+
+    m = Narrow(np.int64(4), center=True)
+    assert m.channels == (1, 4, 1) and m.center == "mean"
+    assert m.config() == {"width": 4, "target": "total", "physics": None, "center": True}
+    assert type(m.config()["width"]) is int
+    assert models.build("gcn_lean", channels=(1, np.int64(4), 1)).config()["channels"] == [1, 4, 1]
+    with pytest.raises(ValueError, match="center"):
+        models.build("gcn_lean", center="mode")
 
 
 @pytest.mark.parametrize("name", ALL)

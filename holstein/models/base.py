@@ -21,10 +21,16 @@ N/2 sites of largest Q_i are the filled ones, so n_i ≈ θ(Q_i - median Q). Use
 ``target="electronic"``.
 
 ``q_scale`` and ``f_scale`` are buffers (saved with the weights) set by the training pipeline.
-``config()`` returns the constructor arguments, so that a checkpoint rebuilds the model.
+``config()`` returns the arguments the model was constructed with (recorded automatically from
+the constructor's signature, defaults included), so that ``models.build(name, **config)``
+rebuilds it from a checkpoint.
 """
 from __future__ import annotations
 
+import functools
+import inspect
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -41,66 +47,93 @@ def forces_from_energy(energy: torch.Tensor, Q: torch.Tensor, create_graph: bool
     return -grad
 
 
+def _jsonable(value):
+    """A constructor argument as JSON (HolsteinParams -> dict, tuples -> lists, numpy scalars -> Python)."""
+    if isinstance(value, HolsteinParams):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.ndim == 0):
+        return value.item()
+    raise TypeError(f"constructor argument {value!r} ({type(value).__name__}) cannot be recorded as JSON")
+
+
+def _recording(init):
+    """Wrap a subclass ``__init__`` so that the outermost call records its bound arguments."""
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if type(self).__init__ is wrapper:  # the constructor that rebuilds this model, not a super() call
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            config = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = sig.parameters[name].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    config.update(value)
+                elif kind is inspect.Parameter.VAR_POSITIONAL:
+                    if value:
+                        raise TypeError(f"{type(self).__name__}: extra positional arguments cannot be recorded")
+                else:
+                    config[name] = value
+            self._init_config = {k: _jsonable(v) for k, v in config.items()}
+
+    return wrapper
+
+
 class ForceModel(nn.Module):
-    """Base class; see the module docstring."""
+    """Base class; see the module docstring.
+
+    Args:
+        target: ``"total"`` (learn F) or ``"electronic"`` (learn g(n_i - 1/2), add the elastic part).
+        physics: :class:`HolsteinParams` (or its dict) of the exact elastic part; needed for
+            ``target="electronic"``. Not ``nn.Module.parameters()``.
+        center: False, ``"mean"`` (or True) or ``"median"``: the global input of the module docstring.
+    """
 
     energy_based = False
-    center = False
     default_target = "total"  # the target when none is given (the training pipeline reads it)
 
-    def __init__(self, target: str = "total", physics: HolsteinParams | None = None):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording(cls.__init__)
+
+    def __init__(self, target: str = "total", physics: HolsteinParams | dict | None = None, center=False):
         super().__init__()
         if target not in ("total", "electronic"):
             raise ValueError(f"target must be 'total' or 'electronic', got {target!r}")
+        if isinstance(physics, dict):
+            physics = HolsteinParams(**physics)
         if target == "electronic" and physics is None:
             raise ValueError("target='electronic' needs the HolsteinParams of the elastic force")
+        if not (center is None or isinstance(center, bool) or center in ("mean", "median")):
+            raise ValueError(f"center must be False, True, 'mean' or 'median', got {center!r}")
         self.target = target
-        self.physics = physics  # HolsteinParams of the exact elastic force (not nn.Module.parameters())
+        self.physics = physics
+        self.center = "mean" if center is True else (center or False)
         self.register_buffer("q_scale", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("f_scale", torch.tensor(1.0, dtype=torch.float64))
-        self._config: dict = {"target": target, "physics": None if physics is None else physics.to_dict()}
 
     # -- subclass hooks -------------------------------------------------------------------
     def predict(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Normalised forces of normalised fields: ``(B, L, L)`` -> ``(B, L, L)`` (direct models)."""
         raise NotImplementedError
 
     def site_energy(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Per-site energies of normalised fields: ``(B, L, L)`` -> ``(B, L, L)`` (energy models)."""
         raise NotImplementedError
-
-    def set_center(self, how=True) -> "ForceModel":
-        """Feed the model x - mean(x) (True or "mean") or x - median(x) ("median"); False: x itself.
-
-        See the module docstring; recorded in :meth:`config`.
-        """
-        how = "mean" if how is True else how
-        if how not in (False, None, "mean", "median"):
-            raise ValueError(f"center must be False, True, 'mean' or 'median', got {how!r}")
-        self.center = how or False
-        self._config["center"] = self.center
-        return self
-
-    def _normalise(self, Q: torch.Tensor) -> torch.Tensor:
-        x = Q / self.q_scale.to(Q.dtype)
-        if self.center == "mean":
-            return x - x.mean(dim=(-2, -1), keepdim=True)
-        if self.center == "median":  # average of the two middle values (N is even)
-            return x - torch.quantile(x.flatten(-2), 0.5, dim=-1)[..., None, None]
-        return x
 
     # -- public API -----------------------------------------------------------------------
     def config(self) -> dict:
-        """Constructor keyword arguments (JSON-able) that rebuild this model."""
-        return dict(self._config)
-
-    def _prepare(self, Q: torch.Tensor) -> tuple[torch.Tensor, bool]:
-        if not isinstance(Q, torch.Tensor):
-            raise TypeError(f"Q must be a torch.Tensor, got {type(Q).__name__}")
-        check_field(Q)
-        squeeze = Q.dim() == 2
-        if squeeze:
-            Q = Q[None]
-        ref = next(self.parameters(), self.q_scale)
-        return Q.to(dtype=ref.dtype, device=ref.device), squeeze
+        """Constructor keyword arguments (JSON-able) that rebuild this model: ``build(name, **config)``."""
+        return _jsonable(self._init_config)  # a fresh copy
 
     def energy(self, Q: torch.Tensor) -> torch.Tensor:
         """Model energy E(Q): ``(B, L, L)`` -> ``(B,)`` (energy models only); F = -∂E/∂Q.
@@ -150,3 +183,24 @@ class ForceModel(nn.Module):
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    # -- internals ------------------------------------------------------------------------
+    def _prepare(self, Q: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """Validate ``Q``, add the batch axis, cast to the model's dtype and device."""
+        if not isinstance(Q, torch.Tensor):
+            raise TypeError(f"Q must be a torch.Tensor, got {type(Q).__name__}")
+        check_field(Q)
+        squeeze = Q.dim() == 2
+        if squeeze:
+            Q = Q[None]
+        ref = next(self.parameters(), self.q_scale)
+        return Q.to(dtype=ref.dtype, device=ref.device), squeeze
+
+    def _normalise(self, Q: torch.Tensor) -> torch.Tensor:
+        """The network input x = Q / q_scale, centred as ``center`` says."""
+        x = Q / self.q_scale.to(Q.dtype)
+        if self.center == "mean":
+            return x - x.mean(dim=(-2, -1), keepdim=True)
+        if self.center == "median":  # average of the two middle values (N is even)
+            return x - torch.quantile(x.flatten(-2), 0.5, dim=-1)[..., None, None]
+        return x

@@ -92,7 +92,7 @@ class EnergyGNN(ForceModel):
         hidden_ratio: inner MLP width of a block = round(hidden_ratio · output width).
         activation: ``"silu"`` (default, smooth energy), ``"relu"`` or ``"tanh"``.
         backend: ``"pyg"`` or ``"stencil"``.
-        target, physics: see :class:`~holstein.models.base.ForceModel`.
+        target, physics, center: see :class:`~holstein.models.base.ForceModel`.
 
     Shapes: ``site_energy(x: (B, L, L)) -> (B, L, L)``. Parameters: 7,357,697 by default.
     Invariant energy, equivariant forces (translations, D4).
@@ -103,8 +103,8 @@ class EnergyGNN(ForceModel):
 
     def __init__(self, channels=DEFAULT_CHANNELS, hidden_ratio: float = 0.75,
                  activation: str = "silu", backend: str = "pyg", target: str = "total",
-                 physics=None):
-        super().__init__(target=target, physics=physics)
+                 physics=None, center=False):
+        super().__init__(target=target, physics=physics, center=center)
         channels = tuple(int(c) for c in channels)
         if len(channels) < 3 or channels[0] != 1 or channels[-1] != 1 or min(channels) < 1:
             raise ValueError(f"channels must be (1, c_1, ..., 1) with >= 1 block, got {channels}")
@@ -120,8 +120,6 @@ class EnergyGNN(ForceModel):
         self.readout = nn.Linear(channels[-2], 1)
         # PyG mean aggregation (no parameters), only where the pyg backend needs it
         self.mp = message_passing.NeighbourMean() if backend == "pyg" else None
-        self._config.update(channels=list(channels), hidden_ratio=float(hidden_ratio),
-                            activation=activation, backend=backend)
 
     @property
     def receptive_field(self) -> int:

@@ -62,7 +62,7 @@ class GCN(ForceModel):
             weights, same result.
         head: ``"force"`` (the last channel is f_i) or ``"occupation"`` (two last channels, levels
             and widths, read out through a global μ; needs ``target="electronic"``).
-        target, physics: see :class:`~holstein.models.base.ForceModel`.
+        target, physics, center: see :class:`~holstein.models.base.ForceModel`.
 
     Shapes: ``predict(x: (B, L, L)) -> (B, L, L)``. Parameters: Σ_l (2 c_l c_{l+1} + c_{l+1});
     10,753,793 for the default channels. Equivariant to translations and D4.
@@ -71,8 +71,8 @@ class GCN(ForceModel):
     DEFAULT_CHANNELS = (1, 128, 512, 1024, 2048, 1024, 512, 128, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "pyg", target: str = "total",
-                 physics=None, head: str = "force"):
-        super().__init__(target=target, physics=physics)
+                 physics=None, head: str = "force", center=False):
+        super().__init__(target=target, physics=physics, center=center)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if head == "occupation" and target != "electronic":
@@ -82,14 +82,11 @@ class GCN(ForceModel):
             raise ValueError(f"channels must be (1, ..., 1) with positive widths, got {channels}")
         self.channels = channels
         self.head = head
-        widths = self.layer_widths
         self.backend = check_backend(backend)
+        widths = self.layer_widths
         self.self_convs = nn.ModuleList(gcn_conv(a, b, False, backend) for a, b in zip(widths[:-1], widths[1:]))
         self.nb_convs = nn.ModuleList(gcn_conv(a, b, True, backend) for a, b in zip(widths[:-1], widths[1:]))
         self.readout = OccupationReadout(self.physics) if head == "occupation" else None
-        self._config.update(channels=list(channels), backend=backend)
-        if head != "force":
-            self._config["head"] = head
 
     @property
     def layer_widths(self) -> tuple[int, ...]:

@@ -21,7 +21,7 @@ away): gcn_lean's 5 hops cover it exactly; the energy models' forces see 6 hops.
 """
 from __future__ import annotations
 
-from ..params import PAPER
+from ..params import PAPER, HolsteinParams
 from . import register
 from .energy_gnn import EnergyGNN
 from .gcn import GCN
@@ -39,8 +39,9 @@ class GCNLean(GCN):
     DEFAULT_CHANNELS = (1, 32, 64, 64, 32, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "stencil", target: str = "total",
-                 physics=None, head: str = "force"):
-        super().__init__(channels=channels, backend=backend, target=target, physics=physics, head=head)
+                 physics=None, head: str = "force", center=False):
+        super().__init__(channels=channels, backend=backend, target=target, physics=physics, head=head,
+                         center=center)
 
 
 @register("gcn_lean_mu")
@@ -56,8 +57,9 @@ class GCNLeanMu(GCNLean):
     default_target = "electronic"
 
     def __init__(self, channels=GCNLean.DEFAULT_CHANNELS, backend: str = "stencil", target: str = "electronic",
-                 physics=None, head: str = "occupation"):
-        super().__init__(channels=channels, backend=backend, target=target, physics=physics or PAPER, head=head)
+                 physics: HolsteinParams | dict | None = PAPER, head: str = "occupation", center=False):
+        super().__init__(channels=channels, backend=backend, target=target, physics=physics or PAPER, head=head,
+                         center=center)
 
 
 @register("energy_gnn_lean")
@@ -72,6 +74,6 @@ class EnergyGNNLean(EnergyGNN):
 
     def __init__(self, channels=DEFAULT_CHANNELS, hidden_ratio: float = 0.75,
                  activation: str = "silu", backend: str = "stencil", target: str = "total",
-                 physics=None):
+                 physics=None, center=False):
         super().__init__(channels=channels, hidden_ratio=hidden_ratio, activation=activation,
-                         backend=backend, target=target, physics=physics)
+                         backend=backend, target=target, physics=physics, center=center)
