@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from holstein import models
-from holstein.forces import elastic, kinetic_energy
+from holstein.forces import elastic, elastic_energy, kinetic_energy
 from holstein.lattice import D4_OPS, SquareLattice, translate
 from holstein.models.message_passing import batched_graph, lattice_graph, nn_mean
 from holstein.models.cost import macs_per_site
@@ -172,6 +172,27 @@ def test_energy_forces_are_finite_differences(name):
     E = m.energy(torch.cat([Q + shifts, Q - shifts]))  # (2N,)
     F_fd = -(E[: L * L] - E[L * L:]).reshape(L, L) / (2 * eps)
     torch.testing.assert_close(F_fd, F, rtol=1e-6, atol=1e-6 * F.abs().max().item())
+
+
+@pytest.mark.parametrize("name", ENERGY)
+def test_energy_is_computed_once_for_forces_and_energy(name, monkeypatch):
+    """forward and energy share one computation of E = q_scale f_scale Σ e_i + V(Q): one
+    site_energy call each, and the forces are exactly -∂E/∂Q of what energy() returns."""
+    m = small(name, target="electronic", physics=PAPER)
+    m.q_scale.fill_(0.7)
+    m.f_scale.fill_(1.3)
+    calls = []
+    site_energy = m.site_energy
+    monkeypatch.setattr(m, "site_energy", lambda x: calls.append(x.shape) or site_energy(x))
+    Q = rand_field(2, L_CONF, L_CONF).requires_grad_(True)
+    E = m.energy(Q)
+    assert len(calls) == 1
+    (grad,) = torch.autograd.grad(E.sum(), Q)
+    F = m(Q.detach())
+    assert len(calls) == 2
+    assert torch.equal(F, -grad)
+    torch.testing.assert_close(E, 0.91 * site_energy(Q.detach() / 0.7).sum(dim=(-2, -1)) + elastic_energy(Q, PAPER),
+                               rtol=1e-14, atol=0)
 
 
 # -- GNN specifics ----------------------------------------------------------------------------

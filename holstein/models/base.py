@@ -6,10 +6,12 @@ Subclasses implement one of
 - ``predict(x) -> f``: direct forces, on the normalised field x = Q / q_scale, returning
   normalised forces f = F / f_scale (``(B, L, L)`` -> ``(B, L, L)``, for every head), or
 - ``site_energy(x) -> e``: per-site energies ``(B, L, L)`` (energy models, ``energy_based = True``);
-  then E = q_scale · f_scale · Σ_i e_i and F = -∂E/∂Q by autograd (:func:`forces_from_energy`).
+  then E = q_scale · f_scale · Σ_i e_i (+ V(Q), below) and F = -∂E/∂Q by autograd
+  (:func:`forces_from_energy`); ``energy(Q)`` and ``forward(Q)`` compute E the same way, once.
 
-With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic force
--kQ_i - κ Σ_nn Q_j (``physics`` given) is added analytically.
+With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic part
+(``physics`` given) is added analytically: the force -kQ_i - κ Σ_nn Q_j for direct models, the
+lattice energy V(Q) (whose gradient it is) for energy models.
 
 Global input (an extension beyond the reference work): with ``center="mean"`` (or True) the
 model sees x - mean(x), i.e. the configuration relative to its own mean displacement Q̄; with
@@ -143,25 +145,20 @@ class ForceModel(nn.Module):
         if not self.energy_based:
             raise TypeError(f"{type(self).__name__} predicts forces directly and has no energy")
         Q, squeeze = self._prepare(Q)
-        scale = (self.q_scale * self.f_scale).to(Q.dtype)
-        E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
-        if self.target == "electronic":  # the exact lattice energy, whose gradient is the elastic force
-            E = E + elastic_energy(Q, self.physics)
+        E = self._energy(Q)
         return E[0] if squeeze else E
 
     def forward(self, Q: torch.Tensor) -> torch.Tensor:
         Qin_dtype = Q.dtype if isinstance(Q, torch.Tensor) else None
         Q, squeeze = self._prepare(Q)
-        if self.energy_based:
+        if self.energy_based:  # F = -∂E/∂Q, the elastic part included through V(Q)
             with torch.enable_grad():
                 Qg = Q if Q.requires_grad else Q.detach().requires_grad_(True)
-                scale = (self.q_scale * self.f_scale).to(Q.dtype)
-                E = scale * self.site_energy(self._normalise(Qg)).sum(dim=(-2, -1))
-                F = forces_from_energy(E, Qg, create_graph=self.training)
+                F = forces_from_energy(self._energy(Qg), Qg, create_graph=self.training)
         else:
             F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q))
-        if self.target == "electronic":
-            F = F + elastic(Q, self.physics)
+            if self.target == "electronic":
+                F = F + elastic(Q, self.physics)
         if Qin_dtype is not None and Qin_dtype.is_floating_point:
             F = F.to(Qin_dtype)
         return F[0] if squeeze else F
@@ -204,3 +201,12 @@ class ForceModel(nn.Module):
         if self.center == "median":  # average of the two middle values (N is even)
             return x - torch.quantile(x.flatten(-2), 0.5, dim=-1)[..., None, None]
         return x
+
+    def _energy(self, Q: torch.Tensor) -> torch.Tensor:
+        """E = q_scale · f_scale · Σ_i e_i(x) (+ V(Q) for target "electronic") of prepared ``Q: (B, L, L)`` -> ``(B,)``:
+        the one place the energy is computed (``energy`` and ``forward`` both call it)."""
+        scale = (self.q_scale * self.f_scale).to(Q.dtype)
+        E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
+        if self.target == "electronic":  # the exact lattice energy, whose gradient is the elastic force
+            E = E + elastic_energy(Q, self.physics)
+        return E
