@@ -7,15 +7,17 @@ once, on L = 4, for shape, parameter count and FLOPs only.
 """
 from __future__ import annotations
 
+import inspect
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from holstein import models
-from holstein.forces import elastic, kinetic_energy
+from holstein.forces import elastic, elastic_energy, kinetic_energy
 from holstein.lattice import D4_OPS, SquareLattice, translate
-from holstein.models.gcn import batched_graph, lattice_graph, nn_mean
+from holstein.models.message_passing import batched_graph, lattice_graph, nn_mean
 from holstein.models.cost import macs_per_site
 from holstein.params import PAPER
 
@@ -95,6 +97,39 @@ def test_save_load_roundtrip(name):
 
 
 @pytest.mark.parametrize("name", ALL)
+def test_config_is_the_constructor_arguments(name):
+    """config() holds every constructor argument (defaults included) as JSON, and rebuilds the model."""
+    params = inspect.signature(models.REGISTRY[name]).parameters
+    given = {**SMALL.get(name, {}), "target": "electronic", "physics": PAPER, "center": "median"}
+    m = models.build(name, **given)
+    cfg = m.config()
+    assert list(cfg) == list(params)
+    as_json = lambda v: json.loads(json.dumps(v.to_dict() if v is PAPER else v))  # noqa: E731
+    for k, p in params.items():
+        assert cfg[k] == as_json(given[k] if k in given else p.default), k
+    again = models.build(name, **json.loads(json.dumps(cfg)))
+    assert again.config() == cfg and again.center == "median" and again.physics == PAPER
+    cfg["center"] = "mean"
+    assert m.config()["center"] == "median"  # config() is a copy
+
+
+def test_config_of_a_new_model_needs_no_bookkeeping():
+    """A subclass records its own constructor's arguments, not those it passes to super()."""
+
+    class Narrow(models.REGISTRY["gcn_lean"]):
+        def __init__(self, width=8, target="total", physics=None, center=False):
+            super().__init__(channels=(1, width, 1), target=target, physics=physics, center=center)
+
+    m = Narrow(np.int64(4), center=True)
+    assert m.channels == (1, 4, 1) and m.center == "mean"
+    assert m.config() == {"width": 4, "target": "total", "physics": None, "center": True}
+    assert type(m.config()["width"]) is int
+    assert models.build("gcn_lean", channels=(1, np.int64(4), 1)).config()["channels"] == [1, 4, 1]
+    with pytest.raises(ValueError, match="center"):
+        models.build("gcn_lean", center="mode")
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_batched_equals_one_by_one(name):
     m = small(name)
     Q = rand_field(3, L_CONF, L_CONF)
@@ -112,6 +147,20 @@ def test_electronic_target_adds_elastic(name):
     torch.testing.assert_close(m_el(Q) - m(Q), elastic(Q, PAPER), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", [n for n in ALL if n not in ENERGY])
+def test_predict_has_one_shape(name):
+    """Every direct model, whatever its head, predicts normalised forces (B, L, L) -> (B, L, L),
+    and model(Q) = f_scale · predict(Q / q_scale) (+ the elastic force for target "electronic")."""
+    m = small(name)
+    m.q_scale.fill_(0.7)
+    m.f_scale.fill_(1.3)
+    Q = rand_field(2, L_CONF, L_CONF)
+    f = m.predict(Q / 0.7)
+    assert f.shape == Q.shape and f.dtype == torch.float64
+    F = 1.3 * f + (elastic(Q, m.physics) if m.target == "electronic" else 0)
+    torch.testing.assert_close(m(Q), F, rtol=1e-14, atol=1e-14)
+
+
 @pytest.mark.parametrize("name", ENERGY)
 def test_energy_forces_are_finite_differences(name):
     """F_i = -∂E/∂Q_i against central differences at every site of L = 4 (one batched call)."""
@@ -123,6 +172,27 @@ def test_energy_forces_are_finite_differences(name):
     E = m.energy(torch.cat([Q + shifts, Q - shifts]))  # (2N,)
     F_fd = -(E[: L * L] - E[L * L:]).reshape(L, L) / (2 * eps)
     torch.testing.assert_close(F_fd, F, rtol=1e-6, atol=1e-6 * F.abs().max().item())
+
+
+@pytest.mark.parametrize("name", ENERGY)
+def test_energy_is_computed_once_for_forces_and_energy(name, monkeypatch):
+    """forward and energy share one computation of E = q_scale f_scale Σ e_i + V(Q): one
+    site_energy call each, and the forces are exactly -∂E/∂Q of what energy() returns."""
+    m = small(name, target="electronic", physics=PAPER)
+    m.q_scale.fill_(0.7)
+    m.f_scale.fill_(1.3)
+    calls = []
+    site_energy = m.site_energy
+    monkeypatch.setattr(m, "site_energy", lambda x: calls.append(x.shape) or site_energy(x))
+    Q = rand_field(2, L_CONF, L_CONF).requires_grad_(True)
+    E = m.energy(Q)
+    assert len(calls) == 1
+    (grad,) = torch.autograd.grad(E.sum(), Q)
+    F = m(Q.detach())
+    assert len(calls) == 2
+    assert torch.equal(F, -grad)
+    torch.testing.assert_close(E, 0.91 * site_energy(Q.detach() / 0.7).sum(dim=(-2, -1)) + elastic_energy(Q, PAPER),
+                               rtol=1e-14, atol=0)
 
 
 # -- GNN specifics ----------------------------------------------------------------------------
@@ -180,6 +250,59 @@ def test_pyg_and_stencil_backends_agree(name, L):
     torch.testing.assert_close(pyg(Q), sten(Q), rtol=0, atol=1e-12)
     if m.energy_based:
         torch.testing.assert_close(pyg.energy(Q), sten.energy(Q), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", GNNS)
+def test_backends_draw_the_same_initial_weights(name):
+    """The stencil backend holds PyG's parameters without torch_geometric: same names, shapes,
+    initialisation and random draws, so one seed gives one model on either backend."""
+    weights = {}
+    for backend in ("pyg", "stencil"):
+        torch.manual_seed(7)
+        weights[backend] = models.build(name, **{**SMALL.get(name, {}), "backend": backend}).state_dict()
+    assert weights["pyg"].keys() == weights["stencil"].keys()
+    for k, w in weights["pyg"].items():
+        assert torch.equal(w, weights["stencil"][k]), k
+
+
+_WITHOUT_PYG = """
+import inspect
+import sys
+sys.modules["torch_geometric"] = None  # any import of torch_geometric now raises ImportError
+import torch
+import holstein.models as models
+from holstein.models import message_passing
+torch.set_default_dtype(torch.float64)
+small = {"gcn": {"channels": (1, 4, 1)}, "energy_gnn": {"channels": (1, 4, 1)}, "bp_mlp": {"hidden": (4,)}}
+built = []
+for name in models.available():
+    cls, kw = models.REGISTRY[name], dict(small.get(name, {}))
+    if "backend" in inspect.signature(cls).parameters:
+        kw["backend"] = "stencil"
+    m = models.build(name, **kw)
+    F = m.as_force_fn()(torch.randn(6, 6))
+    assert F.shape == (6, 6) and bool(F.isfinite().all()), name
+    built.append(name)
+for make in (lambda: models.build("gcn_lean", backend="pyg"), lambda: message_passing.NeighbourMean):
+    try:
+        make()
+    except ImportError:
+        pass
+    else:
+        raise AssertionError("torch_geometric was importable: the test would prove nothing")
+print(" ".join(built))
+"""
+
+
+def test_stencil_models_need_no_torch_geometric():
+    """``import holstein.models``, building every model on the stencil backend (BP-MLPs have no
+    backend) and a force evaluation work with torch_geometric absent; only ``pyg`` needs it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_PYG], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ALL
 
 
 def test_lean_models_are_the_reference_classes():
@@ -295,7 +418,7 @@ def test_electronic_energy_model_energy_is_consistent_with_its_forces():
 def test_half_filling_mu_is_exact_in_the_atomic_limit():
     """Levels ε_i = -g Q_i with widths kT are the t = 0 Hamiltonian: n_i must equal ED's densities."""
     from holstein import ed
-    from holstein.models.base import half_filling_mu
+    from holstein.models.occupation import half_filling_mu
 
     p0 = PAPER.replace(t=0.0)
     Q = 2.0 * torch.randn(3, 6, 6, dtype=torch.float64)
@@ -308,7 +431,7 @@ def test_half_filling_mu_is_exact_in_the_atomic_limit():
 
 def test_half_filling_mu_gradient_is_the_implicit_one():
     """∂μ/∂ε_j from the Newton step equals central differences of the (bisected) μ."""
-    from holstein.models.base import half_filling_mu
+    from holstein.models.occupation import half_filling_mu
 
     eps = torch.randn(1, 4, 4, dtype=torch.float64, requires_grad=True)
     w = 0.3 + torch.rand(1, 4, 4, dtype=torch.float64)
@@ -363,19 +486,19 @@ def test_batched_ml_langevin_ensemble_equals_one_by_one(name):
 @pytest.mark.parametrize("name", ["gcn_lean", "gcn_lean_mu", "energy_gnn_lean"])
 def test_tiled_stencil_evaluation_is_exact(name, monkeypatch):
     """The CPU tiling of the stencil backend (tiles of 8 on L = 40, and of 9: 9 + 9 + 9 + 9 + 4; halo = the receptive field) gives the untiled forces, energies included."""
-    from holstein.models import gcn
+    from holstein.models import message_passing as mp
 
     m = small(name).double()
     Q = rand_field(2, 40, 40).double()
-    monkeypatch.setattr(gcn, "STENCIL_TILE", None)
+    monkeypatch.setattr(mp, "STENCIL_TILE", None)
     F_ref = m(Q)
     E_ref = m.energy(Q) if m.energy_based else None
     for tile in (8, 9):
-        monkeypatch.setattr(gcn, "STENCIL_TILE", tile)
+        monkeypatch.setattr(mp, "STENCIL_TILE", tile)
         torch.testing.assert_close(m(Q), F_ref, rtol=0, atol=1e-12)
         if m.energy_based:
             torch.testing.assert_close(m.energy(Q), E_ref, rtol=0, atol=1e-10)
     # a wrong halo would not be exact: the test can fail
-    bad = gcn.tiled(m._stencil, Q, 1, 8)
-    good = gcn.tiled(m._stencil, Q, len(getattr(m, "blocks", getattr(m, "self_convs", []))), 8)
+    bad = mp.tiled(m.stencil_forward, Q, 1, 8)
+    good = mp.tiled(m.stencil_forward, Q, len(getattr(m, "blocks", getattr(m, "self_convs", []))), 8)
     assert (bad - good).abs().max() > 1e-6

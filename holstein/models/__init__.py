@@ -2,6 +2,11 @@
 
 Every model is a :class:`~holstein.models.base.ForceModel`: ``model(Q) -> F`` on ``(B, L, L)``
 or ``(L, L)``. Modules register their classes with :func:`register`.
+
+Modules: ``base`` (the interface, config recording, the energy), ``message_passing`` (the
+stencil and PyG backends; torch_geometric only where ``pyg`` is used), ``gcn`` + ``occupation``
+(the direct GCN and its global-μ read-out), ``energy_gnn``, ``bp_mlp``, ``lean`` (small
+defaults), ``cost`` (MACs per site).
 """
 from __future__ import annotations
 
@@ -30,19 +35,13 @@ def available() -> list[str]:
 
 
 def build(name: str, **config) -> ForceModel:
-    """Instantiate the registered model ``name`` with constructor arguments ``config``."""
+    """Instantiate the registered model ``name`` with constructor arguments ``config``
+    (``model.config()`` of a model rebuilds it; ``physics`` may be a HolsteinParams or its dict)."""
     try:
         cls = REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; available: {available()}") from None
-    config = dict(config)
-    physics = config.pop("physics", None)
-    center = config.pop("center", False)
-    if isinstance(physics, dict):
-        from ..params import HolsteinParams
-
-        physics = HolsteinParams(**physics)
-    return cls(physics=physics, **config).set_center(center)
+    return cls(**config)
 
 
 # model modules register themselves on import

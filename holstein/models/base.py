@@ -4,12 +4,14 @@ A model maps a displacement field ``Q: (B, L, L)`` or ``(L, L)`` to forces of th
 Subclasses implement one of
 
 - ``predict(x) -> f``: direct forces, on the normalised field x = Q / q_scale, returning
-  normalised forces f = F / f_scale (``(B, L, L)`` -> ``(B, L, L)``), or
+  normalised forces f = F / f_scale (``(B, L, L)`` -> ``(B, L, L)``, for every head), or
 - ``site_energy(x) -> e``: per-site energies ``(B, L, L)`` (energy models, ``energy_based = True``);
-  then E = q_scale · f_scale · Σ_i e_i and F = -∂E/∂Q by autograd (:func:`forces_from_energy`).
+  then E = q_scale · f_scale · Σ_i e_i (+ V(Q), below) and F = -∂E/∂Q by autograd
+  (:func:`forces_from_energy`); ``energy(Q)`` and ``forward(Q)`` compute E the same way, once.
 
-With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic force
--kQ_i - κ Σ_nn Q_j (``physics`` given) is added analytically.
+With ``target="electronic"`` the model learns only g(n_i - 1/2) and the exact elastic part
+(``physics`` given) is added analytically: the force -kQ_i - κ Σ_nn Q_j for direct models, the
+lattice energy V(Q) (whose gradient it is) for energy models.
 
 Global input (an extension beyond the reference work): with ``center="mean"`` (or True) the
 model sees x - mean(x), i.e. the configuration relative to its own mean displacement Q̄; with
@@ -20,52 +22,25 @@ configurations. The median is the atomic-limit (t -> 0) estimate of μ: at half 
 N/2 sites of largest Q_i are the filled ones, so n_i ≈ θ(Q_i - median Q). Use either with
 ``target="electronic"``.
 
-Occupation head with a global μ (an extension beyond the reference work; ``head="occupation"``,
-needs ``target="electronic"``). Instead of a force the network returns two numbers per site, a
-local level ε_i (in units of g·q_scale) and a width w_i = kT + softplus(·), and
-
-    n_i = 1 / (1 + e^{(ε_i - μ)/w_i}),      μ such that Σ_i n_i = N/2,      F^e_i = g (n_i - 1/2),
-
-the atomic-limit form of the exact n_i, with μ found *globally* for every configuration
-(:func:`half_filling_mu`: bisection without gradient, then one Newton step that carries the exact
-implicit gradient ∂μ/∂ε_i = (∂n_i/∂ε_i) / Σ_j ∂n_j/∂ε_j). Half filling, hence Σ_i F^e_i = 0, holds
-by construction, and the few sites whose levels lie within ~kT of μ (domain walls, hot spots)
-share the remaining charge as in ED rather than guessing μ locally.
-
 ``q_scale`` and ``f_scale`` are buffers (saved with the weights) set by the training pipeline.
-``config()`` returns the constructor arguments, so that a checkpoint rebuilds the model.
+``config()`` returns the arguments the model was constructed with (recorded automatically from
+the constructor's signature, defaults included), so that ``models.build(name, **config)``
+rebuilds it from a checkpoint.
 """
 from __future__ import annotations
 
+import functools
+import inspect
+
+import numpy as np
 import torch
 from torch import nn
 
-from ..filling import bisect_mu
-from ..forces import elastic, elastic_energy, from_density
+from ..forces import elastic, elastic_energy
 from ..lattice import check_field
 from ..params import HolsteinParams
 
-__all__ = ["ForceModel", "forces_from_energy", "half_filling_mu", "HEADS"]
-
-HEADS = ("force", "occupation")
-_MU_BISECTION_STEPS = 64
-
-
-def half_filling_mu(eps: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """μ with Σ_i σ((μ - ε_i)/w_i) = N/2 for levels ``eps`` and widths ``w > 0`` of shape (B, L, L) -> (B,).
-
-    Bisection (no gradient) on the bracket [min ε - 40 max w, max ε + 40 max w], then one Newton
-    step with gradient, μ = μ* - (Σ n - N/2)/Σ ∂n/∂μ: its value is μ* to bisection precision and
-    its derivatives are the implicit-function ones.
-    """
-    B, N = eps.shape[0], eps[0].numel()
-    e, ww = eps.reshape(B, N), w.reshape(B, N)
-    with torch.no_grad():
-        pad = 40 * ww.amax(-1)
-        mu = bisect_mu(lambda m: torch.sigmoid((m[:, None] - e) / ww).sum(-1), e.amin(-1) - pad, e.amax(-1) + pad,
-                       N / 2, _MU_BISECTION_STEPS, early_stop=False)
-    n = torch.sigmoid((mu[:, None] - e) / ww)  # (B, N)
-    return mu - (n.sum(-1) - N / 2) / (n * (1 - n) / ww).sum(-1).clamp_min(torch.finfo(e.dtype).tiny)
+__all__ = ["ForceModel", "forces_from_energy"]
 
 
 def forces_from_energy(energy: torch.Tensor, Q: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -74,73 +49,93 @@ def forces_from_energy(energy: torch.Tensor, Q: torch.Tensor, create_graph: bool
     return -grad
 
 
+def _jsonable(value):
+    """A constructor argument as JSON (HolsteinParams -> dict, tuples -> lists, numpy scalars -> Python)."""
+    if isinstance(value, HolsteinParams):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.ndim == 0):
+        return value.item()
+    raise TypeError(f"constructor argument {value!r} ({type(value).__name__}) cannot be recorded as JSON")
+
+
+def _recording(init):
+    """Wrap a subclass ``__init__`` so that the outermost call records its bound arguments."""
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if type(self).__init__ is wrapper:  # the constructor that rebuilds this model, not a super() call
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            config = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = sig.parameters[name].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    config.update(value)
+                elif kind is inspect.Parameter.VAR_POSITIONAL:
+                    if value:
+                        raise TypeError(f"{type(self).__name__}: extra positional arguments cannot be recorded")
+                else:
+                    config[name] = value
+            self._init_config = {k: _jsonable(v) for k, v in config.items()}
+
+    return wrapper
+
+
 class ForceModel(nn.Module):
-    """Base class; see the module docstring."""
+    """Base class; see the module docstring.
+
+    Args:
+        target: ``"total"`` (learn F) or ``"electronic"`` (learn g(n_i - 1/2), add the elastic part).
+        physics: :class:`HolsteinParams` (or its dict) of the exact elastic part; needed for
+            ``target="electronic"``. Not ``nn.Module.parameters()``.
+        center: False, ``"mean"`` (or True) or ``"median"``: the global input of the module docstring.
+    """
 
     energy_based = False
-    center = False
     default_target = "total"  # the target when none is given (the training pipeline reads it)
 
-    def __init__(self, target: str = "total", physics: HolsteinParams | None = None, head: str = "force"):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording(cls.__init__)
+
+    def __init__(self, target: str = "total", physics: HolsteinParams | dict | None = None, center=False):
         super().__init__()
         if target not in ("total", "electronic"):
             raise ValueError(f"target must be 'total' or 'electronic', got {target!r}")
+        if isinstance(physics, dict):
+            physics = HolsteinParams(**physics)
         if target == "electronic" and physics is None:
             raise ValueError("target='electronic' needs the HolsteinParams of the elastic force")
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
-        if head == "occupation" and (target != "electronic" or self.energy_based):
-            raise ValueError("head='occupation' predicts n_i: it needs target='electronic' and a direct-force model")
-        self.head = head
+        if not (center is None or isinstance(center, bool) or center in ("mean", "median")):
+            raise ValueError(f"center must be False, True, 'mean' or 'median', got {center!r}")
         self.target = target
-        self.physics = physics  # HolsteinParams of the exact elastic force (not nn.Module.parameters())
+        self.physics = physics
+        self.center = "mean" if center is True else (center or False)
         self.register_buffer("q_scale", torch.tensor(1.0, dtype=torch.float64))
         self.register_buffer("f_scale", torch.tensor(1.0, dtype=torch.float64))
-        self._config: dict = {"target": target, "physics": None if physics is None else physics.to_dict()}
-        if head != "force":
-            self._config["head"] = head
 
     # -- subclass hooks -------------------------------------------------------------------
     def predict(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Normalised forces of normalised fields: ``(B, L, L)`` -> ``(B, L, L)`` (direct models)."""
         raise NotImplementedError
 
     def site_energy(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Per-site energies of normalised fields: ``(B, L, L)`` -> ``(B, L, L)`` (energy models)."""
         raise NotImplementedError
-
-    def set_center(self, how=True) -> "ForceModel":
-        """Feed the model x - mean(x) (True or "mean") or x - median(x) ("median"); False: x itself.
-
-        See the module docstring; recorded in :meth:`config`.
-        """
-        how = "mean" if how is True else how
-        if how not in (False, None, "mean", "median"):
-            raise ValueError(f"center must be False, True, 'mean' or 'median', got {how!r}")
-        self.center = how or False
-        self._config["center"] = self.center
-        return self
-
-    def _normalise(self, Q: torch.Tensor) -> torch.Tensor:
-        x = Q / self.q_scale.to(Q.dtype)
-        if self.center == "mean":
-            return x - x.mean(dim=(-2, -1), keepdim=True)
-        if self.center == "median":  # average of the two middle values (N is even)
-            return x - torch.quantile(x.flatten(-2), 0.5, dim=-1)[..., None, None]
-        return x
 
     # -- public API -----------------------------------------------------------------------
     def config(self) -> dict:
-        """Constructor keyword arguments (JSON-able) that rebuild this model."""
-        return dict(self._config)
-
-    def _prepare(self, Q: torch.Tensor) -> tuple[torch.Tensor, bool]:
-        if not isinstance(Q, torch.Tensor):
-            raise TypeError(f"Q must be a torch.Tensor, got {type(Q).__name__}")
-        check_field(Q)
-        squeeze = Q.dim() == 2
-        if squeeze:
-            Q = Q[None]
-        ref = next(self.parameters(), self.q_scale)
-        return Q.to(dtype=ref.dtype, device=ref.device), squeeze
+        """Constructor keyword arguments (JSON-able) that rebuild this model: ``build(name, **config)``."""
+        return _jsonable(self._init_config)  # a fresh copy
 
     def energy(self, Q: torch.Tensor) -> torch.Tensor:
         """Model energy E(Q): ``(B, L, L)`` -> ``(B,)`` (energy models only); F = -∂E/∂Q.
@@ -150,39 +145,23 @@ class ForceModel(nn.Module):
         if not self.energy_based:
             raise TypeError(f"{type(self).__name__} predicts forces directly and has no energy")
         Q, squeeze = self._prepare(Q)
-        scale = (self.q_scale * self.f_scale).to(Q.dtype)
-        E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
-        if self.target == "electronic":  # the exact lattice energy, whose gradient is the elastic force
-            E = E + elastic_energy(Q, self.physics)
+        E = self._energy(Q)
         return E[0] if squeeze else E
 
     def forward(self, Q: torch.Tensor) -> torch.Tensor:
         Qin_dtype = Q.dtype if isinstance(Q, torch.Tensor) else None
         Q, squeeze = self._prepare(Q)
-        if self.energy_based:
+        if self.energy_based:  # F = -∂E/∂Q, the elastic part included through V(Q)
             with torch.enable_grad():
                 Qg = Q if Q.requires_grad else Q.detach().requires_grad_(True)
-                scale = (self.q_scale * self.f_scale).to(Q.dtype)
-                E = scale * self.site_energy(self._normalise(Qg)).sum(dim=(-2, -1))
-                F = forces_from_energy(E, Qg, create_graph=self.training)
-        elif self.head == "occupation":
-            F = self._occupation_forces(self.predict(self._normalise(Q)), Q.dtype)
+                F = forces_from_energy(self._energy(Qg), Qg, create_graph=self.training)
         else:
             F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q))
-        if self.target == "electronic":
-            F = F + elastic(Q, self.physics)
+            if self.target == "electronic":
+                F = F + elastic(Q, self.physics)
         if Qin_dtype is not None and Qin_dtype.is_floating_point:
             F = F.to(Qin_dtype)
         return F[0] if squeeze else F
-
-    def _occupation_forces(self, h: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """F^e_i = g (n_i - 1/2) from the raw outputs ``h: (B, L, L, 2)`` (levels, widths); see the module docstring."""
-        p = self.physics
-        eps = (p.g * self.q_scale.to(dtype)) * h[..., 0]  # (B, L, L) local levels
-        w = max(p.kT, 1e-3) + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
-        mu = half_filling_mu(eps, w)  # (B,)
-        n = torch.sigmoid((mu[:, None, None] - eps) / w)
-        return from_density(n, None, p)
 
     def as_force_fn(self):
         """The model as a force function ``Q -> F`` (detached, Q's shape), the one every driver uses
@@ -201,3 +180,33 @@ class ForceModel(nn.Module):
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    # -- internals ------------------------------------------------------------------------
+    def _prepare(self, Q: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """Validate ``Q``, add the batch axis, cast to the model's dtype and device."""
+        if not isinstance(Q, torch.Tensor):
+            raise TypeError(f"Q must be a torch.Tensor, got {type(Q).__name__}")
+        check_field(Q)
+        squeeze = Q.dim() == 2
+        if squeeze:
+            Q = Q[None]
+        ref = next(self.parameters(), self.q_scale)
+        return Q.to(dtype=ref.dtype, device=ref.device), squeeze
+
+    def _normalise(self, Q: torch.Tensor) -> torch.Tensor:
+        """The network input x = Q / q_scale, centred as ``center`` says."""
+        x = Q / self.q_scale.to(Q.dtype)
+        if self.center == "mean":
+            return x - x.mean(dim=(-2, -1), keepdim=True)
+        if self.center == "median":  # average of the two middle values (N is even)
+            return x - torch.quantile(x.flatten(-2), 0.5, dim=-1)[..., None, None]
+        return x
+
+    def _energy(self, Q: torch.Tensor) -> torch.Tensor:
+        """E = q_scale · f_scale · Σ_i e_i(x) (+ V(Q) for target "electronic") of prepared ``Q: (B, L, L)`` -> ``(B,)``:
+        the one place the energy is computed (``energy`` and ``forward`` both call it)."""
+        scale = (self.q_scale * self.f_scale).to(Q.dtype)
+        E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
+        if self.target == "electronic":  # the exact lattice energy, whose gradient is the elastic force
+            E = E + elastic_energy(Q, self.physics)
+        return E

@@ -65,14 +65,15 @@ class BPMLP(ForceModel):
         init_std, bias_std: the standard deviations of the reference initialisation.
         extended: use the D = 56 descriptor with the sign-relative products of the 1-d irreps.
         seed: seed of the initialisation (``None``: torch's global generator).
+        center: see :class:`~holstein.models.base.ForceModel`.
 
     Equivariant to lattice translations and D4 (exactly, for any weights).
     """
 
     def __init__(self, hidden=REFERENCE_HIDDEN, target: str = "total", physics: HolsteinParams | None = None,
                  init: str = "reference", init_std: float = 0.1, bias_std: float = 0.05,
-                 extended: bool = False, seed: int | None = None):
-        super().__init__(target=target, physics=physics)
+                 extended: bool = False, seed: int | None = None, center=False):
+        super().__init__(target=target, physics=physics, center=center)
         hidden = tuple(int(h) for h in hidden)
         if not hidden or any(h < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty sequence of positive widths, got {hidden}")
@@ -92,8 +93,6 @@ class BPMLP(ForceModel):
         self.register_buffer("desc_mean", torch.zeros(self.n_descriptors))
         self.register_buffer("desc_std", torch.ones(self.n_descriptors))
         self._init_weights(init, float(init_std), float(bias_std), seed)
-        self._config.update(hidden=list(hidden), init=init, init_std=float(init_std), bias_std=float(bias_std),
-                            extended=self.extended, seed=seed)
 
     @torch.no_grad()
     def _init_weights(self, init: str, init_std: float, bias_std: float, seed: int | None) -> None:
@@ -148,5 +147,7 @@ class BPMLPLean(BPMLP):
     """
 
     def __init__(self, hidden=(64, 64, 32), target: str = "total", physics: HolsteinParams | None = None,
-                 init: str = "kaiming", **kwargs):
-        super().__init__(hidden=hidden, target=target, physics=physics, init=init, **kwargs)
+                 init: str = "kaiming", init_std: float = 0.1, bias_std: float = 0.05,
+                 extended: bool = False, seed: int | None = None, center=False):
+        super().__init__(hidden=hidden, target=target, physics=physics, init=init, init_std=init_std,
+                         bias_std=bias_std, extended=extended, seed=seed, center=center)

@@ -36,38 +36,21 @@ F_i = -Σ_j ∂e_j/∂Q_i within 2(n-1) hops (6 for the default; the physical cu
 permutation-invariant neighbour mean, LayerNorm over channels), so F(gQ) = g F(Q).
 
 Backends: ``"pyg"`` aggregates with a torch_geometric ``MessagePassing(aggr="mean")`` on the lattice
-graph; ``"stencil"`` with :func:`~holstein.models.gcn.nn_mean`. Same weights, same result.
+graph (torch_geometric imported only then); ``"stencil"`` with
+:func:`~holstein.models.message_passing.nn_mean`. Same weights, same result.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import MessagePassing
 
-from . import register
+from . import message_passing, register
 from .base import ForceModel
-from .gcn import batched_graph, check_backend, nn_mean, tiled
+from .message_passing import batched_graph, check_backend, nn_mean, tiled
 
-__all__ = ["EnergyGNN", "NeighbourMean", "EnergyBlock"]
+__all__ = ["EnergyGNN", "EnergyBlock", "ACTIVATIONS"]
 
 ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "tanh": nn.Tanh}
-
-
-class NeighbourMean(MessagePassing):
-    """PyG mean aggregation over incoming edges: ``out_i = mean_{j -> i} x_j``.
-
-    On the nearest-neighbour graph of :func:`~holstein.models.gcn.lattice_graph` this is
-    (1/4) Σ_{j∈nn(i)} x_j. ``x: (num_nodes, C)`` -> ``(num_nodes, C)``.
-    """
-
-    def __init__(self):
-        super().__init__(aggr="mean")
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        return self.propagate(edge_index, x=x)
-
-    def message(self, x_j: torch.Tensor) -> torch.Tensor:
-        return x_j
 
 
 def _mlp(a: int, w: int, b: int, act: str) -> nn.Sequential:
@@ -109,7 +92,7 @@ class EnergyGNN(ForceModel):
         hidden_ratio: inner MLP width of a block = round(hidden_ratio · output width).
         activation: ``"silu"`` (default, smooth energy), ``"relu"`` or ``"tanh"``.
         backend: ``"pyg"`` or ``"stencil"``.
-        target, physics: see :class:`~holstein.models.base.ForceModel`.
+        target, physics, center: see :class:`~holstein.models.base.ForceModel`.
 
     Shapes: ``site_energy(x: (B, L, L)) -> (B, L, L)``. Parameters: 7,357,697 by default.
     Invariant energy, equivariant forces (translations, D4).
@@ -120,8 +103,8 @@ class EnergyGNN(ForceModel):
 
     def __init__(self, channels=DEFAULT_CHANNELS, hidden_ratio: float = 0.75,
                  activation: str = "silu", backend: str = "pyg", target: str = "total",
-                 physics=None):
-        super().__init__(target=target, physics=physics)
+                 physics=None, center=False):
+        super().__init__(target=target, physics=physics, center=center)
         channels = tuple(int(c) for c in channels)
         if len(channels) < 3 or channels[0] != 1 or channels[-1] != 1 or min(channels) < 1:
             raise ValueError(f"channels must be (1, c_1, ..., 1) with >= 1 block, got {channels}")
@@ -135,9 +118,8 @@ class EnergyGNN(ForceModel):
             EnergyBlock(a, b, max(1, round(hidden_ratio * b)), activation)
             for a, b in zip(channels[:-2], channels[1:-1]))
         self.readout = nn.Linear(channels[-2], 1)
-        self.mp = NeighbourMean()
-        self._config.update(channels=list(channels), hidden_ratio=float(hidden_ratio),
-                            activation=activation, backend=backend)
+        # PyG mean aggregation (no parameters), only where the pyg backend needs it
+        self.mp = message_passing.NeighbourMean() if backend == "pyg" else None
 
     @property
     def receptive_field(self) -> int:
@@ -157,13 +139,14 @@ class EnergyGNN(ForceModel):
             def aggregate(z):
                 return self.mp(z, nn_e)
         else:  # tiled on the CPU (exact; keeps activations in cache)
-            return tiled(self._stencil, x, len(self.blocks))
+            return tiled(self.stencil_forward, x, len(self.blocks))
         for blk in self.blocks:
             h = blk(h, aggregate)
         return self.readout(h).reshape(B, L, L)
 
-    def _stencil(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-site energies on the stencil backend: ``(B, l, l)`` -> ``(B, l, l)``."""
+    def stencil_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-site energies on the stencil backend, untiled: ``(B, l, l)`` -> ``(B, l, l)``.
+        Site-local within ``len(self.blocks)`` hops (what :func:`tiled` cuts up)."""
         h = x.unsqueeze(-1)  # (B, l, l, 1)
         for blk in self.blocks:
             h = blk(h, nn_mean)

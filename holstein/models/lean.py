@@ -3,7 +3,7 @@
 ``gcn_lean`` *is* :class:`~holstein.models.gcn.GCN` and ``energy_gnn_lean`` *is*
 :class:`~holstein.models.energy_gnn.EnergyGNN`: the subclasses below only change the constructor
 defaults (channels, and ``backend="stencil"``: the nearest-neighbour mean by ``torch.roll``,
-:func:`~holstein.models.gcn.nn_mean`, instead of a PyG graph). One architecture, two
+:func:`~holstein.models.message_passing.nn_mean`, instead of a PyG graph; no torch_geometric needed). One architecture, two
 message-passing backends; any of the four models accepts either backend.
 
 ==================  ======================  ==========  ==============  ====================
@@ -21,13 +21,12 @@ away): gcn_lean's 5 hops cover it exactly; the energy models' forces see 6 hops.
 """
 from __future__ import annotations
 
-
-from ..params import PAPER
+from ..params import PAPER, HolsteinParams
 from . import register
 from .energy_gnn import EnergyGNN
-from .gcn import GCN, nn_mean
+from .gcn import GCN
 
-__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean", "nn_mean"]
+__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean"]
 
 
 @register("gcn_lean")
@@ -40,8 +39,9 @@ class GCNLean(GCN):
     DEFAULT_CHANNELS = (1, 32, 64, 64, 32, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "stencil", target: str = "total",
-                 physics=None, head: str = "force"):
-        super().__init__(channels=channels, backend=backend, target=target, physics=physics, head=head)
+                 physics=None, head: str = "force", center=False):
+        super().__init__(channels=channels, backend=backend, target=target, physics=physics, head=head,
+                         center=center)
 
 
 @register("gcn_lean_mu")
@@ -49,7 +49,7 @@ class GCNLeanMu(GCNLean):
     """:class:`GCNLean` with the occupation head: levels and widths per site, μ fixed globally.
 
     Learns n_i (target "electronic", the elastic force is exact); half filling Σ_i n_i = N/2
-    holds by construction (see :mod:`holstein.models.base`). 16,770 parameters (two outputs
+    holds by construction (see :mod:`holstein.models.occupation`). 16,770 parameters (two outputs
     per site instead of one); equivariant to translations and D4. ``physics`` (the elastic force,
     g and kT of the head) default to the PAPER preset; a trained model records its own.
     """
@@ -57,8 +57,9 @@ class GCNLeanMu(GCNLean):
     default_target = "electronic"
 
     def __init__(self, channels=GCNLean.DEFAULT_CHANNELS, backend: str = "stencil", target: str = "electronic",
-                 physics=None, head: str = "occupation"):
-        super().__init__(channels=channels, backend=backend, target=target, physics=physics or PAPER, head=head)
+                 physics: HolsteinParams | dict | None = PAPER, head: str = "occupation", center=False):
+        super().__init__(channels=channels, backend=backend, target=target, physics=physics or PAPER, head=head,
+                         center=center)
 
 
 @register("energy_gnn_lean")
@@ -73,6 +74,6 @@ class EnergyGNNLean(EnergyGNN):
 
     def __init__(self, channels=DEFAULT_CHANNELS, hidden_ratio: float = 0.75,
                  activation: str = "silu", backend: str = "stencil", target: str = "total",
-                 physics=None):
+                 physics=None, center=False):
         super().__init__(channels=channels, hidden_ratio=hidden_ratio, activation=activation,
-                         backend=backend, target=target, physics=physics)
+                         backend=backend, target=target, physics=physics, center=center)
