@@ -31,7 +31,7 @@ from .data import Dataset
 from .files import atomic_write, write_json
 
 __all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
-           "save_metrics", "force_metrics", "RECIPES", "train_config"]
+           "save_metrics", "force_metrics", "RECIPES", "train_config", "with_extra"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -190,7 +190,7 @@ def _save(path: Path, payload: dict) -> None:
     atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
-def _with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Dataset, np.ndarray]:
+def with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Dataset, np.ndarray]:
     """``ds`` followed by every snapshot of ``extra`` (same L and parameters), and the training
     indices ``tr`` plus all of ``extra``'s; the held-out and validation snapshots stay ``ds``'s."""
     if extra is None:
@@ -234,7 +234,7 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         tr = tr[np.linspace(0, len(tr) - 1, max(cfg.max_train, 1)).astype(int)]
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(f"dataset of {len(ds)} snapshots is too small for a train/validation/test split")
-    train_ds, tr = _with_extra(ds, extra, tr)
+    train_ds, tr = with_extra(ds, extra, tr)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.lr_factor, patience=cfg.lr_patience)
     history = dict(epoch=[], train_loss=[], val_loss=[], val_rmse=[], lr=[], seconds=[])

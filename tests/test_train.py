@@ -119,10 +119,10 @@ def test_extra_training_data_adds_snapshots_but_keeps_the_held_out_set(ds, tmp_p
     assert ck["extra_sha256"] == more.sha256 and ck["dataset_sha256"] == ds.sha256
     with pytest.raises(ValueError, match="extra"):  # resuming without the same extra data
         train.train(_cfg(epochs=3), ds, tmp_path / "run", resume=True, progress=False)
-    train_ds, tr = train._with_extra(ds, more, train.split_train_val(ds)[0])
+    train_ds, tr = train.with_extra(ds, more, train.split_train_val(ds)[0])
     assert len(train_ds) == len(ds) + len(more) and set(range(len(ds), len(train_ds))) <= set(tr)
     assert not set(tr) & set(train.split_train_val(ds)[2])  # never the held-out snapshots
     odd = data.generate(tmp_path / "odd.npz", L=4, p=PAPER, n_random=2, n_quench=4, quench_runs=1, quench_every=5,
                         seed=3, progress=False)
     with pytest.raises(ValueError, match="L = 6"):
-        train._with_extra(ds, odd, tr)
+        train.with_extra(ds, odd, tr)
