@@ -24,14 +24,14 @@ Fan & Chern's GNN force field for the Holstein model (``cherngroupUVA/GNN_Holste
       V_i <- a V_i + b sqrt(kT) ξ_i,   a = e^{-γ dt},  b = sqrt((1 - a²)/m).
 
 This is the same update as ``holstein.dynamics.step(..., scheme="vv_ou")`` (tested to agree to
-rounding in ``tests/test_bench.py``, with γ = 0 and with the same noise). Differences from the
+rounding in ``tests/test_bench_speed.py``, with γ = 0 and with the same noise). Differences from the
 reference script, none of which changes the cost: the flat index is i = x*L + y (the reference
 uses i = y*L + x; the model is D4 symmetric, so the forces are the same field), the neighbour
 table is computed instead of read from a CSV file, the noise comes from a seeded
 ``numpy.random.RandomState`` instead of the global one, and nothing is written to disk.
 
 Standalone: ``python benchmarks/reference_baseline.py --L 200`` prints the time of one step
-(needs torch, torch_geometric and numpy only). ``holstein.bench`` imports this file by path and
+(needs torch, torch_geometric and numpy only). ``holstein.bench.speed`` imports this file by path and
 calls :func:`setup` (and :func:`time_step`).
 """
 from __future__ import annotations

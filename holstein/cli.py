@@ -140,14 +140,16 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from . import artifacts, bench
+    from .files import check_writable, write_json
 
     prof = get_profile(args.profile)
     if args.what == "ed":
         Ls = tuple(args.L) if args.L else prof.bench_L
-        res = bench.bench_ed(Ls, repeats=args.repeats or 5, device=args.device)
+        out = check_writable(args.out or artifacts.ARTIFACTS / "bench" / "ed.json")
+        res = bench.bench_ed(Ls, repeats=5 if args.repeats is None else args.repeats, device=args.device)
         res["command"] = args.command_line
-        path = bench.write_json(res, args.out or "artifacts/bench/ed.json")
+        path = write_json(res, out, indent=2)
         for r in res["results"]:
             print(f"L={r['L']:3d}  ED forces {r['t_ed_forces_s'] * 1e3:9.2f} ms   eigh {r['t_eigh_s'] * 1e3:9.2f} ms"
                   f"   ratio {r['ratio']:.3f}")
@@ -160,27 +162,26 @@ def cmd_bench(args) -> int:
 
 
 def _bench_transfer(args, bench) -> int:
-    """``bench transfer``: :func:`holstein.bench.transfer_check` with the committed 24×24 models."""
-    from . import notebook, train
+    """``bench transfer``: :func:`holstein.transfer.transfer_check` with the committed 24×24 models."""
+    from . import artifacts, train
+    from .files import check_writable, write_json
+    from .transfer import transfer_check
 
     names = args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]
     fns = {}
     for name in names:  # a model name (weights in <name>_L24/) or a directory under artifacts/models
-        path = notebook.ARTIFACTS / "models" / f"{name}_L24" / "best.pt"
-        path = path if path.exists() else notebook.ARTIFACTS / "models" / name / "best.pt"
-        if not path.exists():
-            raise ValueError(f"no committed weights for {name!r} at {path}")
-        fns[name] = train.load_model(path, device=args.device).double().as_force_fn()
+        fns[name] = train.load_model(artifacts.weights_path(name), device=args.device).double().as_force_fn()
     if args.driver not in fns:
         raise ValueError(f"--driver {args.driver!r} must be one of the models {names}")
     L = args.L[0] if args.L else 200
     kw = dict(probe_distance=args.probe_distance, tol=args.kpm_tol)
     if args.kpm_moments:
         kw["n_moments"] = args.kpm_moments
-    res = bench.transfer_check(fns, L, args.steps, args.every, args.driver, seed=args.seed, kpm_kwargs=kw,
-                               device=args.device)
+    out = check_writable(args.out or f"benchmarks/transfer_L{L}.json")
+    res = transfer_check(fns, L, args.steps, args.every, args.driver, seed=args.seed, kpm_kwargs=kw,
+                         device=args.device)
     res["command"] = args.command_line
-    path = bench.write_json(res, args.out or f"benchmarks/transfer_L{L}.json")
+    path = write_json(res, out, indent=2)
     for s in res["snapshots"]:
         print(f"t = {s['time']:7.1f}: KPM {s['t_kpm_s']:.1f} s, M = {s['n_moments']}")
     for name, d in res["models"].items():
@@ -192,7 +193,11 @@ def _bench_transfer(args, bench) -> int:
 
 def _bench_speed(args, bench) -> int:
     """``bench speed``: :func:`holstein.bench.bench_speed` with the full (or ``--tiny``) sizes, then plots."""
-    kw = dict(bench.SPEED_TINY if args.tiny else bench.SPEED_FULL)
+    from .files import check_writable, write_json
+    from .plotting import plot_speed
+
+    out = check_writable(args.out or "benchmarks/speed.json")
+    kw = (bench.SPEED_TINY if args.tiny else bench.SPEED_FULL).kwargs()
     given = dict(Ls=args.L, ed_Ls=args.ed_L, reference_Ls=args.reference_L, ensemble_B=args.ensemble_B,
                  dtype_Ls=args.dtype_L, scaling_Ls=args.scaling_L, ensemble_L=args.ensemble_L,
                  compile_L=args.compile_L, budget_s=args.budget, compile=args.compile, models=args.models)
@@ -209,39 +214,9 @@ def _bench_speed(args, bench) -> int:
     res = bench.bench_speed(**kw, max_L=caps, kpm=not args.no_kpm, kpm_kwargs=kpm_kwargs,
                             reference_grad=not args.reference_no_grad, device=args.device, seed=args.seed)
     res["command"] = args.command_line
-    out = Path(args.out or "benchmarks/speed.json")
-    res["plots"] = [str(p) for p in bench.plot_speed(res, out.with_suffix(""))]
-    path = bench.write_json(res, out)
-    print(f"{res['machine'].get('gpu') or res['machine'].get('cpu_model')} ({args.device}, "
-          f"{res['machine']['threads']} threads)")
-    print(f"{'method':>16} {'L':>4} {'t_force':>10} {'t_step':>10} {'site-steps/s':>13} {'peak mem':>10}")
-    for r in res["results"]:
-        mem = r.get("mem_peak_bytes")
-        print(f"{r['method']:>16} {r['L']:4d} {r['t_force_s'] * 1e3:8.2f}ms {r['t_step_s'] * 1e3:8.2f}ms "
-              f"{r['site_steps_per_s']:13.4g} {'-' if mem is None else f'{mem / 2**20:7.2f}MiB':>10}")
-    sc = res["scaling"]
-    for name, d in sc["models"].items():
-        print(f"scaling {name}: t/N at L={sc['L_large']} over L={sc['L_small']}: {d['ratio_force']:.3f} (force), "
-              f"{d['ratio_step']:.3f} (step); within 20%: {d['within_20pct']}")
-    ref = res["reference"]
-    for r in ref.get("results", []):
-        print(f"reference step at L={r['L']}: {r['t_step_reference_s']:.4g} s; {ref['lean_model']} speedup "
-              f"{r['speedup_float64']:.3g}x (float64), {r['speedup_float32']:.3g}x (float32)")
-    if ref.get("status") != "ok":
-        print(f"reference baseline {ref['status']}: {ref['reason']}")
-    if "ed_vs_lean" in res:
-        e = res["ed_vs_lean"]
-        print(f"ED step at L={e['L']}: {e['t_step_ed_s']:.4g} s; {e['model']} speedup {e['speedup_float64']:.3g}x "
-              f"(float64), {e['speedup_float32']:.3g}x (float32)")
-    best = max(res["ensemble"]["results"], key=lambda r: r["site_steps_per_s"])
-    print(f"ensemble L={res['ensemble']['L']}: best {best['site_steps_per_s']:.4g} site-steps/s at B={best['B']} "
-          f"({best['dtype']})")
-    for r in res["dtype"]:
-        print(f"{r['model']} L={r['L']}: force time float64 / float32 = {r['speedup_float32']:.3g}")
-    c = res["compile"]
-    print("torch.compile: " + (", ".join(f"{r['dtype']} x{r['speedup_force']:.3g} (compile {r['t_compile_s']:.0f} s)"
-                                         for r in c["results"]) if c["status"] == "ok" else
-                               f"{c['status']} ({c['reason']})"))
+    res["plots"] = [str(p) for p in plot_speed(res, out.with_suffix(""))]
+    path = write_json(res, out, indent=2)
+    print(bench.speed_summary(res))
     print(f"wrote {path} and {', '.join(res['plots'])}")
     return 0
 
@@ -332,46 +307,57 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="output directory (default holstein/artifacts/models/<model>_L<L>)")
     t.set_defaults(func=cmd_train)
 
+    from .bench.speed import SPEED_FULL as D, SPEED_TINY as T  # the speed benchmark's settings, stated once
+
+    def dflt(v):
+        return " ".join(f"{k}={x}" for k, x in v.items()) if hasattr(v, "items") else " ".join(map(str, v))
+
     b = sub.add_parser("bench", help="benchmarks written as JSON (+ PNG plots for speed)")
     b.add_argument("what", choices=["ed", "speed", "transfer"],
                    help="ed: ED force evaluation vs a bare eigh; speed: ED, KPM and the models against L, the "
                         "reference approach, ensembles, float32, torch.compile (holstein.bench.bench_speed); "
                         "transfer: the committed models' force error on a large quench against KPM "
-                        "(holstein.bench.transfer_check)")
+                        "(holstein.transfer.transfer_check)")
     b.add_argument("--profile", help=prof_help)
-    b.add_argument("--L", "--Ls", dest="L", type=int, nargs="+",
-                   help="lattice sizes (ed: default the profile's bench_L; speed: KPM and models, default "
-                        "16 32 64 128 256 512)")
-    b.add_argument("--repeats", type=int, help="ed: timed calls per size (default 5); speed: the most timed calls "
-                                                "per point (default 5, 1 with --tiny)")
-    b.add_argument("--device", default="cpu")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--out", help="output JSON (default artifacts/bench/ed.json, or benchmarks/speed.json for speed)")
+    b.add_argument("--L", "--Ls", dest="L", type=_int_at_least(2), nargs="+",
+                   help=f"lattice sizes (ed: default the profile's bench_L; speed: KPM and models, default "
+                        f"{dflt(D.Ls)}; transfer: default 200)")
+    b.add_argument("--repeats", type=positive, help=f"ed: timed calls per size (default 5); speed: the most timed calls "
+                                                f"per point (default {D.repeats}, {T.repeats} with --tiny)")
+    b.add_argument("--device", default="cpu", type=_device)
+    b.add_argument("--seed", type=non_negative, default=0)
+    b.add_argument("--out", help="output JSON (default holstein/artifacts/bench/ed.json, benchmarks/speed.json for speed, "
+                                 "benchmarks/transfer_L<L>.json for transfer)")
     sp = b.add_argument_group("speed")
     sp.add_argument("--tiny", action="store_true", help="everything at minimal sizes, in seconds (a smoke test)")
-    sp.add_argument("--ed-L", type=int, nargs="+", help="ED sizes (default 12 16 24 32 40 48 56 64)")
-    sp.add_argument("--models", nargs="+",
-                    help="registered models (default gcn_lean energy_gnn_lean bp_mlp_lean gcn energy_gnn bp_mlp)")
+    sp.add_argument("--ed-L", type=positive, nargs="+", help=f"ED sizes (default {dflt(D.ed_Ls)})")
+    sp.add_argument("--models", nargs="+", help=f"registered models (default {dflt(D.models)}; transfer: the "
+                                                 "lean models with committed weights)")
     sp.add_argument("--max-L", nargs="+", metavar="NAME=L",
-                    help="caps on L per method, e.g. gcn=32 kpm=256 (default gcn=64 energy_gnn=64 bp_mlp=64)")
-    sp.add_argument("--budget", type=float, help="seconds of timed calls per point, at least one call (default 20)")
-    sp.add_argument("--scaling-L", type=int, nargs=2, help="the two sizes of the linear-scaling ratio (default 64 512)")
-    sp.add_argument("--reference-L", type=int, nargs="+", help="sizes of the reference comparison (default 40 200)")
+                    help=f"caps on L per method, e.g. gcn=32 kpm=256 (default {dflt(D.max_L)})")
+    sp.add_argument("--budget", type=float,
+                    help=f"seconds of timed calls per point, at least one call (default {D.budget_s:g})")
+    sp.add_argument("--scaling-L", type=positive, nargs=2,
+                    help=f"the two sizes of the linear-scaling ratio (default {dflt(D.scaling_Ls)})")
+    sp.add_argument("--reference-L", type=positive, nargs="+",
+                    help=f"sizes of the reference comparison (default {dflt(D.reference_Ls)})")
     sp.add_argument("--reference-no-grad", action="store_true",
                     help="call the reference GCN under torch.no_grad (the reference code does not)")
-    sp.add_argument("--ensemble-L", type=int, help="lattice of the ensemble benchmark (default 64)")
-    sp.add_argument("--ensemble-B", type=int, nargs="+", help="replica counts (default 1 2 4 8 16 32 64)")
-    sp.add_argument("--dtype-L", type=int, nargs="+", help="sizes of the float32/float64 comparison (default 64 256)")
+    sp.add_argument("--ensemble-L", type=positive, help=f"lattice of the ensemble benchmark (default {D.ensemble_L})")
+    sp.add_argument("--ensemble-B", type=positive, nargs="+", help=f"replica counts (default {dflt(D.ensemble_B)})")
+    sp.add_argument("--dtype-L", type=positive, nargs="+",
+                    help=f"sizes of the float32/float64 comparison (default {dflt(D.dtype_Ls)})")
     sp.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                    help="time torch.compile of the lean model (default: yes, no with --tiny)")
-    sp.add_argument("--compile-L", type=int, help="lattice of the torch.compile timing (default 256)")
+                    help=f"time torch.compile of the lean model (default: {'yes' if D.compile else 'no'}, "
+                         f"{'yes' if T.compile else 'no'} with --tiny)")
+    sp.add_argument("--compile-L", type=positive, help=f"lattice of the torch.compile timing (default {D.compile_L})")
     sp.add_argument("--no-kpm", action="store_true", help="leave out KPM")
-    sp.add_argument("--kpm-moments", type=int, help="KPM Chebyshev moments (default: chosen by holstein.kpm)")
+    sp.add_argument("--kpm-moments", type=positive, help="KPM Chebyshev moments (default: chosen by holstein.kpm)")
     tr = b.add_argument_group("transfer")
-    tr.add_argument("--steps", type=int, default=4000, help="Langevin steps of the large quench (default 4000)")
-    tr.add_argument("--every", type=int, default=1000, help="steps between checked snapshots (default 1000)")
+    tr.add_argument("--steps", type=positive, default=4000, help="Langevin steps of the large quench (default 4000)")
+    tr.add_argument("--every", type=positive, default=1000, help="steps between checked snapshots (default 1000)")
     tr.add_argument("--driver", default="gcn_lean", help="the model that drives the quench (default gcn_lean)")
-    tr.add_argument("--probe-distance", type=int, default=8, help="KPM probing distance (default 8)")
+    tr.add_argument("--probe-distance", type=positive, default=8, help="KPM probing distance (default 8)")
     tr.add_argument("--kpm-tol", type=float, default=1e-4, help="KPM truncation tolerance (default 1e-4)")
     b.set_defaults(func=cmd_bench)
     return ap

@@ -195,12 +195,14 @@ _REF = {"A2": 0, "B1": 2, "B2": 1, "E": 3}
 
 @lru_cache(maxsize=None)
 def _U_tensor(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    return torch.tensor(np.array(_basis_cached()[0]), dtype=dtype, device=device)
+    with torch.inference_mode(False):  # cached: must stay usable by autograd after an inference call
+        return torch.tensor(np.array(_basis_cached()[0]), dtype=dtype, device=device)
 
 
 @lru_cache(maxsize=None)
 def _sites_tensor(L: int, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(SquareLattice(L).shell_sites, device=device)
+    with torch.inference_mode(False):
+        return torch.as_tensor(SquareLattice(L).shell_sites, device=device)
 
 
 def _as_field(Q) -> tuple[torch.Tensor, bool]:

@@ -50,7 +50,8 @@ _BISECTION_STEPS = 200
 
 @lru_cache(maxsize=16)
 def _hopping(L: int, t: float, dtype: torch.dtype, device: str) -> torch.Tensor:
-    return torch.as_tensor(SquareLattice(L).hopping_matrix(t), dtype=dtype, device=device)
+    with torch.inference_mode(False):  # cached: must stay usable by autograd after an inference call
+        return torch.as_tensor(SquareLattice(L).hopping_matrix(t), dtype=dtype, device=device)
 
 
 def memory_needed(L: int, batch: int = 1, itemsize: int = 8) -> int:

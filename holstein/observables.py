@@ -9,7 +9,8 @@ snapshots) into the quantities of a coarsening study:
 * :func:`structure_factor` — ``S(q)``, peaked at ``(π, π)``;
 * :func:`correlation_map` / :func:`correlation` — ``C(Δ)`` and its radial average ``C(r)``;
 * :func:`domain_size` — ``L(t)`` from ``C(L) = 1/2``;
-* :func:`fit_growth_exponent` — ``L ~ t^α`` with a standard error;
+* :func:`fit_power_law` — ``y = A x^b`` on log–log axes with a standard error, and
+  :func:`fit_growth_exponent` — ``L ~ t^α`` through it;
 * :func:`scaling_collapse` — ``C(r / L(t))``.
 
 Every function accepts a numpy array or a torch tensor of shape ``(L, L)`` or ``(..., L, L)``
@@ -26,7 +27,8 @@ import numpy as np
 from .lattice import SquareLattice, check_field, neighbour_sum
 
 __all__ = ["local_cdw", "cdw_order", "q_grid", "structure_factor", "correlation_map", "radial_average",
-           "correlation", "domain_size", "GrowthFit", "fit_growth_exponent", "scaling_collapse"]
+           "correlation", "domain_size", "PowerLawFit", "fit_power_law", "GrowthFit", "fit_growth_exponent",
+           "scaling_collapse"]
 
 
 # ----------------------------------------------------------------------------- input handling
@@ -248,7 +250,72 @@ def domain_size(r, C, level: float = 0.5) -> float:
     return float(r[k - 1] + (level - C[k - 1]) * (r[k] - r[k - 1]) / (C[k] - C[k - 1]))
 
 
-# ----------------------------------------------------------------------------- growth exponent
+# ----------------------------------------------------------------------------- power-law fits
+@dataclass(frozen=True, eq=False)
+class PowerLawFit:
+    """Result of :func:`fit_power_law`: y ≈ prefactor · x^slope, fitted to the points ``x``, ``y``.
+
+    slope_err and log_prefactor_err are standard errors from the least-squares covariance
+    s² (XᵀX)⁻¹ with s² = RSS / (n - 2) (NaN with only two points).
+    """
+
+    slope: float
+    slope_err: float
+    prefactor: float
+    log_prefactor_err: float
+    x: np.ndarray  # (n,) the points used
+    y: np.ndarray  # (n,)
+
+    @property
+    def n_points(self) -> int:
+        return int(self.x.size)
+
+    def __call__(self, x):
+        """The fitted power law prefactor · x^slope."""
+        return self.prefactor * np.asarray(x, dtype=np.float64) ** self.slope
+
+
+def fit_power_law(x, y, x_min: float | None = None, x_max: float | None = None,
+                  min_points: int = 2) -> PowerLawFit:
+    """Least-squares fit of y = A x^b on log–log axes: the one power-law fit of the package.
+
+        log y = b log x + c,   A = e^c,   σ_b² = s² [(XᵀX)⁻¹]_bb,   s² = RSS / (n - 2)
+
+    Points with non-finite x or y, x <= 0 or y <= 0, or outside [x_min, x_max] are ignored.
+    With exactly collinear data the error is 0; with two points it is NaN.
+
+    x, y: (n,)  ->  :class:`PowerLawFit`. Raises ValueError with fewer than ``min_points``
+    (at least 2) valid points or fewer than two distinct x.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+        if x_min is not None:
+            ok &= x >= x_min
+        if x_max is not None:
+            ok &= x <= x_max
+    n, need = int(ok.sum()), max(2, int(min_points))
+    if n < need:
+        raise ValueError(f"a power-law fit needs at least {need} valid points (finite, positive, in "
+                         f"[x_min, x_max]); got {n}")
+    lx, ly = np.log(x[ok]), np.log(y[ok])
+    if np.ptp(lx) == 0:
+        raise ValueError("a power-law fit needs at least two distinct x")
+    X = np.stack([lx, np.ones_like(lx)], axis=1)  # (n, 2)
+    coef, *_ = np.linalg.lstsq(X, ly, rcond=None)
+    if n > 2:
+        resid = ly - X @ coef
+        cov = float(resid @ resid) / (n - 2) * np.linalg.inv(X.T @ X)
+        err, log_err = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+    else:
+        err = log_err = float("nan")
+    return PowerLawFit(slope=float(coef[0]), slope_err=err, prefactor=float(np.exp(coef[1])),
+                       log_prefactor_err=log_err, x=x[ok], y=y[ok])
+
+
 @dataclass(frozen=True)
 class GrowthFit:
     """Result of :func:`fit_growth_exponent`: L(t) ≈ prefactor · t^alpha.
@@ -271,40 +338,17 @@ class GrowthFit:
 
 
 def fit_growth_exponent(t, Lt, t_min: float | None = None, t_max: float | None = None) -> GrowthFit:
-    """Least-squares fit of the coarsening law L(t) = A t^α on log–log axes.
-
-        log L = α log t + c,   A = e^c,   σ_α² = s² [(XᵀX)⁻¹]_αα,   s² = RSS / (n - 2)
+    """The coarsening law L(t) = A t^α fitted on log–log axes (:func:`fit_power_law` of L against t).
 
     Points with non-finite t or L, t <= 0 or L <= 0, or outside [t_min, t_max] are ignored.
     With exactly collinear data the error is 0. Allen–Cahn coarsening gives α = 1/2.
 
     t, Lt: (n,)  ->  :class:`GrowthFit`. Raises ValueError with fewer than 3 valid points.
     """
-    t = np.asarray(t, dtype=np.float64).ravel()
-    Lt = np.asarray(Lt, dtype=np.float64).ravel()
-    if t.shape != Lt.shape:
-        raise ValueError(f"t and Lt must have the same length, got {t.size} and {Lt.size}")
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(t) & np.isfinite(Lt) & (t > 0) & (Lt > 0)
-        if t_min is not None:
-            ok &= t >= t_min
-        if t_max is not None:
-            ok &= t <= t_max
-    n = int(ok.sum())
-    if n < 3:
-        raise ValueError(f"fit_growth_exponent needs at least 3 valid points (finite, positive, in "
-                         f"[t_min, t_max]); got {n}")
-    x, y = np.log(t[ok]), np.log(Lt[ok])
-    if np.ptp(x) == 0:
-        raise ValueError("fit_growth_exponent needs at least two distinct times")
-    X = np.stack([x, np.ones_like(x)], axis=1)  # (n, 2)
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    resid = y - X @ coef
-    s2 = float(resid @ resid) / (n - 2)
-    cov = s2 * np.linalg.inv(X.T @ X)
-    return GrowthFit(alpha=float(coef[0]), alpha_err=float(np.sqrt(cov[0, 0])),
-                     prefactor=float(np.exp(coef[1])), log_prefactor_err=float(np.sqrt(cov[1, 1])),
-                     n_points=n, t_min=float(t[ok].min()), t_max=float(t[ok].max()))
+    f = fit_power_law(t, Lt, x_min=t_min, x_max=t_max, min_points=3)
+    return GrowthFit(alpha=f.slope, alpha_err=f.slope_err, prefactor=f.prefactor,
+                     log_prefactor_err=f.log_prefactor_err, n_points=f.n_points, t_min=float(f.x.min()),
+                     t_max=float(f.x.max()))
 
 
 # ----------------------------------------------------------------------------- scaling collapse

@@ -2,15 +2,19 @@
 
 Each helper draws on a matplotlib ``Axes`` passed in (no pyplot state, no backend choice),
 labels every axis with symbols and units (lengths in lattice spacings a = 1, time in units of
-ħ/t with t the hopping) and returns what it drew, so a notebook can restyle it.
+ħ/t with t the hopping) and returns what it drew, so a notebook can restyle it. The figures
+of the speed benchmark (:func:`speed_figures`) are drawn from its result dict alone.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from . import observables as obs
 
-__all__ = ["plot_field", "plot_structure_factor", "plot_correlations", "plot_collapse", "plot_domain_growth"]
+__all__ = ["plot_field", "plot_structure_factor", "plot_correlations", "plot_collapse", "plot_domain_growth",
+           "speed_figures", "plot_speed"]
 
 TIME_LABEL = r"time $t$ ($\hbar/t_{\mathrm{hop}}$)"
 R_LABEL = r"$r$ (lattice spacings)"
@@ -259,3 +263,90 @@ def plot_history(ax, history, label=None):
 
 
 __all__ += ["plot_parity", "plot_error_histogram", "plot_history", "F_ED_LABEL", "F_ML_LABEL"]
+
+
+# ----------------------------------------------------------------------------- speed benchmark
+def plot_speed(res: dict, stem) -> list[Path]:
+    """The :func:`speed_figures` of a :func:`holstein.bench.bench_speed` result, written as
+    ``<stem>_scaling.png`` and ``<stem>_ensemble.png``; returns the two paths."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_name(stem.name + "_scaling.png"), stem.with_name(stem.name + "_ensemble.png")]
+    for fig, path in zip(speed_figures(res), paths):
+        fig.savefig(path, dpi=120)
+    return paths
+
+
+def speed_figures(res: dict) -> tuple:
+    """Two matplotlib Figures (scaling, ensemble) of a :func:`holstein.bench.bench_speed` result (a pure
+    function of the result dict, e.g. the committed ``benchmarks/speed.json``).
+
+    Scaling: (a) time per force evaluation against N = L² (log-log) for every method, with a
+    c·N³ line through ED's largest point and a c·N line through the lean model's; (b) site-steps
+    per second of the dynamics; (c) peak memory of a step. Ensemble: site-steps per second of
+    the lean model against the number of replicas B, and the step time of the reference approach
+    against the lean model at equal L.
+    """
+    from matplotlib.figure import Figure
+
+    by = {}
+    for r in res["results"]:
+        by.setdefault(r["method"], []).append(r)
+    fig = Figure(figsize=(15, 4.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for name, rs in by.items():
+        rs = sorted(rs, key=lambda r: r["N"])
+        N = np.array([r["N"] for r in rs], dtype=float)
+        style = dict(marker="o", ls="-", lw=2.5 if name in ("ed", "kpm") else 1.5,
+                     label=name if name in ("ed", "kpm") else f"{name} ({res['methods'][name]['parameters']:,} par.)")
+        axes[0].loglog(N, [r["t_force_s"] for r in rs], **style)
+        axes[1].loglog(N, [r["site_steps_per_s"] for r in rs], **style)
+        mem = [(n, r["mem_peak_bytes"] / 2 ** 20) for n, r in zip(N, rs) if r.get("mem_peak_bytes")]
+        if mem:
+            axes[2].loglog(*zip(*mem), **style)
+    for name, power, ls in (("ed", 3, "--"), (res["scaling"].get("headline"), 1, ":")):
+        rs = sorted(by.get(name, []), key=lambda r: r["N"])
+        if rs:
+            N = np.array([r["N"] for r in rs], dtype=float)
+            axes[0].loglog(N, rs[-1]["t_force_s"] * (N / N[-1]) ** power, "k", ls=ls, lw=1,
+                           label=rf"$\propto N^{power}$" if power > 1 else r"$\propto N$")
+    axes[0].set_ylabel("time per force evaluation (s)")
+    axes[1].set_ylabel("site-steps per second ($N / t_{\\mathrm{step}}$)")
+    axes[2].set_ylabel("peak memory of a step (MiB)")
+    for ax, title in zip(axes, ("(a) force evaluation", "(b) Langevin dynamics step", "(c) memory")):
+        ax.set_xlabel(r"sites $N = L^2$")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    m = res["machine"]
+    fig.suptitle(f"{m.get('gpu') or m.get('cpu_model') or m['processor']} ({m['device']}, {m['threads']} threads)",
+                 fontsize=9)
+    fig_scaling = fig
+
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    ens = res["ensemble"]
+    for dt in sorted({r["dtype"] for r in ens["results"]}):
+        rs = sorted((r for r in ens["results"] if r["dtype"] == dt), key=lambda r: r["B"])
+        ax.loglog([r["B"] for r in rs], [r["site_steps_per_s"] for r in rs], "o-",
+                  label=f"{ens['model']} {dt.split('.')[-1]}")
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel("replicas $B$")
+    ax.set_ylabel("site-steps per second ($B N / t_{\\mathrm{step}}$)")
+    ax.set_title(f"(a) ensemble throughput, L = {ens['L']}")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    ref = res["reference"]
+    if ref.get("status") == "ok" and ref["results"]:
+        x = np.arange(len(ref["results"]))
+        for k, (key, label) in enumerate((("t_step_reference_s", "reference (PyG, float64, loops)"),
+                                          ("t_step_lean_float64_s", f"{ref['lean_model']} float64"),
+                                          ("t_step_lean_float32_s", f"{ref['lean_model']} float32"))):
+            bars = bx.bar(x + (k - 1) * 0.27, [r[key] for r in ref["results"]], 0.27, label=label, log=True)
+            if k:
+                bx.bar_label(bars, [f"×{r['speedup_' + key.split('_')[-2]]:.3g}" for r in ref["results"]], fontsize=8)
+        bx.set_xticks(x, [f"L = {r['L']}" for r in ref["results"]])
+        bx.set_ylabel("time per dynamics step (s)")
+        bx.legend(fontsize=8)
+    bx.set_title("(b) reference approach vs lean model")
+    return fig_scaling, fig

@@ -118,3 +118,20 @@ def test_shapes_labels_and_errors():
         desc.neighbourhood_descriptors(torch.randn(3, 44))
     with pytest.raises(ValueError, match="floating"):
         desc.descriptors(torch.ones(4, 4, dtype=torch.int64))
+
+
+def test_cached_bases_survive_inference_mode():
+    """A first (cold-cache) call under torch.inference_mode must not cache inference tensors that a
+    later autograd call saves for backward (it did: the bench's float32 timing broke this file's
+    Jacobian test). A subprocess gives cold caches without touching private names."""
+    import subprocess
+    import sys
+
+    code = ("import torch; from holstein import descriptors as d, SquareLattice\n"
+            "with torch.inference_mode():\n"
+            "    d.neighbourhood_descriptors(torch.randn(45)); d.descriptors(torch.randn(6, 6))\n"
+            "q = torch.randn(45, requires_grad=True); d.neighbourhood_descriptors(q).sum().backward()\n"
+            "Q = torch.randn(6, 6, requires_grad=True); d.descriptors(Q).sum().backward()\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]

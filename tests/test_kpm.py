@@ -7,7 +7,7 @@ import torch
 from numpy.polynomial import chebyshev
 
 from holstein import PAPER, ed, kpm
-from holstein.bench_kpm import kpm_accuracy, quench_like
+from holstein.bench.kpm import kpm_accuracy, quench_like
 from holstein.data import random_configurations
 from holstein.forces import elastic
 from holstein.lattice import D4_OPS, translate

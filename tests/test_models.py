@@ -502,3 +502,18 @@ def test_tiled_stencil_evaluation_is_exact(name, monkeypatch):
     bad = mp.tiled(m.stencil_forward, Q, 1, 8)
     good = mp.tiled(m.stencil_forward, Q, len(getattr(m, "blocks", getattr(m, "self_convs", []))), 8)
     assert (bad - good).abs().max() > 1e-6
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_training_works_after_an_inference_call(name):
+    """Cached lattice tensors (descriptor bases, neighbour tables, graphs) made during an inference-mode
+    force call must not poison a later backward pass on the same lattice (they did: "Inference
+    tensors cannot be saved for backward"). A fresh L per model keeps the caches cold."""
+    L = 10 + 2 * ALL.index(name)
+    m = small(name)
+    m.as_force_fn()(torch.randn(1, L, L, dtype=torch.float64))
+    m.train()
+    loss = m(torch.randn(1, L, L, dtype=torch.float64)).pow(2).mean()
+    loss.backward()
+    grads = [p.grad for p in m.parameters() if p.grad is not None]  # (an energy's constant offsets get none)
+    assert grads and all(bool(torch.isfinite(g).all()) for g in grads)

@@ -256,6 +256,35 @@ def test_fit_growth_exponent_masks_and_errors():
         obs.fit_growth_exponent([1, 2, 3], [1, 2])
 
 
+def test_fit_power_law_recovers_exponent_and_error_covers_truth():
+    rng = np.random.default_rng(7)
+    x = np.geomspace(10, 1e4, 12)
+    hits = []
+    for _ in range(200):
+        f = obs.fit_power_law(x, 3e-9 * x ** 2.7 * np.exp(0.05 * rng.normal(size=x.size)))
+        assert f.slope == pytest.approx(2.7, abs=0.1) and f.slope_err > 0
+        hits.append(abs(f.slope - 2.7) < 2 * f.slope_err)
+    assert 0.9 < np.mean(hits) < 0.99  # a calibrated 2σ bar covers the truth about 95 % of the time
+    np.testing.assert_allclose(f(x), f.prefactor * x ** f.slope)
+
+
+def test_fit_power_law_exact_few_points_and_range():
+    N = np.array([64, 256, 1024])
+    f = obs.fit_power_law(N, 1e-9 * N ** 3.0)  # exact cubic: exact slope, zero error
+    assert f.slope == pytest.approx(3.0) and f.slope_err == pytest.approx(0.0, abs=1e-9)
+    assert f.prefactor == pytest.approx(1e-9) and f.n_points == 3
+    f = obs.fit_power_law(N[:2], N[:2] * 2.0)  # two points: a slope, no error bar
+    assert f.slope == pytest.approx(1.0) and np.isnan(f.slope_err)
+    f = obs.fit_power_law([0, 1, 2, 4, 8, 16.0], [5, 1, 2, 4, 8, 1e3], x_min=1, x_max=8)
+    assert f.slope == pytest.approx(1.0) and list(f.x) == [1, 2, 4, 8] and list(f.y) == [1, 2, 4, 8]
+    with pytest.raises(ValueError):
+        obs.fit_power_law([4], [1.0])
+    with pytest.raises(ValueError):
+        obs.fit_power_law([4, 4, 4], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="3"):
+        obs.fit_power_law([1, 2], [1, 2], min_points=3)
+
+
 def test_scaling_collapse():
     r = np.arange(5.0)
     out = obs.scaling_collapse(r, [np.ones(5), 0.5 * np.ones(5)], [2.0, 4.0])

@@ -1,4 +1,4 @@
-"""Tests of the force-field figure helpers in holstein/plotting.py (parity, errors, history)."""
+"""Tests of the figure helpers in holstein/plotting.py for force fields (parity, errors, history) and speed."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -87,3 +87,23 @@ def test_history(ax):
     assert _legend_texts(ax) == ["gcn: training", "gcn: validation"]
     with pytest.raises(ValueError):
         plot_history(ax, dict(epoch=[0]))
+
+
+@pytest.mark.slow
+def test_speed_figures_of_the_committed_benchmark(tmp_path):
+    """The speed figures are a pure function of a bench_speed result: here benchmarks/speed.json."""
+    import json
+
+    from holstein.bench import BENCHMARKS
+    from holstein.plotting import plot_speed, speed_figures
+
+    res = json.loads((BENCHMARKS / "speed.json").read_text())
+    fig_scaling, fig_ensemble = speed_figures(res)
+    axes = fig_scaling.get_axes()
+    assert len(axes) == 3 and all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
+    assert {t.get_text().split(" (")[0] for t in axes[0].get_legend().get_texts()} >= {"ed", "gcn_lean"}
+    assert all(ax.get_xscale() == "log" and ax.get_yscale() == "log" for ax in axes)
+    assert [ax.get_title() for ax in fig_ensemble.get_axes()][1] == "(b) reference approach vs lean model"
+    paths = plot_speed(res, tmp_path / "sub" / "speed")
+    assert [p.name for p in paths] == ["speed_scaling.png", "speed_ensemble.png"]
+    assert all(p.stat().st_size > 0 for p in paths)

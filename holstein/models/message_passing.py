@@ -128,10 +128,11 @@ def lattice_graph(L: int, device: torch.device | str = "cpu") -> tuple[torch.Ten
     ``source_to_target`` flow), with i = x*L + y as in :class:`SquareLattice`.
     """
     lat = SquareLattice(L)
-    nbr = torch.as_tensor(lat.neighbours, dtype=torch.long)  # (N, 4)
-    tgt = torch.arange(lat.N).repeat_interleave(4)  # (4N,)
-    nn_edges = torch.stack([nbr.reshape(-1), tgt]).to(device)
-    self_edges = torch.arange(lat.N).repeat(2, 1).to(device)
+    with torch.inference_mode(False):  # cached: must stay usable by autograd after an inference call
+        nbr = torch.as_tensor(lat.neighbours, dtype=torch.long)  # (N, 4)
+        tgt = torch.arange(lat.N).repeat_interleave(4)  # (4N,)
+        nn_edges = torch.stack([nbr.reshape(-1), tgt]).to(device)
+        self_edges = torch.arange(lat.N).repeat(2, 1).to(device)
     return self_edges, nn_edges
 
 

@@ -6,7 +6,7 @@ run here, ED). ``quench_like``: checkerboard fields with domain walls and noise,
 quench snapshots on lattices where no dataset exists. ``main`` runs the measurement of
 ``benchmarks/kpm_accuracy.json``:
 
-    OMP_NUM_THREADS=1 python -m holstein.bench_kpm --out benchmarks/kpm_accuracy.json
+    OMP_NUM_THREADS=1 python -m holstein.bench.kpm --out benchmarks/kpm_accuracy.json
 """
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import ed, kpm
-from .bench import machine_info, median_time, write_json
-from .data import load, random_configurations
-from .params import HolsteinParams
+from .. import ed, kpm
+from ..data import load, random_configurations
+from ..files import check_writable, write_json
+from ..params import HolsteinParams
+from .timing import machine_info, measure
 
 __all__ = ["quench_like", "kpm_accuracy", "time_forces", "main"]
 
@@ -90,7 +91,7 @@ def time_forces(Q, p: HolsteinParams, repeats: int = 3, label: str = "", **kw) -
     """Median wall time of one ``kpm.forces(Q, p, **kw)`` (after one warm-up call)."""
     Q = torch.as_tensor(np.asarray(Q), dtype=torch.float64)
     sol = kpm.solve(Q, p, **kw)  # also the warm-up call
-    seconds = median_time(lambda: kpm.forces(Q, p, **kw), repeats, warmup=0)
+    seconds = measure(lambda: kpm.forces(Q, p, **kw), repeats, warmup=False)["t_s"]
     return dict(label=label, L=Q.shape[-1], n_moments=sol.n_moments, probe_period=sol.probe_period,
                 seconds=seconds, repeats=repeats, **kw)
 
@@ -98,17 +99,18 @@ def time_forces(Q, p: HolsteinParams, repeats: int = 3, label: str = "", **kw) -
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/kpm_accuracy.json")
-    ap.add_argument("--data", default=str(Path(__file__).parent / "artifacts/data/ed_L24_book.npz"))
+    ap.add_argument("--data", default=str(Path(__file__).parents[1] / "artifacts/data/ed_L24_book.npz"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--L-large", type=int, default=200)
     ap.add_argument("--large-reference", action="store_true",
                     help="also compare the L-large result against probe distance 10, tol 1e-6")
     args = ap.parse_args(argv)
+    check_writable(args.out)
     torch.set_num_threads(args.threads)
     d = load(args.data)
     p = d.params
     test = d.split()[1]
-    command = "python -m holstein.bench_kpm " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m holstein.bench.kpm " + " ".join(sys.argv[1:] if argv is None else argv)
     results = dict(command=command, machine=machine_info(), params=p.to_dict(), accuracy=[])
     for kind, name in [(1, "quench"), (0, "hot random")]:
         idx = [i for i in test if d.kind[i] == kind]
@@ -132,7 +134,7 @@ def main(argv=None) -> dict:
         results["large_self_consistency"] = dict(L=args.L_large, compare="p=8,tol=1e-3 vs p=10,tol=1e-6",
                                                  max_diff=float((a - b).abs().max()),
                                                  rms_diff=float((a - b).pow(2).mean().sqrt()))
-    write_json(results, args.out)
+    write_json(results, args.out, indent=2)
     return results
 
 

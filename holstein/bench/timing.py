@@ -1,0 +1,168 @@
+"""How every benchmark measures: the machine, wall time (:func:`measure`) and peak memory.
+
+Results are written with :func:`holstein.files.write_json` (atomic, strict JSON).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+__all__ = ["machine_info", "measure", "peak_memory", "MEMORY_METHOD"]
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine_info(device: str = "cpu") -> dict:
+    """The machine a benchmark ran on: platform, CPU model and count, torch version and threads,
+    the torch ``device`` and, for CUDA, the GPU's name."""
+    info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
+                cpu_model=_cpu_model(), cpu_count=os.cpu_count(), torch=torch.__version__,
+                threads=torch.get_num_threads(), device=device)
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def measure(fn, repeats: int = 5, budget_s: float | None = None, device: str = "cpu", warmup: bool = True,
+            t_warm: float | None = None, memory: bool = False) -> dict:
+    """Wall time of ``fn()``: one warm-up call, then n timed calls; the one timer of the benchmarks.
+
+    The warm-up call is made if ``warmup`` and its time ``t_warm`` is not known already, and
+    always with ``memory``. n = ``repeats``, or with a ``budget_s`` (and a warm-up time)
+    n = clamp(budget_s / t_warm, 1, repeats), so that slow calls are timed few times.
+    On CUDA every call is synchronised.
+
+    Returns ``dict(t_s=median, t_min_s=min, n=n)`` in seconds; with ``memory``, also
+    ``mem_peak_bytes`` (:func:`peak_memory` of the warm-up call) and
+    ``mem_rss_peak_increase_bytes`` (the peak-RSS increase over the first timed call, whose
+    timing the measurement does not touch).
+    """
+    mem = {}
+    if memory or (warmup and t_warm is None):
+        t0 = time.perf_counter()
+        if memory:
+            mem["mem_peak_bytes"] = peak_memory(fn, device)
+        else:
+            fn()
+        _sync(device)
+        t_warm = time.perf_counter() - t0 if t_warm is None else t_warm
+    n = int(repeats)
+    if budget_s is not None and t_warm is not None:
+        n = max(1, min(n, int(budget_s / max(t_warm, 1e-9))))
+    times = []
+    for k in range(max(n, 1)):
+        rss0 = _reset_rss_peak() if memory and k == 0 else None
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+        if memory and k == 0:
+            hwm = _proc_status_bytes("VmHWM") if rss0 is not None else None
+            mem["mem_rss_peak_increase_bytes"] = None if hwm is None else max(hwm - rss0, 0)
+    return dict(t_s=statistics.median(times), t_min_s=min(times), n=len(times), **mem)
+
+
+# ----------------------------------------------------------------------------- peak memory
+MEMORY_METHOD = {
+    "cpu": "mem_peak_bytes: peak of the bytes held by torch tensors allocated during one dynamics step, above "
+           "the level at its start (torch.profiler with profile_memory=True: the [memory] allocation/free "
+           "events summed in time order; the CPU analogue of torch.cuda.max_memory_allocated; memory not "
+           "held in torch tensors, e.g. numpy arrays, is not counted). mem_rss_peak_increase_bytes: the "
+           "process's peak resident set size during the first timed step (VmHWM, reset through "
+           "/proc/self/clear_refs before it) minus its resident set size before it: all host memory, "
+           "but a lower bound when the allocator reuses pages freed earlier in the process.",
+    "cuda": "mem_peak_bytes: torch.cuda.max_memory_allocated during one dynamics step (after "
+            "reset_peak_memory_stats) minus torch.cuda.memory_allocated before it. "
+            "mem_rss_peak_increase_bytes: host peak RSS increase, as on the CPU.",
+}
+
+
+def _proc_status_bytes(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_rss_peak() -> int | None:
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0) and return the current RSS (None if impossible)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    return _proc_status_bytes("VmRSS")
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (the profiler's C++ start/stop messages) inside the block."""
+    try:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # pragma: no cover - no real stderr
+        yield
+        return
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def _tensor_peak_cpu(fn) -> int | None:
+    """Run ``fn()`` under torch.profiler(profile_memory=True); return the peak of the running sum of
+    its tensor allocations minus frees (bytes above the level at the start), or None if unavailable."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    try:
+        events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    except AttributeError:  # pragma: no cover - the profiler's (semi-private) result API changed
+        return None
+    cur = peak = 0
+    for _, nbytes in sorted(events, key=lambda e: e[0]):
+        cur += nbytes
+        peak = max(peak, cur)
+    return int(peak)
+
+
+def peak_memory(fn, device: str = "cpu") -> int | None:
+    """Run ``fn()`` once; return the peak of the bytes its tensors held above the level at its
+    start: the CUDA allocator's peak on a GPU, the torch-profiler tensor peak on the CPU (see
+    :data:`MEMORY_METHOD`); None where it cannot be measured."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        fn()
+        torch.cuda.synchronize(device)
+        return int(torch.cuda.max_memory_allocated(device) - base)
+    return _tensor_peak_cpu(fn)
