@@ -26,7 +26,7 @@ import numpy as np
 
 from .lattice import SquareLattice, check_field, neighbour_sum
 
-__all__ = ["local_cdw", "cdw_order", "q_grid", "structure_factor", "correlation_map", "radial_average",
+__all__ = ["local_cdw", "cdw_order", "q_grid", "structure_factor", "correlation_map", "radial_average", "radial_bins",
            "correlation", "domain_size", "PowerLawFit", "fit_power_law", "GrowthFit", "fit_growth_exponent",
            "scaling_collapse"]
 
@@ -160,7 +160,7 @@ def correlation_map(Q, use_phi: bool = True, average_batch: bool = True) -> np.n
         return np.where(G0 > 0, G / np.where(G0 > 0, G0, 1.0), np.nan)
 
 
-def _radial_bins(L: int, dr: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def radial_bins(L: int, dr: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Radial bins of minimum-image displacements on the L×L torus.
 
     ``dr=None``: one bin per distinct |Δ|; else shells k = round(|Δ| / dr) (bin 0 is Δ = 0 alone
@@ -196,7 +196,7 @@ def radial_average(Cmap, dr: float | None = None) -> tuple[np.ndarray, np.ndarra
     if Cmap.ndim < 2 or Cmap.shape[-1] != Cmap.shape[-2] or Cmap.shape[-1] % 2:
         raise ValueError(f"Cmap must have shape (..., L, L) with L even, got {Cmap.shape}")
     L = Cmap.shape[-1]
-    r, idx, counts = _radial_bins(L, dr)
+    r, idx, counts = radial_bins(L, dr)
     flat = Cmap.reshape(-1, L * L)  # (B, L²)
     B, nr = flat.shape[0], r.size
     sums = np.bincount((np.arange(B)[:, None] * nr + idx.ravel()[None, :]).ravel(),
