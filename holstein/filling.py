@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["bisect_mu"]
+__all__ = ["bisect_mu", "newton_mu"]
 
 
 def bisect_mu(count: Callable[[torch.Tensor], torch.Tensor], lo: torch.Tensor, hi: torch.Tensor, target: float,
@@ -43,3 +43,30 @@ def bisect_mu(count: Callable[[torch.Tensor], torch.Tensor], lo: torch.Tensor, h
             if early_stop and bool(((hi - lo) <= 4 * eps * (hi.abs() + lo.abs() + scale)).all()):
                 break
         return 0.5 * (lo + hi)
+
+
+def newton_mu(count_and_slope: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], lo: torch.Tensor,
+              hi: torch.Tensor, target: float, mu0: torch.Tensor, max_steps: int = 100) -> torch.Tensor:
+    """μ ``(B,)`` with ``count(μ) = target`` by safeguarded Newton: ~6 evaluations instead of ~60 bisections.
+
+    ``count_and_slope(μ) -> (N_e(μ), dN_e/dμ)``, both ``(B,)``; ``[lo, hi]`` brackets the root and
+    ``mu0`` (inside it) is the start. Each step is Newton's, μ - (N_e - target)/N_e', unless that
+    leaves the bracket, which shrinks around the root at every step; then it bisects. Stops when
+    the steps of all batch members fall below 4 ε_mach (|μ| + hi - lo of the start); no gradient.
+    Deterministic for a given input (the result does not depend on any earlier call).
+    """
+    with torch.no_grad():
+        eps = torch.finfo(lo.dtype).eps
+        scale = (hi - lo).abs()
+        mu = mu0.clone()
+        for _ in range(max_steps):
+            c, d = count_and_slope(mu)
+            above = c > target
+            hi, lo = torch.where(above, mu, hi), torch.where(above, lo, mu)
+            new = mu - (c - target) / d.clamp_min(torch.finfo(lo.dtype).tiny)
+            new = torch.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
+            done = bool(((new - mu).abs() <= 4 * eps * (mu.abs() + scale)).all())
+            mu = new
+            if done:
+                break
+        return mu
