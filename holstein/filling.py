@@ -64,7 +64,7 @@ def newton_mu(count_and_slope: Callable[[torch.Tensor], tuple[torch.Tensor, torc
             above = c > target
             hi, lo = torch.where(above, mu, hi), torch.where(above, lo, mu)
             new = mu - (c - target) / d.clamp_min(torch.finfo(lo.dtype).tiny)
-            new = torch.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
+            new = torch.where((new >= lo) & (new <= hi), new, 0.5 * (lo + hi))
             done = bool(((new - mu).abs() <= 4 * eps * (mu.abs() + scale)).all())
             mu = new
             if done:
