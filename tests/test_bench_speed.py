@@ -187,3 +187,22 @@ def test_speed_tiny_end_to_end(tmp_path, capsys):
     assert res["compile"]["status"] == "skipped"
     assert len(res["plots"]) == 2 and all(Path(p).stat().st_size > 0 for p in res["plots"])
     assert "wrote" in capsys.readouterr().out
+
+
+def test_gpu_check_script_runs_on_the_cpu(tmp_path):
+    """benchmarks/gpu_check.py (what benchmarks/gpu_check.sh runs on a GPU) at toy size on the CPU:
+    it writes one row per (dtype, L, B) with a positive throughput."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "g.json"
+    r = subprocess.run([sys.executable, str(repo / "benchmarks/gpu_check.py"), "--out", str(out), "--device", "cpu",
+                        "--Ls", "8", "--B", "1", "2", "--B-L", "8", "--repeats", "1"], capture_output=True, text=True,
+                       timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert [(row["L"], row["B"]) for row in res["results"]] == [(8, 1), (8, 2)] * 2
+    assert all(row["site_steps_per_s"] > 0 for row in res["results"]) and res["device"] == "cpu"
