@@ -85,19 +85,11 @@ def cmd_generate(args) -> int:
 
 
 def _force(args, p):
-    """(force_fn, force_id) of ``--model``: "ed", a committed model name or a checkpoint path."""
-    if args.model == "ed":
-        from . import ed
+    """(force_fn, force_id) of ``--model``: "ed", a committed model name or a checkpoint path
+    (:func:`holstein.artifacts.force_and_id`)."""
+    from . import artifacts
 
-        return (lambda Q: ed.forces(Q, p)), "ed:" + json.dumps(p.to_dict(), sort_keys=True)
-    from . import artifacts, train
-
-    path = Path(args.model)
-    if not path.exists() and not args.model.endswith(".pt"):
-        path = artifacts.weights_path(args.model)  # a committed model; the error lists them
-    model, ck = train.load_checkpoint(path, device=args.device)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return model.as_force_fn(), f"model:{ck['model']}:{digest}"
+    return artifacts.force_and_id(args.model, p, args.device)
 
 
 def cmd_simulate(args) -> int:
