@@ -5,10 +5,12 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from holstein import coarsening, ed, ensemble, observables
 from holstein.cli import main
@@ -217,8 +219,9 @@ def test_cluster_configs(tmp_path):
         assert len(c.scheduler_info()["workers"]) == 1
     finally:
         close()
-    slurm = tmp_path / "slurm.yaml"
-    slurm.write_text("cluster: dask_jobqueue.SLURMCluster\noptions: {cores: 1, memory: 1GB}\n")
+    slurm = Path(__file__).resolve().parents[1] / "examples" / "slurm.yaml"    # the example the book shows
+    cfg = yaml.safe_load(slurm.read_text())
+    assert cfg["cluster"] == "dask_jobqueue.SLURMCluster" and "--gres=gpu:1" in cfg["options"]["job_extra_directives"]
     try:
         import dask_jobqueue  # noqa: F401
     except ImportError:
