@@ -157,6 +157,9 @@ def test_rerunning_a_finished_sweep_does_no_work(client, tmp_path):
     assert (tmp_path / ensemble.MANIFEST).read_bytes() == manifest       # attempts, wall times untouched
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "tasks").iterdir()) == mtimes
     assert all(e["attempts"] == 1 for e in json.loads(manifest)["tasks"].values())
+    (tmp_path / ensemble.MANIFEST).unlink()  # results written, but their client died before recording them
+    assert ensemble.sweep(tasks, tmp_path, client=_Unusable(), progress=False)["ran"] == 0
+    assert all(e["status"] == "done" for e in ensemble.read_manifest(tmp_path)["tasks"].values())
 
 
 def test_a_blow_up_is_recorded_and_the_other_tasks_finish(client, tmp_path):
