@@ -14,6 +14,7 @@ If an artifact is missing (e.g. at the ``ci`` profile) it is made here, resumabl
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -23,7 +24,7 @@ from .params import PAPER
 from .profiles import Profile, get_profile
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
-           "committed_models", "best_model", "trained_model", "force_fn", "benchmark"]
+           "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -117,6 +118,26 @@ def force_fn(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu
         return lambda Q: ed.forces(Q, p)
     model, _ = trained_model(name, prof, device=device)
     return model.as_force_fn()
+
+
+def force_and_id(model: str, p=PAPER, device: str = "cpu"):
+    """(force_fn, force_id) of a force given as on the command line (``--model``).
+
+    ``model`` is "ed" (exact diagonalization with parameters ``p``), a committed model name (see
+    :func:`weights_path`) or a checkpoint path (.pt) from ``train``. ``force_id`` fingerprints the
+    force for checkpoint resumption and result identities: ``"ed:<parameters as sorted JSON>"``, or
+    ``"model:<registered name>:<first 16 hex digits of the sha256 of the weights file>"``.
+    """
+    if model == "ed":
+        from . import ed
+
+        return (lambda Q: ed.forces(Q, p)), "ed:" + json.dumps(p.to_dict(), sort_keys=True)
+    path = Path(model)
+    if not path.exists() and not model.endswith(".pt"):
+        path = weights_path(model)  # a committed model; the error lists them
+    net, ck = train.load_checkpoint(path, device=device)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return net.as_force_fn(), f"model:{ck['model']}:{digest}"
 
 
 def benchmark(name: str) -> dict | None:

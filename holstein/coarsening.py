@@ -14,7 +14,13 @@ an ensemble of quenches and the ensemble into the quantities of such a study:
 * :func:`correlation_curves`, :func:`domain_growth` — the ensemble C(r, t) (⟨φ_i φ_j⟩/⟨φ²⟩,
   averaged over replicas) and L(t) from C(L) = 1/2;
 * :func:`growth_exponent` — α from a log–log fit in a stated window, with the least-squares
-  error and a jackknife error over replicas.
+  error and a jackknife error over replicas;
+* :func:`compact_observables` — what a long or large quench keeps instead of its snapshots: per
+  replica and recorded time m(t), C(r, t), L(t), the radially averaged S(q) and S(π, π), plus
+  optional float16 φ maps; :func:`merge_compact` joins replica batches,
+  :func:`ensemble_correlation` and :func:`growth_exponent_compact` give the ensemble C(r, t),
+  L(t) and α from them, the same numbers :func:`domain_growth` and :func:`growth_exponent` give
+  from the snapshots.
 
 Arrays are numpy: ``time (T,)``, ``Q (T, B, L, L)``; lengths in lattice spacings, time in 1/t.
 Depends only on :mod:`holstein.observables`, :mod:`holstein.dynamics` and :mod:`holstein.params`.
@@ -32,7 +38,8 @@ from . import observables as obs
 from .params import PAPER, HolsteinParams
 
 __all__ = ["run_quenches", "run_temperatures", "dataset_trajectories", "correlation_curves",
-           "domain_growth", "growth_exponent", "default_window"]
+           "domain_growth", "growth_exponent", "default_window", "compact_observables", "merge_compact",
+           "ensemble_correlation", "growth_exponent_compact"]
 
 
 # ----------------------------------------------------------------------------- running ensembles
@@ -179,7 +186,13 @@ def growth_exponent(time, Q, t_min: float | None = None, t_max: float | None = N
     if Q.ndim == 3:
         Q = Q[:, None]
     growth = domain_growth(time, Q, dr=dr, level=level)
-    L_sys = Q.shape[-1]
+    return _fit_alpha(growth, lambda keep: domain_growth(time, Q[:, keep], dr=dr, level=level)["L"],
+                      Q.shape[1], Q.shape[-1], t_min, t_max, max_fraction)
+
+
+def _fit_alpha(growth: dict, L_without, B: int, L_sys: int, t_min, t_max, max_fraction) -> dict:
+    """α, its fit and jackknife errors from the ensemble ``growth`` (time, L) and ``L_without(keep)``,
+    the ensemble L(t) of the replicas ``keep`` (a list of indices): see :func:`growth_exponent`."""
     w0, w1 = default_window(growth["time"], growth["L"], L_sys, max_fraction)
     t_min = w0 if t_min is None else float(t_min)
     t_max = w1 if t_max is None else float(t_max)
@@ -190,14 +203,12 @@ def growth_exponent(time, Q, t_min: float | None = None, t_max: float | None = N
     except ValueError:
         return out
     out.update(alpha=fit.alpha, alpha_err_fit=fit.alpha_err, fit=fit, n_points=fit.n_points)
-    B = Q.shape[1]
     if B >= 2:
         alphas = []
         for b in range(B):
-            keep = [c for c in range(B) if c != b]
-            g = domain_growth(time, Q[:, keep], dr=dr, level=level)
             try:
-                alphas.append(obs.fit_growth_exponent(g["time"], g["L"], t_min=t_min, t_max=t_max).alpha)
+                Lb = L_without([c for c in range(B) if c != b])
+                alphas.append(obs.fit_growth_exponent(growth["time"], Lb, t_min=t_min, t_max=t_max).alpha)
             except ValueError:
                 alphas.append(np.nan)
         alphas = np.asarray(alphas)
@@ -205,3 +216,113 @@ def growth_exponent(time, Q, t_min: float | None = None, t_max: float | None = N
             out["alpha_err_jackknife"] = float(np.sqrt((B - 1) / B * np.sum((alphas - alphas.mean()) ** 2)))
     out["alpha_err"] = float(np.nanmax([out["alpha_err_fit"], out["alpha_err_jackknife"]]))
     return out
+
+
+# ----------------------------------------------------------------------------- compact observables
+def compact_observables(time, Q, L_sys: int | None = None, dr: float | None = 1.0, phi_at=None,
+                        level: float = 0.5) -> dict:
+    r"""Per-replica observables of a quench at every recorded time, to keep instead of Q itself.
+
+    Q: ``(T, B, L, L)``, or ``(T, L, L)`` (then B = 1; the replica axis is kept); ``L_sys``, if
+    given, must equal L. For each time t and replica b (numpy, float64 unless stated):
+
+    * ``m (T, B)`` — the CDW order :func:`holstein.observables.cdw_order`;
+    * ``r (n_r,)``, ``C (T, B, n_r)`` — C(r) = ⟨φ_i φ_{i+r}⟩/⟨φ²⟩ of the replica alone
+      (:func:`holstein.observables.correlation`, shells of width ``dr``; C(0) = 1), and
+      ``phi2 (T, B)`` = ⟨φ²⟩ = G(0), the weight that turns per-replica curves back into the
+      ensemble C of :func:`domain_growth` (:func:`ensemble_correlation`);
+    * ``L (T, B)`` — the first crossing C(L) = ``level`` (:func:`holstein.observables.domain_size`);
+    * ``k (n_k,)``, ``S (T, B, n_k)`` — S(q) (:func:`holstein.observables.structure_factor`)
+      averaged over shells of |q - (π, π)| = k (width ``dr`` · 2π/L; k in 1/lattice spacing),
+      and ``S_pipi (T, B)`` = S(π, π) = N m²;
+    * with ``phi_at`` (times): ``phi_time (K,)``, the recorded times nearest to them, and
+      ``phi (K, B, L, L)`` float16, the local order φ_i there (:func:`holstein.observables.local_cdw`).
+
+    Also ``time (T,)`` and ``L_sys``. Sizes per time: O(B · L) numbers (+ the chosen maps).
+    """
+    if type(Q).__module__.startswith("torch"):
+        Q = Q.detach().cpu().numpy()
+    Q = np.asarray(Q, dtype=np.float64)
+    if Q.ndim == 3:
+        Q = Q[:, None]
+    time = np.asarray(time, dtype=np.float64).ravel()
+    if Q.ndim != 4 or Q.shape[0] != time.size:
+        raise ValueError(f"Q must have shape (T, B, L, L) or (T, L, L) with T = len(time) = {time.size}, "
+                         f"got {Q.shape}")
+    L = Q.shape[-1]
+    if L_sys is not None and int(L_sys) != L:
+        raise ValueError(f"L_sys = {L_sys} but Q is {Q.shape[-2]}x{L}")
+    T, B = Q.shape[:2]
+    m, phi2, Lt, S_pipi = (np.empty((T, B)) for _ in range(4))
+    C = S = None
+    for i in range(T):
+        q = Q[i]                                                    # (B, L, L)
+        m[i] = obs.cdw_order(q)
+        phi2[i] = (obs.local_cdw(q) ** 2).mean(axis=(-2, -1))
+        r, Ci = obs.correlation(q, average_batch=False, dr=dr)      # (B, n_r)
+        Lt[i] = [obs.domain_size(r, c, level=level) for c in Ci]
+        Smap = obs.structure_factor(q)                              # (B, L, L), FFT order
+        S_pipi[i] = Smap[:, L // 2, L // 2]
+        k, Si = obs.radial_average(np.roll(Smap, (L // 2, L // 2), axis=(-2, -1)), dr=dr)  # (π, π) -> index 0
+        C = np.empty((T, B, r.size)) if C is None else C
+        S = np.empty((T, B, k.size)) if S is None else S
+        C[i], S[i] = Ci, Si
+    out = dict(time=time, L_sys=np.int64(L), m=m, r=r, C=C, phi2=phi2, L=Lt, k=k * 2 * np.pi / L, S=S,
+               S_pipi=S_pipi)
+    if phi_at is not None:
+        idx = np.array([int(np.argmin(np.abs(time - t))) for t in np.atleast_1d(phi_at)], dtype=np.int64)
+        out["phi_time"] = time[idx]
+        out["phi"] = np.stack([obs.local_cdw(Q[i]) for i in idx]).astype(np.float16) if idx.size else \
+            np.empty((0, B, L, L), np.float16)
+    return out
+
+
+_PER_REPLICA = ("m", "C", "phi2", "L", "S", "S_pipi")
+
+
+def merge_compact(parts: Sequence[dict]) -> dict:
+    """Join :func:`compact_observables` of replica batches (same times, lattice and bins) along B."""
+    if not parts:
+        raise ValueError("merge_compact needs at least one part")
+    first = parts[0]
+    for p in parts[1:]:
+        for key in ("time", "r", "k", "L_sys") + (("phi_time",) if "phi" in first else ()):
+            if key not in p or np.shape(p[key]) != np.shape(first[key]) or not np.allclose(p[key], first[key]):
+                raise ValueError(f"merge_compact: the parts differ in {key!r}")
+    out = {k: first[k] for k in ("time", "r", "k", "L_sys")}
+    out.update({k: np.concatenate([p[k] for p in parts], axis=1) for k in _PER_REPLICA})
+    if "phi" in first:
+        out["phi_time"] = first["phi_time"]
+        out["phi"] = np.concatenate([p["phi"] for p in parts], axis=1)
+    return out
+
+
+def ensemble_correlation(comp: dict, replicas=None) -> np.ndarray:
+    """The ensemble C(r, t) = Σ_b G_b(r) / Σ_b G_b(0) of :func:`correlation_curves`, from the
+    per-replica curves of :func:`compact_observables` (C_b weighted by ⟨φ²⟩_b) -> ``(T, n_r)``.
+
+    ``replicas``: indices of the replicas to include (default all)."""
+    C, w = np.asarray(comp["C"]), np.asarray(comp["phi2"])
+    if replicas is not None:
+        C, w = C[:, replicas], w[:, replicas]
+    num = np.where(w[..., None] > 0, C, 0.0) * w[..., None]
+    den = w.sum(axis=1)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num.sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def growth_exponent_compact(comp: dict, t_min: float | None = None, t_max: float | None = None,
+                            level: float = 0.5, max_fraction: float = 0.25) -> dict:
+    """:func:`growth_exponent` from :func:`compact_observables` (e.g. merged over tasks): the same
+    window, fit and jackknife over replicas, on the ensemble L(t) of :func:`ensemble_correlation`.
+
+    Returns the dict of :func:`growth_exponent`; its ``growth`` holds time, r, the ensemble C and L.
+    """
+    r = np.asarray(comp["r"])
+
+    def L_of(keep):
+        return np.array([obs.domain_size(r, c, level=level) for c in ensemble_correlation(comp, keep)])
+
+    time = np.asarray(comp["time"], dtype=np.float64)
+    growth = dict(time=time, r=r, C=ensemble_correlation(comp), L=L_of(None))
+    return _fit_alpha(growth, L_of, np.shape(comp["C"])[1], int(comp["L_sys"]), t_min, t_max, max_fraction)

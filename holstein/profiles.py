@@ -39,6 +39,11 @@ class Profile:
     transfer_L: int = 16       # lattice of the ML-vs-KPM force check on a large quench (chapter 9)
     transfer_steps: int = 40   # Langevin steps of that quench
     transfer_every: int = 20   # steps between checked snapshots
+    sweep_model: str | None = "ed"  # force of the Dask temperature sweep (chapter 10); None: the best committed model
+    sweep_L: int = 8           # lattice of the sweep's quenches
+    sweep_steps: int = 100     # Langevin steps of each quench
+    sweep_every: int = 10      # steps between recorded times
+    sweep_replicas: int = 2    # replicas per temperature (one task each)
 
     def replace(self, **changes) -> "Profile":
         return dataclasses.replace(self, **changes)
@@ -51,11 +56,13 @@ PROFILES = {
     "book": Profile("book", L_ed=24, n_random=120, n_quench=240, quench_runs=4, quench_every=40,
                     ed_quench_steps=2000, epochs=30, epochs_reference=1, reference_max_train=48, L_large=64,
                     large_steps=8000, large_every=400, bench_L=(8, 12, 16, 24, 32),
-                    transfer_L=64, transfer_steps=2000, transfer_every=500),
+                    transfer_L=64, transfer_steps=2000, transfer_every=500, sweep_model=None, sweep_L=48,
+                    sweep_steps=4000, sweep_every=200, sweep_replicas=4),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
                      large_steps=20000, large_every=500, bench_L=(12, 16, 24, 32, 40, 48),
-                     transfer_L=200, transfer_steps=4000, transfer_every=1000),
+                     transfer_L=200, transfer_steps=4000, transfer_every=1000, sweep_model=None, sweep_L=200,
+                     sweep_steps=25000, sweep_every=100, sweep_replicas=8),
 }
 
 

@@ -1,0 +1,275 @@
+"""Tests of holstein/ensemble.py (sweeps on a 2-worker LocalCluster, manifests, resumption, fault injection)
+and of the compact observables it stores (holstein.coarsening.compact_observables and the α from them)."""
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from holstein import coarsening, ed, ensemble, observables
+from holstein.cli import main
+from holstein.params import PAPER
+
+L = 4
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two single-threaded worker processes, shared by the tests of this module (started once, ~10 s)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _tasks(kTs=(0.1,), seeds=(0, 1), steps=20, every=5, **kw):
+    return ensemble.make_tasks("ed", L, kTs, seeds, steps, every, **kw)
+
+
+def _load(out, tasks):
+    res = {}
+    for t in tasks:
+        with np.load(out / "tasks" / f"{t.key}.npz") as z:
+            res[t.key] = {k: z[k] for k in z.files}
+    return res
+
+
+def _assert_identical(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].keys() == b[key].keys()
+        for name in a[key]:
+            np.testing.assert_array_equal(a[key][name], b[key][name], err_msg=f"{key}: {name}")
+
+
+# ----------------------------------------------------------------------------- compact observables
+def test_compact_observables_of_a_perfect_checkerboard():
+    Q0, T, B, n = 0.7, 3, 2, 8
+    stag = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    Q = np.stack([np.stack([Q0 * stag, -Q0 * stag + 0.3])] * T)  # replica 1: the other phase, shifted
+    c = coarsening.compact_observables(np.arange(T) * 2.0, Q, n, phi_at=[0.0, 3.9])
+    np.testing.assert_allclose(c["m"], Q0, rtol=1e-12)
+    np.testing.assert_allclose(c["C"], 1.0, rtol=1e-12)             # one domain: C ≡ 1 on every shell
+    assert c["r"][0] == 0 and np.all(np.isnan(c["L"]))              # C never crosses 1/2
+    np.testing.assert_allclose(c["S_pipi"], n * n * Q0 ** 2, rtol=1e-12)
+    assert c["k"][0] == 0
+    np.testing.assert_allclose(c["S"][..., 0], n * n * Q0 ** 2, rtol=1e-12)  # peak at k = |q - (π, π)| = 0
+    np.testing.assert_allclose(c["S"][..., 1:], 0.0, atol=1e-12)
+    np.testing.assert_array_equal(c["phi_time"], [0.0, 4.0])
+    assert c["phi"].dtype == np.float16 and c["phi"].shape == (2, B, n, n)
+    np.testing.assert_allclose(c["phi"][:, 0].astype(float), Q0, rtol=1e-3)
+    np.testing.assert_allclose(c["phi"][:, 1].astype(float), -Q0, rtol=1e-3)
+    one = coarsening.compact_observables(np.arange(T) * 2.0, Q[:, 0], n)   # (T, L, L): B = 1 kept
+    assert one["C"].shape == (T, 1, c["r"].size)
+
+
+def test_compact_observables_agree_with_the_ensemble_functions():
+    rng = np.random.default_rng(0)
+    n, T, B = 8, 4, 3
+    stag = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    Q = rng.normal(size=(T, B, n, n)) + stag * np.where(np.arange(n)[:, None] < n // 2, 1.0, -1.0)
+    c = coarsening.compact_observables(np.arange(T), Q, n)
+    _, C_ens = coarsening.correlation_curves(Q)
+    np.testing.assert_allclose(coarsening.ensemble_correlation(c), C_ens, rtol=0, atol=1e-13)
+    for i in range(T):
+        r, Cb = observables.correlation(Q[i], average_batch=False, dr=1.0)
+        np.testing.assert_array_equal(c["C"][i], Cb)
+        np.testing.assert_array_equal(c["L"][i], [observables.domain_size(r, x) for x in Cb])
+    merged = coarsening.merge_compact([coarsening.compact_observables(np.arange(T), Q[:, [b]], n) for b in range(B)])
+    np.testing.assert_allclose(merged["C"], c["C"], atol=1e-14)
+    np.testing.assert_allclose(merged["phi2"], c["phi2"], atol=1e-14)
+
+
+def _synthetic(alphas, A=1.5, L_sys=4000):
+    """Compact observables whose replica b has C_b(r, t) = 2^(-r / L_b(t)), L_b = A t^α_b (C_b(L_b) = 1/2)."""
+    t = np.geomspace(1, 1000, 25)
+    r = np.linspace(0, 200, 20001)
+    Lb = A * t[:, None] ** np.asarray(alphas)[None, :]                      # (T, B)
+    C = 2.0 ** (-r[None, None, :] / Lb[..., None])
+    return dict(time=t, r=r, C=C, phi2=np.ones_like(Lb), L_sys=L_sys)
+
+
+def test_jackknife_alpha_of_a_synthetic_power_law():
+    a = coarsening.growth_exponent_compact(_synthetic([0.4] * 4))
+    assert abs(a["alpha"] - 0.4) < 1e-4 and a["n_points"] >= 8
+    assert a["alpha_err_jackknife"] < 1e-4                                 # every replica has α = 0.4
+    assert np.isnan(coarsening.growth_exponent_compact(_synthetic([0.4]))["alpha_err_jackknife"])  # B = 1
+    comp = _synthetic([0.3, 0.5, 0.35, 0.45])
+    a = coarsening.growth_exponent_compact(comp)
+    assert 0.3 < a["alpha"] < 0.5
+    loo = []
+    for b in range(4):
+        sub = dict(comp, C=np.delete(comp["C"], b, axis=1), phi2=np.delete(comp["phi2"], b, axis=1))
+        loo.append(coarsening.growth_exponent_compact(sub, t_min=a["t_min"], t_max=a["t_max"])["alpha"])
+    loo = np.array(loo)
+    assert a["alpha_err_jackknife"] == pytest.approx(np.sqrt(3 / 4 * np.sum((loo - loo.mean()) ** 2)), rel=1e-12)
+    assert a["alpha_err_jackknife"] > 0.02
+
+
+# ----------------------------------------------------------------------------- sweeps
+def test_task_identity_and_result_match_the_batched_quench(tmp_path):
+    t_a, t_b = _tasks(seeds=(0, 1), batch=2)[0], _tasks(seeds=(0, 1), batch=2, every=10)[0]
+    assert t_a.key != t_b.key and t_a.key == _tasks(seeds=(0, 1), batch=2)[0].key
+    assert t_a.identity()["force"].startswith("ed:") and t_a.identity()["kT"] == 0.1
+    ensemble.sweep([t_a], tmp_path, client="serial", progress=False)
+    ident, comp = ensemble.load_result(tmp_path / "tasks" / f"{t_a.key}.npz")
+    assert ident == t_a.identity()
+    p = PAPER.replace(kT=0.1)
+    run = coarsening.run_quenches(lambda Q: ed.forces(Q, p), L, 20, 5, seeds=[0, 1], p=p, progress=False)
+    ref = coarsening.compact_observables(run["time"], run["Q"], L)
+    for k in ref:
+        np.testing.assert_array_equal(comp[k], ref[k], err_msg=k)
+
+
+@pytest.mark.slow  # starts the workers' torch (~10 s on a busy 2-core machine)
+def test_two_workers_give_the_serial_results_bit_for_bit(client, tmp_path):
+    tasks = _tasks(kTs=(0.05, 0.1), seeds=(0, 1, 2), batch=2, phi_at=(5.0,))   # batches of 2 and 1 replicas
+    s = ensemble.sweep(tasks, tmp_path / "dask", client=client, progress=False)
+    assert s == dict(total=4, ran=4, skipped=0, done=4, failed=0, pending=0, out=str(tmp_path / "dask"))
+    ensemble.sweep(tasks, tmp_path / "serial", client="serial", progress=False)
+    _assert_identical(_load(tmp_path / "dask", tasks), _load(tmp_path / "serial", tasks))
+    m = ensemble.read_manifest(tmp_path / "dask")["tasks"]
+    assert all(e["worker"].startswith("tcp://") and e["pid"] != os.getpid() for e in m.values())
+    assert set(client.run(lambda: torch.get_num_threads()).values()) == {1}
+
+
+class _Unusable:
+    def __getattr__(self, name):
+        raise AssertionError(f"a finished sweep used its client ({name})")
+
+
+def test_rerunning_a_finished_sweep_does_no_work(client, tmp_path):
+    tasks = _tasks(seeds=(0, 1))
+    ensemble.sweep(tasks, tmp_path, client=client, progress=False)
+    manifest = (tmp_path / ensemble.MANIFEST).read_bytes()
+    mtimes = sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "tasks").iterdir())
+    s = ensemble.sweep(tasks, tmp_path, client=_Unusable(), progress=False)
+    assert (s["ran"], s["skipped"], s["done"]) == (0, 2, 2)
+    assert (tmp_path / ensemble.MANIFEST).read_bytes() == manifest       # attempts, wall times untouched
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "tasks").iterdir()) == mtimes
+    assert all(e["attempts"] == 1 for e in json.loads(manifest)["tasks"].values())
+    (tmp_path / ensemble.MANIFEST).unlink()  # results written, but their client died before recording them
+    assert ensemble.sweep(tasks, tmp_path, client=_Unusable(), progress=False)["ran"] == 0
+    assert all(e["status"] == "done" for e in ensemble.read_manifest(tmp_path)["tasks"].values())
+
+
+def test_a_blow_up_is_recorded_and_the_other_tasks_finish(client, tmp_path):
+    bad = _tasks(seeds=(0,), p=PAPER.replace(dt=50.0))
+    good = _tasks(seeds=(0, 1))
+    s = ensemble.sweep(bad + good, tmp_path, client=client, progress=False)
+    assert (s["done"], s["failed"]) == (2, 1)
+    e = ensemble.read_manifest(tmp_path)["tasks"][bad[0].key]
+    assert e["status"] == "failed" and e["blowup"] and "blew up" in e["error"] and e["identity"]["params"]["dt"] == 50
+    assert not (tmp_path / "tasks" / f"{bad[0].key}.npz").exists()
+    assert ensemble.sweep(bad + good, tmp_path, client="serial", progress=False)["ran"] == 0  # deterministic
+    assert ensemble.sweep(bad, tmp_path, client="serial", progress=False, retry_failed=True)["ran"] == 1
+    g = ensemble.analyse(tmp_path)
+    assert len(g) == 2 and sum(len(x["failed"]) for x in g) == 1 and (tmp_path / "analysis.json").exists()
+
+
+def test_two_sweeps_share_a_folder_without_corrupting_each_other(client, tmp_path):
+    a, b = _tasks(seeds=(0, 1)), _tasks(seeds=(0, 1), steps=15, kTs=(0.05,))
+    threads = [threading.Thread(target=ensemble.sweep, args=(tasks, tmp_path / "shared"),
+                                kwargs=dict(client=client, progress=False)) for tasks in (a, b)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    m = ensemble.read_manifest(tmp_path / "shared")["tasks"]
+    assert sorted(m) == sorted(t.key for t in a + b) and all(e["status"] == "done" for e in m.values())
+    for tasks, name in ((a, "a"), (b, "b")):
+        ensemble.sweep(tasks, tmp_path / name, client="serial", progress=False)
+        _assert_identical(_load(tmp_path / "shared", tasks), _load(tmp_path / name, tasks))
+    # the manifest merge under its lock: many writers at once lose no entry
+    writers = [threading.Thread(target=ensemble._update_manifest, args=(tmp_path / "shared", {f"k{i}": {"x": i}}))
+               for i in range(24)]
+    for th in writers:
+        th.start()
+    for th in writers:
+        th.join()
+    m = ensemble.read_manifest(tmp_path / "shared")["tasks"]
+    assert all(m[f"k{i}"]["x"] == i for i in range(24)) and len(m) == 24 + 4
+
+
+def test_cli_sweep_and_analyse(client, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["sweep", "--L", str(L), "--kT", "0.05", "0.1", "--replicas", "2", "--steps", "10", "--every", "5",
+            "--scheduler", client.scheduler.address, "--out", str(out)]
+    assert main(args) == 0
+    assert "4 tasks: 4 run" in capsys.readouterr().out
+    assert main(args) == 0 and "0 run, 4 already finished" in capsys.readouterr().out
+    assert main(["sweep", "--analyse", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "kT = 0.05" in text and "2 replicas" in text
+    assert main(["sweep", "--L", "4"]) == 2 and "--kT" in capsys.readouterr().err
+
+
+def test_cluster_configs(tmp_path):
+    cfg = tmp_path / "local.yaml"
+    cfg.write_text("cluster: distributed.LocalCluster\noptions: {n_workers: 1, processes: false, "
+                   "dashboard_address: ':0'}\n")
+    c, close = ensemble.connect(cluster=cfg)
+    try:
+        assert len(c.scheduler_info()["workers"]) == 1
+    finally:
+        close()
+    slurm = Path(__file__).resolve().parents[1] / "examples" / "slurm.yaml"    # the example the book shows
+    cfg = yaml.safe_load(slurm.read_text())
+    assert cfg["cluster"] == "dask_jobqueue.SLURMCluster" and "--gres=gpu:1" in cfg["options"]["job_extra_directives"]
+    try:
+        import dask_jobqueue  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match="pip install dask-jobqueue"):
+            ensemble.cluster_from_config(slurm)
+    with pytest.raises(ValueError, match="cluster:"):
+        (tmp_path / "empty.yaml").write_text("options: {}\n")
+        ensemble.cluster_from_config(tmp_path / "empty.yaml")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("allowed_failures", [3, 0], ids=["rescheduled", "failed-then-rerun"])
+def test_killing_a_worker_mid_task_then_rerunning_gives_the_uninterrupted_results(client, tmp_path, allowed_failures):
+    """SIGKILL of the worker running a task after its first checkpoint. Dask's default reschedules the
+    task (it resumes from the checkpoint on another worker); with no allowed failures it is recorded
+    failed (KilledWorker) and the re-run resumes it. Either way the results are the uninterrupted ones."""
+    tasks = _tasks(seeds=(0, 1), steps=300, every=50)
+    ensemble.sweep(tasks, tmp_path / "ref", client="serial", progress=False)
+    out = tmp_path / "killed"
+    old = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+    client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", allowed_failures))
+    first = {}
+    th = threading.Thread(target=lambda: first.update(ensemble.sweep(tasks, out, client=client, progress=False,
+                                                                     checkpoint_every=20)))
+    try:
+        th.start()
+        deadline, victim = time.time() + 120, None
+        while victim is None and time.time() < deadline:
+            ckpts = {p.stem for p in (out / "tasks").glob("*.ckpt")} if (out / "tasks").exists() else set()
+            for worker, keys in client.processing().items():
+                if any(k.split("-")[2] in ckpts for k in keys):   # keys: holstein-task-<key>-<nonce>
+                    victim = worker
+            time.sleep(0.05)
+        assert victim is not None, "no task reached its first checkpoint"
+        os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
+        th.join()
+    finally:
+        client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", old))
+    if allowed_failures == 0:
+        assert first["failed"] == 1 and first["done"] == 1
+        assert "KilledWorker" in next(e["error"] for e in ensemble.read_manifest(out)["tasks"].values()
+                                      if e["status"] == "failed")
+    again = ensemble.sweep(tasks, out, client=client, progress=False)   # the re-run finishes what is left
+    assert again["ran"] == (1 if allowed_failures == 0 else 0) and again["done"] == 2
+    m = ensemble.read_manifest(out)["tasks"]
+    assert any(e["resumed_from_step"] > 0 for e in m.values())          # a task continued its checkpoint
+    _assert_identical(_load(out, tasks), _load(tmp_path / "ref", tasks))
+    assert not list((out / "tasks").glob("*.ckpt"))
