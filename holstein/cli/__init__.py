@@ -1,0 +1,193 @@
+"""Command line: ``python -m holstein {generate,simulate,train,bench} ...`` (``--help`` on each).
+
+Every subcommand checks its arguments and its output path before any work, writes its results
+atomically to the artifact paths the book reads (:mod:`holstein.artifacts`) unless ``--out`` says
+otherwise, and reports a user error in one line (exit status 2) instead of a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..profiles import PROFILES, get_profile
+from . import bench, sweep
+from .common import add_physics, device, int_at_least, non_negative, params_from, positive
+
+__all__ = ["main", "build_parser"]
+
+
+def cmd_generate(args) -> int:
+    from .. import artifacts, data
+    from ..files import check_writable
+
+    prof = get_profile(args.profile)
+    p = params_from(args)
+    L = prof.L_ed if args.L is None else args.L
+    out = check_writable(args.out or artifacts.dataset_path(L, prof.name), "--out")
+    ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
+                       n_quench=prof.n_quench if args.n_quench is None else args.n_quench,
+                       quench_runs=prof.quench_runs if args.runs is None else args.runs,
+                       quench_every=prof.quench_every if args.every is None else args.every,
+                       seed=args.seed, device=args.device, command=args.command_line)
+    print(f"wrote {out}: {len(ds)} snapshots on {L}x{L}, sha256 {ds.sha256[:16]}")
+    return 0
+
+
+def _force(args, p):
+    """(force_fn, force_id) of ``--model``: "ed", a committed model name or a checkpoint path
+    (:func:`holstein.artifacts.force_and_id`)."""
+    from .. import artifacts
+
+    return artifacts.force_and_id(args.model, p, args.device)
+
+
+def cmd_simulate(args) -> int:
+    import torch
+
+    from .. import dynamics
+    from ..files import atomic_write, check_writable
+
+    prof = get_profile(args.profile)
+    p = params_from(args)
+    L = prof.L_ed if args.L is None else args.L
+    out = check_writable(args.out, "--out")  # before the first step, not after the last
+    ckpt = out.with_name(out.name + ".ckpt")
+    if args.fresh:
+        ckpt.unlink(missing_ok=True)
+    force_fn, force_id = _force(args, p)
+    Q0, V0 = dynamics.hot_start(L, p, seed=args.seed)
+    state = dynamics.init(torch.as_tensor(Q0, device=args.device), force_fn, p,
+                          V0=torch.as_tensor(V0, device=args.device), seed=args.seed)
+    meta = dict(params=json.dumps(p.to_dict()), model=args.model, force=force_id, command=args.command_line)
+    save = lambda traj, complete: atomic_write(out, lambda fh: np.savez_compressed(  # noqa: E731
+        fh, Q=np.asarray(traj.Q), time=np.asarray(traj.time), step=np.asarray(traj.step), complete=complete, **meta))
+    try:
+        _, traj = dynamics.run(state, force_fn, p, n_steps=args.steps, record_every=args.every,
+                               checkpoint_path=ckpt, checkpoint_every=max(args.every, 1000), resume=True,
+                               progress=True, force_id=force_id)
+    except dynamics.BlowUpError as e:
+        save(e.trajectory, False)
+        print(f"error: {e}\nkept the {len(e.trajectory)} snapshots recorded before it in {out} (marked "
+              "incomplete: complete=False)", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt as e:
+        print(f"interrupted: {e}; the checkpoint {ckpt} holds the run so far; run the same command again to "
+              "resume it (add --fresh to start over)", file=sys.stderr)
+        return 130
+    save(traj, True)
+    ckpt.unlink(missing_ok=True)
+    print(f"wrote {out}: {len(traj.time)} snapshots of a {L}x{L} quench to kT={p.kT}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .. import artifacts, data, train
+
+    prof = get_profile(args.profile)
+    if args.data:
+        ds = data.load(args.data)
+        ds.meta["path"] = str(args.data)
+    else:
+        ds = artifacts.dataset(prof)  # records the path it loaded in meta["path"]
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
+                                   ("dtype", args.dtype), ("seed", args.seed)) if v is not None}
+    if args.balance:
+        overrides["balance_kinds"] = True
+    cfg = train.train_config(args.model, prof, device=args.device, **overrides)
+    if args.target:
+        cfg.model_config = dict(cfg.model_config, target=args.target)
+    if args.center:
+        cfg.model_config = dict(cfg.model_config, center=False if args.center == "none" else args.center)
+    out = Path(args.out) if args.out else artifacts.model_dir(args.model, ds.L)
+    more = data.load(args.extra) if args.extra else None
+    model, hist = train.train(cfg, ds, out, resume=args.resume, extra=more)
+    metrics = train.evaluate(model, ds)
+    extra = dict(dataset=ds.meta["path"], dataset_sha256=ds.sha256,
+                 extra_training_data=args.extra, extra_sha256=None if more is None else more.sha256,
+                 epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
+                 command=args.command_line)
+    path = train.save_metrics(out / "metrics.json", args.model, model, metrics, extra)
+    m = metrics["all"]
+    print(f"{args.model}: {model.n_parameters()} parameters, held-out force RMSE {m['rmse']:.4g} "
+          f"({100 * m['rmse_over_std']:.2f}% of std), R² {m['r2']:.5f}; wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m holstein", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    prof_help = f"size profile {sorted(PROFILES)} (default: $HOLSTEIN_PROFILE or ci)"
+
+    g = sub.add_parser("generate", help="generate an ED dataset (.npz), resumable")
+    g.add_argument("--profile", help=prof_help)
+    g.add_argument("--L", type=int_at_least(2), help="lattice size, even (default: the profile's L_ed)")
+    g.add_argument("--n-random", type=non_negative, help="hot random snapshots")
+    g.add_argument("--n-quench", type=non_negative, help="quench snapshots")
+    g.add_argument("--runs", type=positive, help="independent quench trajectories")
+    g.add_argument("--every", type=positive, help="Langevin steps between quench snapshots")
+    g.add_argument("--out", help="output .npz (default holstein/artifacts/data/ed_L<L>_<profile>.npz)")
+    add_physics(g)
+    g.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("simulate", help="Langevin quench from a hot start with ED or a trained model")
+    s.add_argument("--model", default="ed", help="'ed', a committed model (e.g. gcn_lean_mu_L24_extra) or a "
+                                                 "checkpoint (.pt) from `train`")
+    s.add_argument("--profile", help=prof_help)
+    s.add_argument("--L", type=int_at_least(2), help="lattice size, even (default: the profile's L_ed)")
+    s.add_argument("--steps", type=non_negative, required=True)
+    s.add_argument("--every", type=positive, default=50, help="steps between recorded snapshots (the final "
+                                                             "state is always recorded)")
+    s.add_argument("--out", required=True, help="output .npz with Q snapshots and times; its checkpoint "
+                                                "OUT.ckpt lives beside it until the run completes")
+    s.add_argument("--fresh", action="store_true", help="delete an existing checkpoint and start over")
+    add_physics(s)
+    s.set_defaults(func=cmd_simulate)
+
+    t = sub.add_parser("train", help="train a force model on an ED dataset")
+    t.add_argument("--model", required=True, help="registered model name (see holstein.train.RECIPES)")
+    t.add_argument("--data", help="dataset .npz (default: the profile's dataset)")
+    t.add_argument("--extra", help="a second dataset .npz (same L, other trajectories) added to the training set; "
+                                   "validation and held-out test stay those of --data")
+    t.add_argument("--profile", help=prof_help)
+    t.add_argument("--epochs", type=non_negative)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--batch-size", type=positive)
+    t.add_argument("--dtype", choices=["float64", "float32"])
+    t.add_argument("--target", choices=["total", "electronic"], help="learn the total or only the electronic force")
+    t.add_argument("--center", choices=["none", "mean", "median"],
+                   help="feed the model Q - mean(Q) or Q - median(Q) (atomic-limit μ), a global input "
+                        "(default: the model's recipe in holstein.train.RECIPES)")
+    t.add_argument("--balance", action="store_true",
+                   help="weight random and quench snapshots by 1/their force variance in the loss")
+    t.add_argument("--seed", type=non_negative)
+    t.add_argument("--device", default="cpu", type=device)
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (every setting but --epochs "
+                                                         "must match)")
+    t.add_argument("--out", help="output directory (default holstein/artifacts/models/<model>_L<L>)")
+    t.set_defaults(func=cmd_train)
+    bench.add_parser(sub, prof_help)
+    sweep.add_parser(sub, prof_help)
+    return ap
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.command_line = "python -m holstein " + shlex.join(argv)  # recorded with every artifact
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FloatingPointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # read-only folders, a file where a folder should be, a full disk
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot write{where}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume from its checkpoint", file=sys.stderr)
+        return 130
