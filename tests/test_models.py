@@ -536,7 +536,7 @@ def test_checks_measure_equivariance_backends_and_finite_differences():
 def test_force_sensitivity_vanishes_outside_the_receptive_field():
     m = small("gcn_lean")
     R, L = m.receptive_field, 2 * m.receptive_field + 4
-    grad = models.checks.force_sensitivity(m, rand_field(L, L))
+    grad = models.force_sensitivity(m, rand_field(L, L))
     x = torch.arange(L) - L // 2
     d = x.abs()[:, None] + x.abs()[None, :]
     assert grad[d > R].max() == 0 and grad[d == R].min() > 0

@@ -11,10 +11,11 @@ defaults), ``cost`` (MACs per site), ``checks`` (symmetry, backends, finite diff
 from __future__ import annotations
 
 from .base import ForceModel, forces_from_energy
-from .checks import backend_difference, check_equivariance, equivariance_deviation, finite_difference_error
+from .checks import (backend_difference, check_equivariance, equivariance_deviation, finite_difference_error,
+                     force_sensitivity)
 
 __all__ = ["ForceModel", "forces_from_energy", "register", "build", "available", "REGISTRY", "check_equivariance",
-           "equivariance_deviation", "backend_difference", "finite_difference_error"]
+           "equivariance_deviation", "backend_difference", "finite_difference_error", "force_sensitivity"]
 
 REGISTRY: dict[str, type] = {}
 
