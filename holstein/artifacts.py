@@ -24,7 +24,7 @@ from .params import PAPER
 from .profiles import Profile, get_profile
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
-           "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark"]
+           "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -74,6 +74,12 @@ def weights_path(name: str, L: int = 24) -> Path:
     raise ValueError(f"no committed weights for {name!r}; committed: {sorted(committed_models())}")
 
 
+def committed_dir(name: str, L: int) -> Path | None:
+    """The committed folder holding ``best.pt`` of ``name`` (a registered name at lattice L, or a folder
+    name under ``models/``), or None when nothing is committed for it."""
+    return next((d for d in (model_dir(name, L), ARTIFACTS / "models" / name) if (d / "best.pt").exists()), None)
+
+
 def committed_models() -> dict[str, dict]:
     """{folder name: its metrics.json} of every committed model."""
     out = {}
@@ -99,7 +105,7 @@ def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", d
     """
     prof = prof or get_profile()
     ds = ds or dataset(prof)
-    out = next((d for d in (model_dir(name, ds.L), ARTIFACTS / "models" / name) if (d / "best.pt").exists()), None)
+    out = committed_dir(name, ds.L)
     if out is None:
         out = cache_dir() / f"{name}_{prof.name}_L{ds.L}"
         if not (out / "history.json").exists():  # written when a training run completes

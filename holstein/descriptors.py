@@ -106,7 +106,7 @@ import torch
 
 from .lattice import SHELL_RADII2, SquareLattice, check_field, shell_offsets
 
-__all__ = ["DESCRIPTOR_LENGTH", "DESCRIPTOR_LENGTH_EXTENDED", "IRREP_COUNTS", "irrep_basis", "irrep_slices",
+__all__ = ["DESCRIPTOR_LENGTH", "DESCRIPTOR_LENGTH_EXTENDED", "IRREP_COUNTS", "irrep_basis", "irrep_slices", "irrep_table",
            "neighbourhoods", "irrep_coefficients", "split_irreps", "neighbourhood_descriptors", "descriptors",
            "descriptor_labels"]
 
@@ -187,6 +187,20 @@ def irrep_slices() -> dict[str, slice]:
         out[g] = slice(start, start + n)
         start += n
     return out
+
+
+def irrep_table() -> dict[str, dict[str, int]]:
+    """The irrep content of each shell, read off the labels of :func:`irrep_basis`:
+    ``{"centre" | "r^2 = <r²>": {"sites": n, "A1": .., "A2": .., "B1": .., "B2": .., "E": ..}}``, in the
+    order of the neighbourhood, E doublets counted once (the columns sum to :data:`IRREP_COUNTS`)."""
+    names = {"0": "centre", **{str(r2): f"r^2 = {r2}" for r2 in SHELL_RADII2}}
+    sizes = [1] + [len(s) for s in shell_offsets()]
+    table = {name: dict(sites=n, **dict.fromkeys(_IRREPS, 0)) for name, n in zip(names.values(), sizes)}
+    for lab in _basis_cached()[1]:
+        if not lab.endswith(".y"):  # an E pair is counted once
+            irrep, shell = lab.split("[")[0], lab.split("[")[1].split("]")[0].rstrip("ab")
+            table[names[shell]][irrep] += 1
+    return table
 
 
 # positions of the √5 reference copies inside each irrep block

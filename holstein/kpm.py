@@ -66,7 +66,7 @@ from .forces import from_density
 from .lattice import as_field, neighbour_sum
 from .params import HolsteinParams
 
-__all__ = ["spectral_bounds", "moments_needed", "probe_period", "fermi_coefficients", "KPMSolution",
+__all__ = ["spectral_bounds", "moments_needed", "error_bound", "density_errors", "probe_period", "fermi_coefficients", "KPMSolution",
            "solve", "density", "forces"]
 
 _MARGIN = 0.01  # relative widening of the Gershgorin interval
@@ -102,6 +102,19 @@ def moments_needed(half_width: float, kT: float, tol: float) -> int:
     if not 0 < tol < 1:
         raise ValueError(f"tol must be in (0, 1), got {tol}")
     return max(2, math.ceil(float(half_width) / (math.pi * kT) * math.log(4 / (math.pi * tol))))
+
+
+def error_bound(n_moments, half_width: float, kT: float) -> np.ndarray:
+    """The truncation-error estimate (4/π) e^{-Mπ kT/a} of ``n_moments`` M (scalar or array), with a the
+    ``half_width`` of :func:`spectral_bounds`: the inverse of :func:`moments_needed`."""
+    return 4 / math.pi * np.exp(-np.asarray(n_moments, dtype=float) * math.pi * kT / float(half_width))
+
+
+def density_errors(Q, n_ref, p: HolsteinParams, moments, **kw) -> np.ndarray:
+    """max_i |n_i^KPM - n_i^ref| for each number of moments in ``moments`` (keywords of :func:`solve`),
+    against reference densities ``n_ref`` (e.g. ED) of the same shape as ``Q``."""
+    n_ref = torch.as_tensor(np.asarray(n_ref), dtype=torch.float64)
+    return np.array([float((density(Q, p, n_moments=M, **kw).cpu() - n_ref).abs().max()) for M in moments])
 
 
 def probe_period(L: int, probe_distance: int) -> int:

@@ -1,4 +1,4 @@
-"""Support for the book's notebooks: setup, a cached quench, and tables.
+"""Support for the book's notebooks: setup, trained models, a cached quench, and tables.
 
 Paths, datasets and trained models of a profile live in :mod:`holstein.artifacts`; this module
 only adds what a notebook cell needs on top of them.
@@ -15,7 +15,7 @@ from . import artifacts
 from .params import PAPER
 from .profiles import Profile, get_profile
 
-__all__ = ["setup", "quench", "markdown_table"]
+__all__ = ["setup", "quench", "markdown_table", "load_models", "held_out_metrics", "metrics_table"]
 
 
 def setup(seed: int = 0) -> tuple[str, Profile]:
@@ -74,3 +74,42 @@ def markdown_table(header, rows, align=None):
         return Markdown(text)
     except ImportError:  # pragma: no cover - IPython ships with the book's requirements
         return text
+
+
+def load_models(names, prof: Profile | None = None, device: str = "cpu", ds=None, report: bool = True) -> dict:
+    """{name: (model, checkpoint)} of :func:`holstein.artifacts.trained_model` (committed weights, else
+    trained now, cached). ``report`` prints a line per model: committed or trained here, the best
+    epoch of how many, the learning rate, the loss scale (if not 1) and the time per epoch."""
+    prof = prof or get_profile()
+    ds = ds or artifacts.dataset(prof)
+    out, width = {}, max(map(len, names), default=0)
+    for name in names:
+        committed = artifacts.committed_dir(name, ds.L) is not None
+        model, ck = out[name] = artifacts.trained_model(name, prof, device, ds=ds)
+        cfg = ck["train_config"]
+        if report:
+            scale = f"loss scale {cfg['loss_scale']:g}, " if cfg["loss_scale"] != 1 else ""
+            print(f"{name:{width}s} {'committed weights' if committed else 'trained here':17s} best epoch "
+                  f"{ck['epoch'] + 1} of {cfg['epochs']}, lr {cfg['lr']:g}, {scale}"
+                  f"{np.mean(ck['history']['seconds']):.2g} s per epoch")
+    return out
+
+
+def held_out_metrics(trained: dict, ds) -> dict:
+    """{name: :func:`holstein.train.evaluate` on the held-out test set} for {name: model or (model, ck)}."""
+    from . import train
+
+    return {name: train.evaluate(m[0] if isinstance(m, tuple) else m, ds) for name, m in trained.items()}
+
+
+def metrics_table(results: dict, kinds=("all", "random", "quench")):
+    """:func:`markdown_table` of held-out force errors (:func:`holstein.train.force_metrics` entries, as in
+    :func:`held_out_metrics`): per model and kind of snapshot the count, RMSE, RMSE/std(F) and R²."""
+    rows = []
+    for name, res in results.items():
+        for kind in kinds:
+            r = res.get(kind)
+            rows.append([f"`{name}`", kind] + (["0", "–", "–", "(none at this profile)"] if r is None else
+                        [r["count"], f"{r['rmse']:.4f}", f"{r['rmse_over_std']:.3%}", f"{r['r2']:.4f}"]))
+    return markdown_table(["model", "snapshots", "n", "RMSE", "RMSE/std(F)", "R²"], rows,
+                          align=["l", "l", "r", "r", "r", "r"])

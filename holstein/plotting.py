@@ -1,9 +1,11 @@
-"""The few figure helpers reused across chapters: fields, S(q), C(r), the collapse, L(t).
+"""The figure helpers reused across chapters: the neighbour shells, fields, S(q), C(r), the
+collapse, L(t), the CDW order, the density of states and the KPM convergence.
 
 Each helper draws on a matplotlib ``Axes`` passed in (no pyplot state, no backend choice),
 labels every axis with symbols and units (lengths in lattice spacings a = 1, time in units of
 ħ/t with t the hopping) and returns what it drew, so a notebook can restyle it. The figures
-of the speed benchmark (:func:`speed_figures`) are drawn from its result dict alone.
+of the speed benchmark (:func:`speed_figures`) are drawn from its result dict alone. The
+force-field figures live in :mod:`holstein.plotting_models` and are importable from here too.
 """
 from __future__ import annotations
 
@@ -13,8 +15,20 @@ import numpy as np
 
 from . import observables as obs
 
-__all__ = ["plot_field", "plot_structure_factor", "plot_correlations", "plot_collapse", "plot_domain_growth",
-           "speed_figures", "plot_speed"]
+__all__ = ["plot_shells", "plot_field", "plot_structure_factor", "plot_correlations", "plot_collapse",
+           "plot_domain_growth", "plot_cdw_order", "plot_dos", "plot_kpm_convergence", "speed_figures", "plot_speed"]
+#: names defined in :mod:`holstein.plotting_models`, importable from this module as well
+_MODELS = ("F_ED_LABEL", "F_ML_LABEL", "plot_parity", "plot_error_histogram", "plot_history", "plot_receptive_field",
+           "plot_energy_exchange", "plot_energy_error", "plot_cost_scaling", "plot_size_study")
+__all__ += list(_MODELS)
+
+
+def __getattr__(name):  # lazily: plotting_models imports this module
+    if name in _MODELS:
+        from . import plotting_models
+
+        return getattr(plotting_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 TIME_LABEL = r"time $t$ ($\hbar/t_{\mathrm{hop}}$)"
 R_LABEL = r"$r$ (lattice spacings)"
@@ -24,6 +38,29 @@ def _np(a):
     if type(a).__module__.startswith("torch"):
         a = a.detach().cpu().numpy()
     return np.asarray(a, dtype=np.float64)
+
+
+def plot_shells(ax):
+    """The 8 neighbour shells r² ∈ SHELL_RADII2 of a site (coloured, with their circles and site
+    counts) on the grid of lattice offsets (δx, δy). Returns the list of scatter collections."""
+    import matplotlib.pyplot as plt
+
+    from .lattice import SHELL_RADII2, shell_offsets
+
+    shells = shell_offsets()
+    rmax = int(np.ceil(np.sqrt(max(SHELL_RADII2))))
+    gx, gy = np.meshgrid(np.arange(-rmax, rmax + 1), np.arange(-rmax, rmax + 1))
+    ax.scatter(gx, gy, s=12, color="0.85", zorder=0)
+    arts = [ax.scatter([0], [0], s=160, color="k", marker="*", label="site $i$", zorder=3)]
+    for c, r2, offs in zip(plt.cm.tab10(np.arange(len(shells))), SHELL_RADII2, shells):
+        arts.append(ax.scatter(offs[:, 0], offs[:, 1], s=90, color=c, label=rf"$r^2 = {r2}$ ({len(offs)})", zorder=2))
+        ax.add_patch(plt.Circle((0, 0), np.sqrt(r2), fill=False, color=c, lw=0.6, alpha=0.6))
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"$\delta_x$ (lattice spacings)")
+    ax.set_ylabel(r"$\delta_y$ (lattice spacings)")
+    ax.set_title(f"{1 + sum(len(s) for s in shells)} sites within r ≤ √{max(SHELL_RADII2)}")
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
+    return arts
 
 
 def plot_field(ax, field, title=None, cmap="RdBu_r", symmetric=True, label=None):
@@ -145,124 +182,56 @@ def plot_domain_growth(ax, t, Lt, fit=None, label="data"):
     return fit
 
 
-# -- force-field figures (chapters 3-5): parity, error histogram, training history ---------
-F_ED_LABEL = r"$F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)"
-F_ML_LABEL = r"$F_i^{\mathrm{ML}}$ ($t$ per unit $Q$)"
-
-
-def _as_list(a):
-    """A list of flattened float64 arrays from one array or a list/tuple of arrays."""
-    if isinstance(a, (list, tuple)):
-        return [_np(x).ravel() for x in a]
-    return [_np(a).ravel()]
-
-
-def plot_parity(ax, F_true, F_pred, label=None, kind="auto", max_points=20000, seed=0, **kw):
-    """Parity plot of predicted against ED forces, with the line F_ML = F_ED.
-
-    ``F_true``, ``F_pred``: arrays of the same shape (any, flattened), or lists of such arrays
-    (one series per entry, drawn with their own colour and ``label`` a list of names).
-    ``kind``: ``"scatter"``, ``"hexbin"`` (log-scaled counts; for one series only) or ``"auto"``
-    (hexbin above ``max_points`` points in a single series, else scatter). Scatter series with
-    more than ``max_points`` points are randomly subsampled for drawing (the RMSE uses all).
-    Each legend entry carries the RMSE sqrt(⟨(F_ML - F_ED)²⟩) of its series.
-    Returns the list of drawn artists (one per series).
-    """
-    trues, preds = _as_list(F_true), _as_list(F_pred)
-    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
-        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
-    labels = label if isinstance(label, (list, tuple)) else [label] * len(trues)
-    labels = _labels(labels, len(trues))
-    if kind == "auto":
-        kind = "hexbin" if len(trues) == 1 and trues[0].size > max_points else "scatter"
-    if kind not in ("scatter", "hexbin"):
-        raise ValueError(f"kind must be 'auto', 'scatter' or 'hexbin', got {kind!r}")
-    if kind == "hexbin" and len(trues) > 1:
-        raise ValueError("hexbin draws a single series; use kind='scatter' for several")
-    rng = np.random.default_rng(seed)
-    artists = []
-    for t, p, lab in zip(trues, preds, labels):
-        rmse = float(np.sqrt(np.mean((p - t) ** 2))) if t.size else float("nan")
-        text = f"RMSE = {rmse:.3g}" if lab is None else f"{lab}: RMSE = {rmse:.3g}"
-        if kind == "hexbin":
-            art = ax.hexbin(t, p, gridsize=kw.pop("gridsize", 60), bins="log", mincnt=1,
-                            cmap=kw.pop("cmap", "viridis"), label=text, **kw)
-        else:
-            if t.size > max_points:
-                sel = rng.choice(t.size, max_points, replace=False)
-                t, p = t[sel], p[sel]
-            art = ax.scatter(t, p, s=kw.get("s", 4), alpha=kw.get("alpha", 0.5), lw=0, rasterized=True,
-                             label=text)
-        artists.append(art)
-    allv = np.concatenate(trues + preds) if trues else np.zeros(1)
-    lo, hi = (float(allv.min()), float(allv.max())) if allv.size else (-1.0, 1.0)
-    pad = 0.03 * (hi - lo or 1.0)
-    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label=r"$F^{\mathrm{ML}} = F^{\mathrm{ED}}$")
-    ax.set_xlim(lo - pad, hi + pad)
-    ax.set_ylim(lo - pad, hi + pad)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel(F_ED_LABEL)
-    ax.set_ylabel(F_ML_LABEL)
-    ax.legend(loc="upper left", fontsize="small", markerscale=3)
-    return artists
-
-
-def plot_error_histogram(ax, F_true, F_pred, labels=None, bins=80, density=True):
-    """Histogram (log y) of the force errors F_ML - F_ED, one step curve per series.
-
-    ``F_true``, ``F_pred``: arrays (flattened) or lists of arrays, one series per entry, with
-    ``labels`` one name per series (the legend adds each RMSE). All series share the same bin
-    edges, symmetric about 0. ``density=True`` normalises each curve to unit area.
-    Returns a list of ``(counts, edges)``.
-    """
-    trues, preds = _as_list(F_true), _as_list(F_pred)
-    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
-        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
-    errs = [p - t for t, p in zip(trues, preds)]
-    labs = _labels(labels, len(errs))
-    m = max((float(np.abs(e).max()) for e in errs if e.size), default=1.0) or 1.0
-    edges = np.linspace(-m, m, bins + 1)
-    out = []
-    for e, lab in zip(errs, labs):
-        rmse = float(np.sqrt(np.mean(e**2))) if e.size else float("nan")
-        text = f"RMSE = {rmse:.3g}" if lab is None else f"{lab} (RMSE = {rmse:.3g})"
-        counts, _, _ = ax.hist(e, bins=edges, density=density, histtype="step", lw=1.3, label=text)
-        out.append((counts, edges))
-    ax.set_yscale("log")
-    ax.axvline(0, color="0.6", lw=0.8)
-    ax.set_xlabel(r"$F_i^{\mathrm{ML}} - F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)")
-    ax.set_ylabel("probability density" if density else "count")
-    ax.legend(fontsize="small")
+def plot_cdw_order(ax, bx, times, order: dict, reference: str = "ED"):
+    """CDW order m(t) = |⟨(-1)^{x+y} Q⟩| of several ensembles {label: (T, B) array} on ``ax``
+    (mean over replicas, band: standard error), and on ``bx`` each one's mean minus the
+    ``reference``'s. Returns {label: (mean, sem)}."""
+    out = {}
+    for key, m in order.items():
+        mean, sem = m.mean(axis=1), m.std(axis=1) / np.sqrt(m.shape[1])
+        out[key] = (mean, sem)
+        line, = ax.plot(times, mean, label=key, lw=2 if key == reference else 1)
+        ax.fill_between(times, mean - sem, mean + sem, color=line.get_color(), alpha=0.2)
+        if key != reference:
+            bx.plot(times, mean - order[reference].mean(axis=1), label=key)
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel(r"CDW order $m$")
+    ax.legend()
+    bx.axhline(0, color="0.5", lw=0.8)
+    bx.set_xlabel(TIME_LABEL)
+    bx.set_ylabel(rf"$\bar m_{{\mathrm{{ML}}}} - \bar m_{{\mathrm{{{reference}}}}}$")
+    bx.legend()
     return out
 
 
-def plot_history(ax, history, label=None):
-    """Training and validation loss against epoch (log y) from a training history dict.
-
-    ``history``: the dict written by :func:`holstein.train.train` (keys ``epoch``, ``train_loss``,
-    ``val_loss``). The training loss is the mean over the epoch's steps (taken while the weights
-    change), the validation loss is evaluated after the epoch; both are the scaled mean squared
-    error of the normalised forces, loss_scale · ⟨(F_ML - F_ED)²⟩ / f_scale². Epochs are
-    counted from 1. ``label`` prefixes the legend entries. Returns the two ``Line2D``.
-    """
-    for key in ("epoch", "train_loss", "val_loss"):
-        if key not in history:
-            raise ValueError(f"history has no {key!r} (keys: {sorted(history)})")
-    from matplotlib.ticker import MaxNLocator
-
-    ep = np.asarray(history["epoch"], dtype=float) + 1
-    pre = "" if label is None else f"{label}: "
-    (lt,) = ax.plot(ep, history["train_loss"], "o-", ms=3, label=pre + "training")
-    (lv,) = ax.plot(ep, history["val_loss"], "s--", ms=3, color=lt.get_color(), label=pre + "validation")
-    ax.set_yscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(r"loss $\lambda\,\langle(F^{\mathrm{ML}}-F^{\mathrm{ED}})^2\rangle/f_{\mathrm{scale}}^2$")
-    ax.legend(fontsize="small")
-    return lt, lv
+def plot_dos(ax, eps, gap_edges=None, bins=80):
+    """Histogram of single-particle energies ``eps`` (a density of states), with dashed lines at
+    ``gap_edges`` (e.g. ±gQ0). Returns the histogram counts."""
+    counts, _, _ = ax.hist(_np(eps).ravel(), bins=bins, density=True, color="tab:blue", alpha=0.7,
+                           label="ED eigenvalues")
+    for e in gap_edges or ():
+        ax.axvline(e, color="k", ls="--", lw=1)
+    ax.set_xlabel(r"energy $\varepsilon$ (units of $t$)")
+    ax.set_ylabel("density of states")
+    ax.legend(loc="upper right")
+    return counts
 
 
-__all__ += ["plot_parity", "plot_error_histogram", "plot_history", "F_ED_LABEL", "F_ML_LABEL"]
+def plot_kpm_convergence(ax, moments, errors: dict, bounds: dict | None = None, level: float = 1e-3):
+    """max_i |n^KPM - n^ED| against the number of Chebyshev moments M (log y), one series per label
+    of ``errors``, each with its estimate ``bounds[label]`` (dashed, e.g. :func:`holstein.kpm.error_bound`)
+    and a dotted line at ``level``. Returns the ``Line2D`` of the errors."""
+    lines = []
+    for label, err in errors.items():
+        (line,) = ax.semilogy(moments, err, "o-", label=label)
+        lines.append(line)
+        if bounds is not None:
+            ax.semilogy(moments, bounds[label], "--", color=line.get_color(), lw=1)
+    ax.axhline(level, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("Chebyshev moments $M$")
+    ax.set_ylabel(r"$\max_i |n_i^{\mathrm{KPM}} - n_i^{\mathrm{ED}}|$")
+    ax.legend(fontsize=8)
+    return lines
 
 
 # ----------------------------------------------------------------------------- speed benchmark

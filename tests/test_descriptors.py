@@ -135,3 +135,13 @@ def test_cached_bases_survive_inference_mode():
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def test_irrep_table_counts_each_shell_and_sums_to_the_irrep_counts():
+    table = desc.irrep_table()
+    assert list(table)[:2] == ["centre", "r^2 = 1"] and len(table) == 9
+    assert sum(row["sites"] for row in table.values()) == 45
+    assert {g: sum(row[g] for row in table.values()) for g in desc.IRREP_COUNTS} == desc.IRREP_COUNTS
+    assert table["r^2 = 5"] == dict(sites=8, A1=1, A2=1, B1=1, B2=1, E=2)
+    for row in table.values():  # dimensions add up: E is a doublet
+        assert row["sites"] == sum(row[g] for g in ("A1", "A2", "B1", "B2")) + 2 * row["E"]

@@ -141,3 +141,15 @@ def test_cuda_matches_cpu():
     a = kpm.density(Q, PAPER, n_moments=300, probe_distance=4)
     b = kpm.density(Q.cuda(), PAPER, n_moments=300, probe_distance=4)
     assert torch.allclose(a, b.cpu(), atol=1e-10, rtol=0)
+
+
+def test_error_bound_inverts_moments_needed_and_bounds_the_density_error():
+    a, kT = 30.0, 0.1
+    M = kpm.moments_needed(a, kT, 1e-4)
+    assert kpm.error_bound(M, a, kT) <= 1e-4 < kpm.error_bound(M - 1, a, kT)
+    Q = _checkerboard(8, seed=3)
+    moments = [100, 200, 400]
+    errs = kpm.density_errors(Q, ed.density(Q, PAPER), PAPER, moments, probe_distance=8)
+    assert errs.shape == (3,) and (errs[1:] < errs[:-1]).all()
+    half = float(kpm.spectral_bounds(Q, PAPER)[1])
+    assert (errs <= kpm.error_bound(moments, half, PAPER.kT)).all()

@@ -544,3 +544,26 @@ def test_half_filling_mu_newton_equals_bisection():
     w = torch.full_like(e, 0.3)
     (grad,) = torch.autograd.grad(half_filling_mu(e, w).sum(), e)
     torch.testing.assert_close(grad.sum(), torch.tensor(1.0, dtype=torch.float64))  # dμ/dε_i sums to 1
+
+
+# -- holstein/models/checks.py: the checks the book shows -----------------------------------
+def test_checks_measure_equivariance_backends_and_finite_differences():
+    m = small("gcn_lean")
+    Q = rand_field(2, L_CONF, L_CONF)
+    dev = models.check_equivariance(m, Q)
+    assert set(dev) == {"d4", "translations"} and max(dev.values()) < 1e-12
+    assert models.backend_difference(m, Q) < 1e-12
+    # a field function that is not D4 equivariant (it singles out the x direction) is caught
+    assert models.equivariance_deviation(lambda a: translate(a, 1, 0) - a, Q) > 0.1
+    e = small("energy_gnn_lean")
+    Qe = rand_field(L_CONF, L_CONF)
+    assert models.finite_difference_error(e, Qe, h=1e-4, generator=torch.Generator().manual_seed(0)) < 1e-6
+
+
+def test_force_sensitivity_vanishes_outside_the_receptive_field():
+    m = small("gcn_lean")
+    R, L = m.receptive_field, 2 * m.receptive_field + 4
+    grad = models.force_sensitivity(m, rand_field(L, L))
+    x = torch.arange(L) - L // 2
+    d = x.abs()[:, None] + x.abs()[None, :]
+    assert grad[d > R].max() == 0 and grad[d == R].min() > 0

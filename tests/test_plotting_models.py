@@ -107,3 +107,27 @@ def test_speed_figures_of_the_committed_benchmark(tmp_path):
     paths = plot_speed(res, tmp_path / "sub" / "speed")
     assert [p.name for p in paths] == ["speed_scaling.png", "speed_ensemble.png"]
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_model_figures_nve_cost_size_study_receptive_field(ax):
+    from holstein.plotting import (plot_cost_scaling, plot_energy_error, plot_energy_exchange, plot_receptive_field,
+                                   plot_size_study)
+
+    t = np.arange(4.0)
+    run = dict(time=t, E=-t, K=t + 0.01 * t**2, H=0.01 * t**2)
+    assert len(plot_energy_exchange(ax, run)) == 3 and "energy" in ax.get_ylabel()
+    fig, bx = plt.subplots(1, 3)
+    (line,) = plot_energy_error(bx[0], {"a": run})
+    assert np.allclose(line.get_ydata(), run["H"] / run["K"].mean())
+    timing = {("ed", L): 1e-6 * (L * L) ** 3 for L in (4, 8, 16)} | {("m", L): 1e-3 * L * L for L in (4, 8)}
+    slopes = plot_cost_scaling(bx[1], timing, ["ed", "m"])
+    assert slopes["ed"][0] == pytest.approx(3) and slopes["m"][0] == pytest.approx(1)
+    res = [dict(L=L, input=i, random=0.1, quench=0.05) for L in (8, 16) for i in ("local", "median")]
+    assert len(plot_size_study(bx[2], res)) == 4 and bx[2].get_yscale() == "log"
+    plt.close(fig)
+    fig, cx = plt.subplots()
+    grad = np.zeros((6, 6))
+    grad[3, 3] = 1.0
+    plot_receptive_field(cx, grad, 1)
+    assert len(cx.get_legend().get_texts()) == 2
+    plt.close(fig)

@@ -6,13 +6,16 @@ or ``(L, L)``. Modules register their classes with :func:`register`.
 Modules: ``base`` (the interface, config recording, the energy), ``message_passing`` (the
 stencil and PyG backends; torch_geometric only where ``pyg`` is used), ``gcn`` + ``occupation``
 (the direct GCN and its global-μ read-out), ``energy_gnn``, ``bp_mlp``, ``lean`` (small
-defaults), ``cost`` (MACs per site).
+defaults), ``cost`` (MACs per site), ``checks`` (symmetry, backends, finite differences).
 """
 from __future__ import annotations
 
 from .base import ForceModel, forces_from_energy
+from .checks import (backend_difference, check_equivariance, equivariance_deviation, finite_difference_error,
+                     force_sensitivity)
 
-__all__ = ["ForceModel", "forces_from_energy", "register", "build", "available", "REGISTRY"]
+__all__ = ["ForceModel", "forces_from_energy", "register", "build", "available", "REGISTRY", "check_equivariance",
+           "equivariance_deviation", "backend_difference", "finite_difference_error", "force_sensitivity"]
 
 REGISTRY: dict[str, type] = {}
 

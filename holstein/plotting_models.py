@@ -1,0 +1,211 @@
+"""Figures of the force fields (chapters 3-6): parity, error histogram, training history, the
+receptive field, NVE energy conservation, and cost and accuracy against lattice size.
+
+Conventions of :mod:`holstein.plotting` (which re-exports these names): each helper draws on the
+``Axes`` passed in, labels every axis with symbols and units and returns what it drew.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .observables import fit_power_law
+from .plotting import TIME_LABEL, _labels, _np, plot_field
+
+__all__ = ["F_ED_LABEL", "F_ML_LABEL", "plot_parity", "plot_error_histogram", "plot_history",
+           "plot_receptive_field", "plot_energy_exchange", "plot_energy_error", "plot_cost_scaling",
+           "plot_size_study"]
+
+F_ED_LABEL = r"$F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)"
+F_ML_LABEL = r"$F_i^{\mathrm{ML}}$ ($t$ per unit $Q$)"
+
+
+def _as_list(a):
+    """A list of flattened float64 arrays from one array or a list/tuple of arrays."""
+    if isinstance(a, (list, tuple)):
+        return [_np(x).ravel() for x in a]
+    return [_np(a).ravel()]
+
+
+def plot_parity(ax, F_true, F_pred, label=None, kind="auto", max_points=20000, seed=0, **kw):
+    """Parity plot of predicted against ED forces, with the line F_ML = F_ED.
+
+    ``F_true``, ``F_pred``: arrays of the same shape (any, flattened), or lists of such arrays
+    (one series per entry, drawn with their own colour and ``label`` a list of names).
+    ``kind``: ``"scatter"``, ``"hexbin"`` (log-scaled counts; for one series only) or ``"auto"``
+    (hexbin above ``max_points`` points in a single series, else scatter). Scatter series with
+    more than ``max_points`` points are randomly subsampled for drawing (the RMSE uses all).
+    Each legend entry carries the RMSE sqrt(⟨(F_ML - F_ED)²⟩) of its series.
+    Returns the list of drawn artists (one per series).
+    """
+    trues, preds = _as_list(F_true), _as_list(F_pred)
+    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
+        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
+    labels = label if isinstance(label, (list, tuple)) else [label] * len(trues)
+    labels = _labels(labels, len(trues))
+    if kind == "auto":
+        kind = "hexbin" if len(trues) == 1 and trues[0].size > max_points else "scatter"
+    if kind not in ("scatter", "hexbin"):
+        raise ValueError(f"kind must be 'auto', 'scatter' or 'hexbin', got {kind!r}")
+    if kind == "hexbin" and len(trues) > 1:
+        raise ValueError("hexbin draws a single series; use kind='scatter' for several")
+    rng = np.random.default_rng(seed)
+    artists = []
+    for t, p, lab in zip(trues, preds, labels):
+        rmse = float(np.sqrt(np.mean((p - t) ** 2))) if t.size else float("nan")
+        text = f"RMSE = {rmse:.3g}" if lab is None else f"{lab}: RMSE = {rmse:.3g}"
+        if kind == "hexbin":
+            art = ax.hexbin(t, p, gridsize=kw.pop("gridsize", 60), bins="log", mincnt=1,
+                            cmap=kw.pop("cmap", "viridis"), label=text, **kw)
+        else:
+            if t.size > max_points:
+                sel = rng.choice(t.size, max_points, replace=False)
+                t, p = t[sel], p[sel]
+            art = ax.scatter(t, p, s=kw.get("s", 4), alpha=kw.get("alpha", 0.5), lw=0, rasterized=True,
+                             label=text)
+        artists.append(art)
+    allv = np.concatenate(trues + preds) if trues else np.zeros(1)
+    lo, hi = (float(allv.min()), float(allv.max())) if allv.size else (-1.0, 1.0)
+    pad = 0.03 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label=r"$F^{\mathrm{ML}} = F^{\mathrm{ED}}$")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel(F_ED_LABEL)
+    ax.set_ylabel(F_ML_LABEL)
+    ax.legend(loc="upper left", fontsize="small", markerscale=3)
+    return artists
+
+
+def plot_error_histogram(ax, F_true, F_pred, labels=None, bins=80, density=True):
+    """Histogram (log y) of the force errors F_ML - F_ED, one step curve per series.
+
+    ``F_true``, ``F_pred``: arrays (flattened) or lists of arrays, one series per entry, with
+    ``labels`` one name per series (the legend adds each RMSE). All series share the same bin
+    edges, symmetric about 0. ``density=True`` normalises each curve to unit area.
+    Returns a list of ``(counts, edges)``.
+    """
+    trues, preds = _as_list(F_true), _as_list(F_pred)
+    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
+        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
+    errs = [p - t for t, p in zip(trues, preds)]
+    labs = _labels(labels, len(errs))
+    m = max((float(np.abs(e).max()) for e in errs if e.size), default=1.0) or 1.0
+    edges = np.linspace(-m, m, bins + 1)
+    out = []
+    for e, lab in zip(errs, labs):
+        rmse = float(np.sqrt(np.mean(e**2))) if e.size else float("nan")
+        text = f"RMSE = {rmse:.3g}" if lab is None else f"{lab} (RMSE = {rmse:.3g})"
+        counts, _, _ = ax.hist(e, bins=edges, density=density, histtype="step", lw=1.3, label=text)
+        out.append((counts, edges))
+    ax.set_yscale("log")
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.set_xlabel(r"$F_i^{\mathrm{ML}} - F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)")
+    ax.set_ylabel("probability density" if density else "count")
+    ax.legend(fontsize="small")
+    return out
+
+
+def plot_history(ax, history, label=None):
+    """Training and validation loss against epoch (log y) from a training history dict.
+
+    ``history``: the dict written by :func:`holstein.train.train` (keys ``epoch``, ``train_loss``,
+    ``val_loss``). The training loss is the mean over the epoch's steps (taken while the weights
+    change), the validation loss is evaluated after the epoch; both are the scaled mean squared
+    error of the normalised forces, loss_scale · ⟨(F_ML - F_ED)²⟩ / f_scale². Epochs are
+    counted from 1. ``label`` prefixes the legend entries. Returns the two ``Line2D``.
+    """
+    for key in ("epoch", "train_loss", "val_loss"):
+        if key not in history:
+            raise ValueError(f"history has no {key!r} (keys: {sorted(history)})")
+    from matplotlib.ticker import MaxNLocator
+
+    ep = np.asarray(history["epoch"], dtype=float) + 1
+    pre = "" if label is None else f"{label}: "
+    (lt,) = ax.plot(ep, history["train_loss"], "o-", ms=3, label=pre + "training")
+    (lv,) = ax.plot(ep, history["val_loss"], "s--", ms=3, color=lt.get_color(), label=pre + "validation")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(r"loss $\lambda\,\langle(F^{\mathrm{ML}}-F^{\mathrm{ED}})^2\rangle/f_{\mathrm{scale}}^2$")
+    ax.legend(fontsize="small")
+    return lt, lv
+
+
+def plot_receptive_field(ax, sensitivity, n_hops: int, cutoff2: float = 13):
+    """log10 |∂F_c/∂Q_j| around the centre site c of an (L, L) lattice (``sensitivity``, as from
+    :func:`holstein.models.checks.force_sensitivity`; exact zeros are blank), with the diamond
+    |Δx| + |Δy| ≤ ``n_hops`` and the circle r² = ``cutoff2`` of the descriptors. Returns the image."""
+    import matplotlib.pyplot as plt
+
+    grad = _np(sensitivity)
+    c = grad.shape[0] // 2
+    im = plot_field(ax, np.log10(np.where(grad > 0, grad, np.nan)), symmetric=False, cmap="viridis",
+                    label=r"$\log_{10}|\partial F_c/\partial Q_j|$ ($t$ per unit $Q^2$)")
+    r = n_hops + 0.5  # through the outer edges of the n-hop pixels
+    ax.plot(c + np.array([0, r, 0, -r, 0]), c + np.array([r, 0, -r, 0, r]), "--", color="C1", lw=1.2,
+            label=rf"$|\Delta x| + |\Delta y| \leq {n_hops}$")
+    ax.add_patch(plt.Circle((c, c), np.sqrt(cutoff2), fill=False, color="r", lw=1.2))
+    ax.plot([], [], "r-", label=rf"$r = \sqrt{{{cutoff2:g}}}$")
+    ax.legend(loc="lower left", fontsize="small")
+    return im
+
+
+def plot_energy_exchange(ax, run: dict):
+    """E_model - E(0), K - K(0) and H - H(0) against time of an NVE run (:func:`holstein.nve.run`).
+    Returns the three ``Line2D``."""
+    t, E, K = run["time"], run["E"], run["K"]
+    lines = ax.plot(t, E - E[0], label=r"$E_{\mathrm{model}} - E_{\mathrm{model}}(0)$")
+    lines += ax.plot(t, K - K[0], label=r"$K - K(0)$")
+    lines += ax.plot(t, E + K - E[0] - K[0], "k", lw=2, label=r"$H - H(0)$, $H = E_{\mathrm{model}} + K$")
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel(r"energy change ($t$)")
+    ax.legend(fontsize="small")
+    return lines
+
+
+def plot_energy_error(ax, runs: dict):
+    """[H(t) - H(0)] / ⟨K⟩ of NVE runs {label: :func:`holstein.nve.run`}. Returns the ``Line2D`` list."""
+    lines = []
+    for label, r in runs.items():
+        lines += ax.plot(r["time"], (r["H"] - r["H"][0]) / r["K"].mean(), label=label)
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel(r"$[H(t) - H(0)] / \langle K \rangle$")
+    ax.set_title("relative energy error")
+    ax.legend(fontsize="small")
+    return lines
+
+
+def plot_cost_scaling(ax, timing: dict, names):
+    """Time per force evaluation against N = L² (log-log) for each of ``names`` (``"ed"`` drawn black)
+    from ``timing = {(name, L): seconds}``; the legend gives the slope of a power law fitted to the three
+    largest N (:func:`holstein.observables.fit_power_law`). Returns {name: (slope, its error)}."""
+    slopes = {}
+    for name in names:
+        pts = sorted((L * L, t) for (n, L), t in timing.items() if n == name)
+        if len(pts) < 2:
+            continue
+        N, t = map(np.array, zip(*pts))
+        fit = fit_power_law(N[-3:], t[-3:])
+        slope, err = slopes[name] = fit.slope, fit.slope_err
+        style = dict(color="k", lw=2) if name == "ed" else dict(ls="-" if "lean" in name else "--")
+        ax.loglog(N, t, "o", label=f"{name}: slope {slope:.2f}" + ("" if np.isnan(err) else f" ± {err:.2f}"), **style)
+    ax.set_xlabel(r"number of sites $N = L^2$")
+    ax.set_ylabel(r"time per force evaluation $\tau$ (s)")
+    ax.legend(fontsize=8)
+    return slopes
+
+
+def plot_size_study(ax, results, inputs=("local", "median"), kinds=("random", "quench")):
+    """Held-out RMSE / force std (%) against L of the size study (``size_study.json``'s ``results``:
+    dicts with L, input and one relative error per kind), one line per input and kind, log y.
+    Returns the ``Line2D`` list."""
+    lines = []
+    for inp, marker in zip(inputs, "osd^"):
+        for kind, ls in zip(kinds, ("-", "--", ":")):
+            pts = sorted((r["L"], r[kind]) for r in results if r["input"] == inp)
+            lines += ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=marker, ls=ls, label=f"{inp}, {kind}")
+    ax.set_xlabel(r"lattice size $L$")
+    ax.set_ylabel("held-out RMSE / force std (%)")
+    ax.set_yscale("log")
+    ax.legend()
+    return lines
