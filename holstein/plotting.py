@@ -5,7 +5,7 @@ Each helper draws on a matplotlib ``Axes`` passed in (no pyplot state, no backen
 labels every axis with symbols and units (lengths in lattice spacings a = 1, time in units of
 ħ/t with t the hopping) and returns what it drew, so a notebook can restyle it. The figures
 of the speed benchmark (:func:`speed_figures`) are drawn from its result dict alone. The
-force-field figures live in :mod:`holstein.plotting_models` and are importable from here too.
+force-field figures live in :mod:`holstein.plotting_models`.
 """
 from __future__ import annotations
 
@@ -17,18 +17,7 @@ from . import observables as obs
 
 __all__ = ["plot_shells", "plot_field", "plot_structure_factor", "plot_correlations", "plot_collapse",
            "plot_domain_growth", "plot_cdw_order", "plot_dos", "plot_kpm_convergence", "speed_figures", "plot_speed"]
-#: names defined in :mod:`holstein.plotting_models`, importable from this module as well
-_MODELS = ("F_ED_LABEL", "F_ML_LABEL", "plot_parity", "plot_error_histogram", "plot_history", "plot_receptive_field",
-           "plot_energy_exchange", "plot_energy_error", "plot_cost_scaling", "plot_size_study")
-__all__ += list(_MODELS)
 
-
-def __getattr__(name):  # lazily: plotting_models imports this module
-    if name in _MODELS:
-        from . import plotting_models
-
-        return getattr(plotting_models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 TIME_LABEL = r"time $t$ ($\hbar/t_{\mathrm{hop}}$)"
 R_LABEL = r"$r$ (lattice spacings)"

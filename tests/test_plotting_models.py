@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from holstein.plotting import plot_error_histogram, plot_history, plot_parity  # noqa: E402
+from holstein.plotting_models import plot_error_histogram, plot_history, plot_parity  # noqa: E402
 
 
 @pytest.fixture
@@ -110,8 +110,8 @@ def test_speed_figures_of_the_committed_benchmark(tmp_path):
 
 
 def test_model_figures_nve_cost_size_study_receptive_field(ax):
-    from holstein.plotting import (plot_cost_scaling, plot_energy_error, plot_energy_exchange, plot_receptive_field,
-                                   plot_size_study)
+    from holstein.plotting_models import (plot_cost_scaling, plot_energy_error, plot_energy_exchange, plot_receptive_field,
+                                          plot_size_study)
 
     t = np.arange(4.0)
     run = dict(time=t, E=-t, K=t + 0.01 * t**2, H=0.01 * t**2)
