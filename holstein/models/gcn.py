@@ -53,25 +53,25 @@ HEADS = ("force", "occupation")
 
 
 def fused_layer(h: torch.Tensor, W_self: torch.Tensor, W_nb: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """One GCN layer W_s h_i + b + W_n (1/4) Σ_nn h_j as a single matrix product per site.
+    """One GCN layer W_s h_i + b + W_n (1/4) Σ_nn h_j with the neighbour mean on the narrower side.
 
-    The neighbour mean M commutes with the per-site linear map, M(W h) = W (M h), so it is taken
-    on the narrower side: on the input when c_in <= c_out, ``[h, M h] @ [W_s, W_n]^T + b`` (one GEMM
-    with K = 2 c_in); else on the output, ``z = h @ [W_s; W_n]^T`` (one GEMM with 2 c_out columns),
-    then z_s + b + M z_n. Equal to the two-product form to rounding (≤ 2e-14 absolute in float64 on
-    the lean GCN at L = 200), 6× faster on a CPU at L = 200 in float32 (one thread, 206 -> 35 ms).
+    The neighbour mean M commutes with the per-site linear map, M(W h) = W (M h), so it is taken on
+    the input when c_in <= c_out (``h W_s^T + b``, then ``+= (M h) W_n^T`` in place) and on the output
+    otherwise (``M(h W_n^T) + h W_s^T + b``): the stencil then streams min(c_in, c_out) channels,
+    and the bias rides in the matrix product. Equal to the two-product form to rounding (≤ 2e-14
+    absolute in float64 on the lean GCN at L = 200); with the padded :func:`nn_mean`, the lean
+    trunk at L = 200 in float32 went from 206 to ~20 ms (CPU; benchmarks/step_L200.json).
 
     ``h: (B, l1, l2, c_in)``, ``W_self, W_nb: (c_out, c_in)``, ``bias: (c_out,)`` -> ``(B, l1, l2, c_out)``.
     """
     B, l1, l2, ci = h.shape
     co = W_self.shape[0]
+    flat = h.reshape(-1, ci)
     if ci <= co:
-        hh = torch.cat([h, nn_mean(h)], dim=-1).reshape(-1, 2 * ci)
-        return torch.addmm(bias, hh, torch.cat([W_self, W_nb], dim=1).t()).reshape(B, l1, l2, co)
-    z = (h.reshape(-1, ci) @ torch.cat([W_self, W_nb], dim=0).t()).reshape(B, l1, l2, 2 * co)
-    y = nn_mean(z[..., co:].contiguous())
-    y += z[..., :co]
-    y += bias
+        y = torch.addmm(bias, flat, W_self.t())
+        return y.addmm_(nn_mean(h).reshape(-1, ci), W_nb.t()).reshape(B, l1, l2, co)
+    y = nn_mean((flat @ W_nb.t()).reshape(B, l1, l2, co))
+    y += torch.addmm(bias, flat, W_self.t()).reshape(B, l1, l2, co)
     return y
 
 
