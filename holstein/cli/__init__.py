@@ -1,4 +1,4 @@
-"""Command line: ``python -m holstein {generate,simulate,train,bench} ...`` (``--help`` on each).
+"""Command line: ``python -m holstein {generate,simulate,train,bench,sweep} ...`` (``--help`` on each).
 
 Every subcommand checks its arguments and its output path before any work, writes its results
 atomically to the artifact paths the book reads (:mod:`holstein.artifacts`) unless ``--out`` says

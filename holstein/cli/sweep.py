@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..profiles import get_profile
 from ..params import PAPER
-from .common import int_at_least, non_negative, positive
+from .common import device, int_at_least, non_negative, positive
 
 __all__ = ["cmd_sweep", "add_parser"]
 
@@ -70,7 +70,7 @@ def add_parser(sub, prof_help: str) -> None:
     w.add_argument("--gamma", type=float, help=f"Langevin friction (default {PAPER.gamma})")
     w.add_argument("--dt", type=float, help=f"time step in 1/t (default {PAPER.dt})")
     w.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
-    w.add_argument("--device", default="cpu", help="torch device of the workers (cuda: one worker per GPU)")
+    w.add_argument("--device", default="cpu", type=device, help="torch device of the workers (cuda: one worker per GPU)")
     w.add_argument("--scheduler", help="a Dask scheduler address (tcp://...) or scheduler file")
     w.add_argument("--cluster", help="a YAML cluster config (e.g. examples/slurm.yaml; needs dask-jobqueue)")
     w.add_argument("--workers", type=positive, help="local worker processes (default: one per core)")
