@@ -68,9 +68,9 @@ def model_dir(name: str, L: int, tag: str = "") -> Path:
 def weights_path(name: str, L: int = 24) -> Path:
     """``best.pt`` of a committed model given by registered name (at lattice L) or by folder name
     under ``models/`` (e.g. ``gcn_lean_mu_L24_extra``). A ValueError lists what is committed."""
-    for path in (model_dir(name, L) / "best.pt", ARTIFACTS / "models" / name / "best.pt"):
-        if path.exists():
-            return path
+    found = committed_dir(name, L)
+    if found is not None:
+        return found / "best.pt"
     raise ValueError(f"no committed weights for {name!r}; committed: {sorted(committed_models())}")
 
 
@@ -137,7 +137,7 @@ def force_and_id(model: str, p=PAPER, device: str = "cpu"):
     if model == "ed":
         from . import ed
 
-        return (lambda Q: ed.forces(Q, p)), "ed:" + json.dumps(p.to_dict(), sort_keys=True)
+        return (lambda Q: ed.forces(Q, p)), ed.force_id(p)
     path = Path(model)
     if not path.exists() and not model.endswith(".pt"):
         path = weights_path(model)  # a committed model; the error lists them

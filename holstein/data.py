@@ -183,7 +183,7 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         _, traj = dynamics.run(state, force_fn, p, n_steps=count * quench_every, record_every=quench_every,
                                checkpoint_path=ckpt, checkpoint_every=max(quench_every, 10 * quench_every),
                                resume=True, progress=progress,
-                               force_id="ed:" + json.dumps(p.to_dict(), sort_keys=True))
+                               force_id=ed.force_id(p))
         Q_rec = np.asarray(traj.Q)[-count:]
         Qq.append(Q_rec)
         tq.append(np.asarray(traj.time)[-count:])

@@ -25,6 +25,7 @@ float64 by default) and work on any torch device.
 """
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from typing import NamedTuple
@@ -38,7 +39,7 @@ from .lattice import SquareLattice, as_field
 from .params import HolsteinParams
 
 __all__ = ["hamiltonian", "spectrum", "occupations", "chemical_potential", "density",
-           "electronic_forces", "forces", "free_energy", "Solution", "solve", "memory_needed", "check_memory",
+           "electronic_forces", "forces", "free_energy", "Solution", "solve", "force_id", "memory_needed", "check_memory",
            "MAX_BYTES"]
 
 #: memory ED may use (dense H, its eigenvectors, eigh's workspace); ``$HOLSTEIN_ED_MAX_BYTES`` overrides it
@@ -52,6 +53,12 @@ _BISECTION_STEPS = 200
 def _hopping(L: int, t: float, dtype: torch.dtype, device: str) -> torch.Tensor:
     with torch.inference_mode(False):  # cached: must stay usable by autograd after an inference call
         return torch.as_tensor(SquareLattice(L).hopping_matrix(t), dtype=dtype, device=device)
+
+
+def force_id(p: HolsteinParams) -> str:
+    """Fingerprint of the ED force at parameters ``p`` for checkpoints and result identities:
+    ``"ed:<parameters as sorted JSON>"`` (the counterpart of a model's "model:<name>:<weights hash>")."""
+    return "ed:" + json.dumps(p.to_dict(), sort_keys=True)
 
 
 def memory_needed(L: int, batch: int = 1, itemsize: int = 8) -> int:

@@ -198,9 +198,12 @@ def with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Data
     if extra.L != ds.L or extra.meta["params"] != ds.meta["params"]:
         raise ValueError(f"extra training data must have the dataset's L = {ds.L} and parameters; got L = {extra.L}, "
                          f"{extra.meta['params']}")
+    def fingerprint(q):
+        return hashlib.sha256(np.ascontiguousarray(q).tobytes()).digest()
+
     held = np.setdiff1d(np.arange(len(ds)), tr)  # validation and held-out test snapshots
-    fingerprints = {hashlib.sha256(np.ascontiguousarray(q).tobytes()).digest() for q in ds.Q[held]}
-    shared = sum(hashlib.sha256(np.ascontiguousarray(q).tobytes()).digest() in fingerprints for q in extra.Q)
+    fingerprints = {fingerprint(q) for q in ds.Q[held]}
+    shared = sum(fingerprint(q) in fingerprints for q in extra.Q)
     if shared:
         raise ValueError(f"the extra training data contains {shared} of the dataset's validation or held-out "
                          "snapshots (is --extra the --data file itself?); training on them would fake the test errors")

@@ -78,7 +78,7 @@ def _stale_checkpoint(out: Path, seed: int, steps: int = 20, every: int = 5):
     st = dynamics.init(Q0, fn, p, V0=V0, seed=seed)
     dynamics.run(st, fn, p, n_steps=steps, record_every=every, checkpoint_path=out.with_name(out.name + ".ckpt"),
                  checkpoint_every=max(every, 1000), progress=False,
-                 force_id="ed:" + json.dumps(p.to_dict(), sort_keys=True))
+                 force_id=ed.force_id(p))
 
 
 def test_simulate_refuses_a_checkpoint_of_another_seed(tmp_path, capsys):
