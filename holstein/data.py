@@ -9,7 +9,7 @@ A dataset is one ``.npz`` file with arrays
 and ``meta``, a JSON string with the parameters, L, seeds, sizes, package version, the command
 that made it and the sha256 of the arrays *and* of every other metadata field (format 2). The
 total ED force F = g (n - 1/2) - k Q - κ Σ_nn Q (:func:`holstein.forces.from_density`) is not
-stored: it is recomputed on load, which halves the file. :func:`load` recomputes the hash and
+stored: it is recomputed on load (files a third smaller). :func:`load` recomputes the hash and
 refuses a corrupt, edited or mismatched file.
 
 Random snapshots follow the reference code: Q_i ~ N(0, √(5/κ)) independently. Quench
