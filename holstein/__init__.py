@@ -6,7 +6,7 @@ Module map (each arrow: "may import"; nothing imports against them, no cycles):
     filling (μ at fixed filling) ─> ed, kpm, models/
     files (atomic writes)        ─> dynamics, data, train, bench/, cli
     lattice, descriptors, forces, filling ─> models/ ─> train
-    params, lattice ─> dynamics/ ─> observables, coarsening (ensembles of quenches, α(T))
+    params, lattice ─> dynamics/ ─> observables, coarsening (ensembles of quenches, α(T)) ─> experiment, ensemble
     profiles (sizes) ─> artifacts, notebook, cli;   plotting ─> observables only
 
 - ``params``: HolsteinParams (validated), the PAPER preset, the hot-start widths.
@@ -18,6 +18,8 @@ Module map (each arrow: "may import"; nothing imports against them, no cycles):
   checkpoints that identify their run, resume, Ctrl-C); time is always step · dt.
 - ``observables``: φ_i, m, S(q), C(r), L(t), ``fit_power_law``, scaling collapse.
 - ``coarsening``: batched quench ensembles and their observables, α(T).
+- ``experiment``: the large coarsening experiment (compact, resumable, extendable runs) and its
+  analysis (α window and sensitivity, jackknife, collapse measure); ``python -m holstein coarsen``.
 - ``data``: ED datasets (format 2: F derived, sha256 over arrays and metadata).
 - ``descriptors``, ``models/``: D4 descriptors; registry, message passing, occupation read-out,
   BP-MLP / GCN / energy GNN and lean variants, ``ForceModel.as_force_fn``, ``cost.macs_per_site``.

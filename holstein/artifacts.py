@@ -126,15 +126,23 @@ def force_fn(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu
     return model.as_force_fn()
 
 
-def force_and_id(model: str, p=PAPER, device: str = "cpu"):
+def force_and_id(model: str, p=PAPER, device: str = "cpu", precision: str = "float64"):
     """(force_fn, force_id) of a force given as on the command line (``--model``).
 
     ``model`` is "ed" (exact diagonalization with parameters ``p``), a committed model name (see
     :func:`weights_path`) or a checkpoint path (.pt) from ``train``. ``force_id`` fingerprints the
     force for checkpoint resumption and result identities: ``"ed:<parameters as sorted JSON>"``, or
     ``"model:<registered name>:<first 16 hex digits of the sha256 of the weights file>"``.
+
+    ``precision="float32"`` evaluates a model in float32 (its input cast down, its force cast back,
+    so the dynamics stay float64; ~2x faster on a CPU, see ``benchmarks/step_L200.json``) and
+    appends ``":float32"`` to the id; ED is float64 only.
     """
+    if precision not in ("float64", "float32"):
+        raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
     if model == "ed":
+        if precision != "float64":
+            raise ValueError("ED forces are computed in float64 only")
         from . import ed
 
         return (lambda Q: ed.forces(Q, p)), ed.force_id(p)
@@ -143,7 +151,10 @@ def force_and_id(model: str, p=PAPER, device: str = "cpu"):
         path = weights_path(model)  # a committed model; the error lists them
     net, ck = train.load_checkpoint(path, device=device)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return net.as_force_fn(), f"model:{ck['model']}:{digest}"
+    fid = f"model:{ck['model']}:{digest}"
+    if precision == "float32":
+        return net.float().as_force_fn(), fid + ":float32"
+    return net.as_force_fn(), fid
 
 
 def benchmark(name: str) -> dict | None:

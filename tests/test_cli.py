@@ -61,6 +61,21 @@ def test_generate_simulate_bench(tmp_path, capsys):
     assert [r["L"] for r in res["results"]] == [4, 6] and all(r["ratio"] > 0 for r in res["results"])
 
 
+def test_coarsen_runs_extends_and_analyses(tmp_path, capsys):
+    from holstein import experiment
+
+    args = ["coarsen", "--model", "gcn_lean_mu_L24_extra", "--L", "8", "--kT", "0.1", "--replicas", "2",
+            "--every", "10", "--checkpoint-every", "20", "--threads", "1", "--out", str(tmp_path)]
+    assert main(args + ["--steps", "40"]) == 0
+    assert main(args + ["--steps", "80"]) == 0          # extends the finished run
+    ident, res = experiment.load(tmp_path / "kT0.1")
+    assert res["step"][-1] == 80 and ident["force"].endswith(":float32") and "--steps 80" in res["command"]
+    assert main(["coarsen", "--analyse", str(tmp_path)]) == 0
+    assert "alpha" in capsys.readouterr().out and (tmp_path / "analysis.json").exists()
+    assert main(["coarsen", "--L", "8", "--out", str(tmp_path)]) == 2
+    assert "--kT" in capsys.readouterr().err
+
+
 def test_helpful_errors(tmp_path, capsys):
     assert main(["generate", "--L", "5", "--out", str(tmp_path / "x.npz")]) == 2
     assert "even" in _err(capsys)

@@ -138,6 +138,21 @@ def test_batched_equals_one_by_one(name):
         torch.testing.assert_close(F[b], m(Q[b]), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["gcn_lean", "gcn_lean_mu", "energy_gnn_lean"])
+def test_force_fn_of_large_batches_is_replica_by_replica(name, monkeypatch):
+    # as_force_fn evaluates a batch of large lattices one replica at a time: same numbers, B calls
+    m = small(name)
+    L = int(np.sqrt(models.base.CHUNK_SITES))
+    Q = rand_field(2, L, L)
+    calls = []
+    fwd = type(m).forward
+    monkeypatch.setattr(type(m), "forward", lambda self, q: calls.append(q.shape) or fwd(self, q))
+    F = m.as_force_fn()(Q)
+    assert [tuple(c) for c in calls] == [(1, L, L), (1, L, L)]
+    for b in range(2):
+        torch.testing.assert_close(F[b], m.as_force_fn()(Q[b]), rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", [n for n in ALL if models.REGISTRY[n].default_target == "total"])
 def test_electronic_target_adds_elastic(name):
     m = small(name)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m holstein {generate,simulate,train,bench,sweep} ...`` (``--help`` on each).
+"""Command line: ``python -m holstein {generate,simulate,train,bench,sweep,coarsen} ...`` (``--help`` on each).
 
 Every subcommand checks its arguments and its output path before any work, writes its results
 atomically to the artifact paths the book reads (:mod:`holstein.artifacts`) unless ``--out`` says
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..profiles import PROFILES, get_profile
-from . import bench, sweep
+from . import bench, coarsen, sweep
 from .common import add_physics, device, int_at_least, non_negative, params_from, positive
 
 __all__ = ["main", "build_parser"]
@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
     bench.add_parser(sub, prof_help)
     sweep.add_parser(sub, prof_help)
+    coarsen.add_parser(sub, prof_help)
     return ap
 
 

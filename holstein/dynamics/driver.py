@@ -103,8 +103,7 @@ def _save_checkpoint(path, state: State, p: HolsteinParams, config: dict, snaps,
         "version": _CHECKPOINT_VERSION,
         "params": p.to_dict(),
         "config": dict(config),
-        "state": {"Q": state.Q, "V": state.V, "F": state.F, "time": float(state.time),
-                  "step": int(state.step), "rng": [g.get_state() for g in state.rng]},
+        "state": state.to_dict(),
         "trajectory": {"time": traj.time, "step": traj.step,
                        **{f: getattr(traj, f) for f in fields}},
     }
@@ -117,17 +116,6 @@ def load_checkpoint(path, map_location=None) -> dict:
     if not isinstance(ck, dict) or ck.get("version") != _CHECKPOINT_VERSION:
         raise ValueError(f"{path} is not a dynamics checkpoint of version {_CHECKPOINT_VERSION}")
     return ck
-
-
-def _state_from_checkpoint(ck: dict) -> State:
-    s = ck["state"]
-    gens = []
-    for st in s["rng"]:
-        g = torch.Generator(device=s["Q"].device)
-        g.set_state(st.cpu())  # generator states are CPU byte tensors
-        gens.append(g)
-    return State(Q=s["Q"], V=s["V"], F=s["F"], time=float(s["time"]), step=int(s["step"]),
-                 rng=tuple(gens))
 
 
 def run(state: State, force_fn: ForceFn, p: HolsteinParams, n_steps: int, record_every: int = 10,
@@ -274,7 +262,7 @@ def _run_from_checkpoint(ck: dict, force_fn, p, checkpoint_path, progress):
                          f"{ck['params']} there, {p.to_dict()} here")
     config = ck["config"]
     fields = tuple(config["fields"])
-    state = _state_from_checkpoint(ck)
+    state = State.from_dict(ck["state"])
     tr = ck["trajectory"]
     T = int(tr["time"].shape[0])
     snaps = [{f: tr[f][i].cpu() for f in fields} for i in range(T)]  # snapshots live on the CPU

@@ -96,6 +96,23 @@ class State:
     def L(self) -> int:
         return int(self.Q.shape[-1])
 
+    def to_dict(self) -> dict:
+        """The state as tensors and numbers (generator states as CPU byte tensors), for ``torch.save``."""
+        return {"Q": self.Q, "V": self.V, "F": self.F, "time": float(self.time), "step": int(self.step),
+                "rng": [g.get_state() for g in self.rng]}
+
+    @classmethod
+    def from_dict(cls, d: dict, device=None) -> "State":
+        """The inverse of :meth:`to_dict` (tensors moved to ``device`` if given); the generators
+        continue exactly where the saved ones stopped."""
+        Q, V, F = (d[k] if device is None else d[k].to(device) for k in ("Q", "V", "F"))
+        gens = []
+        for st in d["rng"]:
+            g = torch.Generator(device=Q.device)
+            g.set_state(st.cpu())
+            gens.append(g)
+        return cls(Q=Q, V=V, F=F, time=float(d["time"]), step=int(d["step"]), rng=tuple(gens))
+
 
 def state_fingerprint(state: State) -> str:
     """sha256 of a state's step, Q, V and generator states: it identifies the start of a run

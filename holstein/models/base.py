@@ -40,7 +40,10 @@ from ..forces import elastic, elastic_energy
 from ..lattice import check_field
 from ..params import HolsteinParams
 
-__all__ = ["ForceModel", "forces_from_energy"]
+__all__ = ["ForceModel", "forces_from_energy", "CHUNK_SITES"]
+
+#: lattices of at least this many sites are evaluated one replica at a time by ``as_force_fn``
+CHUNK_SITES = 64 * 64
 
 
 def forces_from_energy(energy: torch.Tensor, Q: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -166,15 +169,26 @@ class ForceModel(nn.Module):
     def as_force_fn(self):
         """The model as a force function ``Q -> F`` (detached, Q's shape), the one every driver uses
         (dynamics, benchmarks, transfer check, notebooks): under ``torch.inference_mode`` for
-        direct-force models, with autograd enabled for energy models (F = -∂E/∂Q)."""
+        direct-force models, with autograd enabled for energy models (F = -∂E/∂Q).
+
+        A batch of large lattices (L² >= :data:`CHUNK_SITES`) is evaluated one replica at a time:
+        the same numbers (every replica's force depends on that replica alone), but activations that
+        stay below the allocator's mmap threshold and nearer the cache; measured 1.6x faster for
+        4 × 200² on one thread.
+        """
         if self.energy_based:
-            def fn(Q):
+            def one(Q):
                 with torch.enable_grad():
                     return self(Q).detach()
         else:
-            def fn(Q):
+            def one(Q):
                 with torch.inference_mode():
                     return self(Q)
+
+        def fn(Q):
+            if Q.dim() == 3 and Q.shape[0] > 1 and Q.shape[-1] * Q.shape[-2] >= CHUNK_SITES:
+                return torch.cat([one(Q[b:b + 1]) for b in range(Q.shape[0])])
+            return one(Q)
         fn.model = self
         return fn
 

@@ -1,0 +1,82 @@
+"""``python -m holstein coarsen``: the large coarsening experiment (:mod:`holstein.experiment`) at
+several temperatures, resumable and extendable, or ``--analyse DIR`` for α(T)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..params import PAPER
+from .common import device, int_at_least, non_negative, positive
+
+__all__ = ["cmd_coarsen", "add_parser"]
+
+
+def _analyse(out) -> int:
+    from .. import experiment
+    from ..files import write_json
+
+    runs = sorted(Path(out).glob("kT*.npz"))
+    if not runs:
+        raise ValueError(f"{out} holds no finished runs (kT*.npz)")
+    results = {ident["kT"]: res for ident, res in map(experiment.load, runs)}
+    rows = experiment.analyse(results)
+    for kT, r in rows.items():
+        print(f"kT = {kT:<5g} alpha = {r['alpha']:.3f} ± {r['alpha_err']:.3f} (jackknife over {r['n_replicas']} "
+              f"replicas) in t ∈ [{r['t_min']:g}, {r['t_max']:g}]; L grew {r['growth_factor']:.2f}x there; "
+              f"collapse spread {r['collapse']:.3f}")
+    path = write_json({str(k): v for k, v in rows.items()}, Path(out) / "analysis.json")
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_coarsen(args) -> int:
+    """``coarsen``: B replicas per temperature as one batch (:func:`holstein.experiment.run`)."""
+    import torch
+
+    from .. import artifacts, experiment
+
+    if args.analyse:
+        return _analyse(args.analyse)
+    missing = [f"--{k}" for k in ("kT", "steps", "out") if getattr(args, k) is None]
+    if missing:
+        raise ValueError(f"coarsen needs {', '.join(missing)} (or --analyse DIR)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = artifacts.best_model() if args.model == "best" else args.model
+    p = PAPER.replace(**{k: getattr(args, k) for k in ("g", "gamma", "dt") if getattr(args, k) is not None})
+    seeds = list(range(args.seed, args.seed + args.replicas))
+    for kT in args.kT:
+        pk = p.replace(kT=kT)
+        fn, fid = artifacts.force_and_id(model, pk, args.device, precision=args.precision)
+        ident, res = experiment.run(fn, fid, args.L, args.steps, args.every, kT, seeds, args.out, p=pk,
+                                    scheme=args.scheme, phi_replicas=args.phi_replicas,
+                                    checkpoint_every=args.checkpoint_every, device=args.device,
+                                    command=args.command_line)
+        print(f"kT = {kT:g}: {res['step'][-1]} steps of {len(seeds)} replicas on {args.L}x{args.L} with {model} "
+              f"({res['wall_s']:.0f} s); {experiment.run_path(args.out, kT)}.npz")
+    return 0
+
+
+def add_parser(sub, prof_help: str) -> None:
+    c = sub.add_parser("coarsen", help="the large coarsening experiment: batched quenches at several temperatures "
+                                       "keeping compact observables (resumable, extendable), or --analyse DIR")
+    c.add_argument("--model", default="best", help="'best' (the committed model with the smallest held-out quench "
+                                                   "error), a committed model, a checkpoint (.pt) or 'ed'")
+    c.add_argument("--L", type=int_at_least(2), default=200, help="lattice size, even")
+    c.add_argument("--kT", type=float, nargs="+", help="bath temperatures (one run each, in this order)")
+    c.add_argument("--replicas", type=positive, default=4, help="replicas per temperature (seeds SEED, SEED+1, ...)")
+    c.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
+    c.add_argument("--steps", type=non_negative, help="total steps (a finished shorter run is extended)")
+    c.add_argument("--every", type=positive, default=100, help="steps between recorded observables")
+    c.add_argument("--checkpoint-every", type=positive, default=1000, help="steps between checkpoints")
+    c.add_argument("--phi-replicas", type=non_negative, default=2, help="replicas whose float16 phi maps are kept")
+    c.add_argument("--precision", choices=["float32", "float64"], default="float32",
+                   help="model arithmetic (the dynamics stay float64)")
+    c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
+    c.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
+    c.add_argument("--g", type=float, help=f"coupling g (default {PAPER.g})")
+    c.add_argument("--gamma", type=float, help=f"Langevin friction (default {PAPER.gamma})")
+    c.add_argument("--dt", type=float, help=f"time step in 1/t (default {PAPER.dt})")
+    c.add_argument("--device", default="cpu", type=device)
+    c.add_argument("--out", help="output folder: kT<kT>.npz results, .state.pt final states, .ckpt checkpoints")
+    c.add_argument("--analyse", "--analyze", metavar="DIR", help="alpha(T), growth factors and collapse of DIR's runs")
+    c.set_defaults(func=cmd_coarsen)

@@ -1,0 +1,143 @@
+"""Tests of holstein.experiment: segmented, resumable, extendable coarsening runs and their analysis."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from holstein import coarsening, dynamics, experiment
+from holstein.forces import elastic
+from holstein.params import PAPER
+
+L, SEEDS = 8, [3, 5]
+
+
+def _force(Q):
+    # a cheap local force with a checkerboard instability (deterministic, so resumes are exact)
+    return elastic(Q, PAPER) + 1.5 * torch.tanh(Q)
+
+
+def _run(out, steps=60, every=10, checkpoint_every=20, force=_force, **kw):
+    return experiment.run(force, "toy", L, steps, every, 0.1, SEEDS, out, checkpoint_every=checkpoint_every,
+                          progress=False, **kw)
+
+
+def _reference(steps, every):
+    """The same quench in one dynamics.run, and its compact observables."""
+    hot, noise = dynamics.matched_seeds(SEEDS)
+    Q0, V0 = dynamics.hot_start(L, PAPER, seed=hot, batch=2)
+    state = dynamics.init(Q0, _force, PAPER, V0=V0, seed=noise)
+    _, traj = dynamics.run(state, _force, PAPER, n_steps=steps, record_every=every, progress=False)
+    return traj, coarsening.compact_observables(traj.time.numpy(), traj.Q.numpy(), L)
+
+
+def test_segmented_run_equals_one_uninterrupted_run(tmp_path):
+    ident, res = _run(tmp_path)
+    traj, ref = _reference(60, 10)
+    np.testing.assert_array_equal(res["step"], traj.step.numpy())
+    np.testing.assert_allclose(res["time"], traj.time.numpy(), rtol=0, atol=0)
+    for k in ("m", "phi2", "L", "S_pipi"):
+        np.testing.assert_array_equal(res[k], ref[k])
+    np.testing.assert_array_equal(res["C"], ref["C"].astype(np.float32))
+    state = torch.load(tmp_path / "kT0.1.state.pt", weights_only=True)
+    np.testing.assert_array_equal(state["Q"].numpy(), traj.Q[-1].numpy())
+    assert ident["seeds"] == SEEDS and ident["force"] == "toy" and not (tmp_path / "kT0.1.ckpt").exists()
+
+
+def test_phi_maps_are_float16_local_order_at_recorded_steps(tmp_path):
+    _, res = _run(tmp_path, phi_steps=[10, 31, 60], phi_replicas=1)
+    traj, _ = _reference(60, 10)
+    np.testing.assert_array_equal(res["phi_step"], [10, 30, 60])
+    assert res["phi"].dtype == np.float16 and res["phi"].shape == (3, 1, L, L)
+    from holstein.observables import local_cdw
+    np.testing.assert_allclose(res["phi"][1, 0], local_cdw(traj.Q[3, :1].numpy())[0], rtol=1e-3, atol=1e-3)
+
+
+def test_interrupted_run_resumes_bit_for_bit(tmp_path):
+    calls = {"n": 0}
+
+    def dies(Q):
+        calls["n"] += 1
+        if calls["n"] > 35:
+            raise KeyboardInterrupt
+        return _force(Q)
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "a", force=dies)
+    assert (tmp_path / "a" / "kT0.1.ckpt").exists() and not (tmp_path / "a" / "kT0.1.npz").exists()
+    _, res = _run(tmp_path / "a")
+    _, ref = _run(tmp_path / "b")
+    for k in ("m", "C", "L", "S", "step", "phi"):
+        np.testing.assert_array_equal(res[k], ref[k])
+
+
+def test_extension_equals_the_longer_run(tmp_path):
+    _run(tmp_path / "a", steps=40)
+    _, ext = _run(tmp_path / "a", steps=80)
+    _, ref = _run(tmp_path / "b", steps=80)
+    for k in ("m", "C", "L", "step"):
+        np.testing.assert_array_equal(ext[k], ref[k])
+    # a finished run of at least as many steps is returned without running
+    _, same = _run(tmp_path / "a", steps=60, force=lambda Q: 1 / 0)
+    assert same["step"][-1] == 80
+
+
+def test_another_identity_is_refused(tmp_path):
+    _run(tmp_path, steps=20)
+    with pytest.raises(ValueError, match="another run"):
+        experiment.run(_force, "another force", L, 40, 10, 0.1, SEEDS, tmp_path, progress=False,
+                       checkpoint_every=20)
+
+
+@pytest.mark.parametrize("kw", [dict(steps=25, every=10), dict(checkpoint_every=15), dict(checkpoint_every=5)])
+def test_bad_sizes_are_errors(tmp_path, kw):
+    args = dict(steps=60, every=10, checkpoint_every=20) | kw
+    with pytest.raises(ValueError):
+        _run(tmp_path, **args)
+
+
+def test_default_phi_steps_hold_the_reference_times():
+    s = experiment.default_phi_steps(25000, 100)
+    assert 600 in s and 20000 in s and s[0] == 100 and s[-1] == 25000 and all(x % 100 == 0 for x in s)
+    assert len(s) >= 8
+
+
+def _synthetic(alpha, B=4, T=60, L_sys=400, scaling=True, seed=0):
+    """Compact observables with C_b(r, t) = 2^(-r / L_b(t)) (so C = 1/2 exactly at L_b) and
+    L_b(t) = A_b t^alpha; scaling=False adds a time-dependent shape."""
+    rng = np.random.default_rng(seed)
+    time = np.geomspace(1, 1000, T)
+    r = np.arange(0, 100, 1.0)
+    A = 2 * (1 + 0.05 * rng.standard_normal(B))
+    Lt = A[None, :] * time[:, None] ** alpha                                # (T, B)
+    x = r[None, None, :] / Lt[..., None]
+    C = 2.0 ** (-x)
+    if not scaling:
+        C = C * (1 + 0.3 * np.log10(time)[:, None, None] * np.sin(np.pi * np.minimum(x, 1))) / 1
+    return dict(time=time, step=np.arange(T), r=r, C=C, phi2=np.ones((T, B)), L_sys=np.int64(L_sys),
+                m=np.zeros((T, B)), L=Lt, S=np.zeros((T, B, 3)), S_pipi=np.zeros((T, B)), k=np.arange(3.0))
+
+
+def test_analysis_recovers_a_known_exponent_and_perfect_scaling():
+    row = experiment.analyse({0.1: _synthetic(0.3)})[0.1]
+    assert row["alpha"] == pytest.approx(0.3, abs=0.01)
+    assert row["n_replicas"] == 4 and np.isfinite(row["alpha_err_jackknife"])
+    assert row["growth_factor"] == pytest.approx((row["t_max"] / row["t_min"]) ** 0.3, rel=0.05)
+    assert all(a == pytest.approx(0.3, abs=0.02) for a in row["alpha_window"].values())
+    assert row["collapse"] < 0.01
+    json.dumps(row)  # plain numbers
+
+
+def test_collapse_measure_sees_a_violation_of_scaling():
+    good = experiment.analyse({0.1: _synthetic(0.3)})[0.1]["collapse"]
+    bad = experiment.analyse({0.1: _synthetic(0.3, scaling=False)})[0.1]["collapse"]
+    assert bad > 10 * max(good, 1e-3)
+
+
+def test_collapse_spread_checks_its_input():
+    r = np.arange(10.0)
+    with pytest.raises(ValueError):
+        experiment.collapse_spread(r, np.ones((2, 10)), [1.0, np.nan])
+    with pytest.raises(ValueError):
+        experiment.collapse_spread(r, np.ones((2, 9)), [1.0, 2.0])
+    assert experiment.collapse_spread(r, np.stack([2.0 ** (-r / 2), 2.0 ** (-r / 3)]), [2.0, 3.0]) < 1e-2
