@@ -7,6 +7,7 @@ what ``python -m holstein generate/train/bench`` makes is what the book reads:
     data/ed_L<L>_<profile>.npz        ED datasets                 (``generate``)
     models/<model>_L<L>[_<tag>]/      weights, metrics, history   (``train``)
     bench/ed.json                     ED cost benchmark           (``bench ed``)
+    coarsening/L200/kT<kT>.npz        the 200x200 coarsening runs (``coarsen``)
     <repository>/benchmarks/*.json    speed, KPM accuracy, transfer (``bench speed`` ...)
 
 If an artifact is missing (e.g. at the ``ci`` profile) it is made here, resumably, under
@@ -24,10 +25,12 @@ from .params import PAPER
 from .profiles import Profile, get_profile
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
-           "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark"]
+           "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark",
+           "COARSENING", "coarsening_runs"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+COARSENING = ARTIFACTS / "coarsening" / "L200"
 
 
 def cache_dir() -> Path:
@@ -166,3 +169,27 @@ def benchmark(name: str) -> dict | None:
               "in the README's benchmark table")
         return None
     return json.loads(path.read_text())
+
+
+def coarsening_runs(prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
+    """``{kT: (identity, result)}`` of the large coarsening experiment (:mod:`holstein.experiment`)
+    at the profile's temperatures: the committed runs (:data:`COARSENING`, made by ``coarsen``)
+    where the profile says so and all exist, else run now with the best committed model at the
+    profile's ``L_large``, ``large_steps``, ``large_every`` and ``large_replicas`` (float32 model,
+    cached and resumable under :func:`cache_dir`)."""
+    from . import experiment
+
+    prof = prof or get_profile()
+    paths = {kT: experiment.run_path(COARSENING, kT).with_suffix(".npz") for kT in prof.temperatures}
+    if prof.large_committed and all(p.exists() for p in paths.values()):
+        return {kT: experiment.load(p) for kT, p in paths.items()}
+    name = best_model()
+    out = cache_dir() / f"coarsen_{name}_{prof.name}"
+    runs = {}
+    for kT in prof.temperatures:
+        p = PAPER.replace(kT=kT)
+        fn, fid = force_and_id(name, p, device, precision="float32")
+        runs[kT] = experiment.run(fn, fid, prof.L_large, prof.large_steps, prof.large_every, kT,
+                                  range(prof.large_replicas), out, p=p, device=device, progress=progress,
+                                  command=f"holstein.artifacts.coarsening_runs(profile {prof.name!r})")
+    return runs

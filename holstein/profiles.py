@@ -33,6 +33,8 @@ class Profile:
     L_large: int               # lattice of the large-scale ML quench (chapter 8)
     large_steps: int           # Langevin steps of the large quench
     large_every: int           # steps between recorded snapshots of the large quench
+    large_replicas: int = 2    # replicas per temperature of the large quench
+    large_committed: bool = True  # chapter 8 shows the committed 200x200 experiment if present (else runs its own)
     reference_max_train: int | None = None  # training snapshots for the huge reference models (None: all)
     temperatures: tuple = (0.05, 0.1, 0.15)  # quench temperatures for the growth exponent
     bench_L: tuple = (12, 16, 24)            # lattices for the ED cost benchmark
@@ -60,7 +62,7 @@ PROFILES = {
                     sweep_steps=4000, sweep_every=200, sweep_replicas=4),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
-                     large_steps=20000, large_every=500, bench_L=(12, 16, 24, 32, 40, 48),
+                     large_steps=25000, large_every=100, large_replicas=4, large_committed=False, bench_L=(12, 16, 24, 32, 40, 48),
                      transfer_L=200, transfer_steps=4000, transfer_every=1000, sweep_model=None, sweep_L=200,
                      sweep_steps=25000, sweep_every=100, sweep_replicas=8),
 }
