@@ -141,3 +141,28 @@ def test_collapse_spread_checks_its_input():
     with pytest.raises(ValueError):
         experiment.collapse_spread(r, np.ones((2, 9)), [1.0, 2.0])
     assert experiment.collapse_spread(r, np.stack([2.0 ** (-r / 2), 2.0 ** (-r / 3)]), [2.0, 3.0]) < 1e-2
+
+
+def test_paired_differences_of_a_run_with_itself_vanish_and_see_a_changed_force(tmp_path):
+    a = _run(tmp_path / "a", steps=40)
+    d = experiment.paired_differences(a, a)
+    assert d["n"] == 2 and np.all(d["dC"] == 0) and np.all(d["dm"] == 0)
+    stiffer = lambda Q: _force(Q) - 0.3 * Q  # noqa: E731
+    b = _run(tmp_path / "b", steps=40, force=stiffer)
+    d = experiment.paired_differences(b, a, steps=[20, 40])
+    assert d["dC"].shape == (2, a[1]["r"].size) and np.all(np.isfinite(d["dC_se"]))
+    assert np.abs(d["dm"]).max() > 0
+
+
+def test_paired_differences_are_the_mean_and_standard_error_over_replicas():
+    ident = dict(seeds=[0, 1, 2], L=8, every=10)
+    base = dict(step=np.array([0, 10]), r=np.arange(3.0), m=np.zeros((2, 3)), L=np.zeros((2, 3)),
+                C=np.zeros((2, 3, 3)))
+    shifted = dict(base, C=base["C"] + np.array([0.1, 0.2, 0.3])[None, :, None])
+    d = experiment.paired_differences((ident, shifted), (ident, base))
+    np.testing.assert_allclose(d["dC"], 0.2)
+    np.testing.assert_allclose(d["dC_se"], 0.1 / np.sqrt(3))
+    with pytest.raises(ValueError, match="not paired"):
+        experiment.paired_differences((ident, shifted), (dict(ident, seeds=[0, 1, 3]), base))
+    with pytest.raises(ValueError, match="not recorded"):
+        experiment.paired_differences((ident, shifted), (ident, base), steps=[5])

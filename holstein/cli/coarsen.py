@@ -46,7 +46,8 @@ def cmd_coarsen(args) -> int:
     seeds = list(range(args.seed, args.seed + args.replicas))
     for kT in args.kT:
         pk = p.replace(kT=kT)
-        fn, fid = artifacts.force_and_id(model, pk, args.device, precision=args.precision)
+        precision = args.precision or ("float64" if model == "ed" else "float32")
+        fn, fid = artifacts.force_and_id(model, pk, args.device, precision=precision)
         ident, res = experiment.run(fn, fid, args.L, args.steps, args.every, kT, seeds, args.out, p=pk,
                                     scheme=args.scheme, phi_replicas=args.phi_replicas,
                                     checkpoint_every=args.checkpoint_every, device=args.device,
@@ -69,8 +70,8 @@ def add_parser(sub, prof_help: str) -> None:
     c.add_argument("--every", type=positive, default=100, help="steps between recorded observables")
     c.add_argument("--checkpoint-every", type=positive, default=1000, help="steps between checkpoints")
     c.add_argument("--phi-replicas", type=non_negative, default=2, help="replicas whose float16 phi maps are kept")
-    c.add_argument("--precision", choices=["float32", "float64"], default="float32",
-                   help="model arithmetic (the dynamics stay float64)")
+    c.add_argument("--precision", choices=["float32", "float64"],
+                   help="model arithmetic (default float32 for models, float64 for ED; the dynamics stay float64)")
     c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     c.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
     c.add_argument("--g", type=float, help=f"coupling g (default {PAPER.g})")
