@@ -118,7 +118,7 @@ def metrics_table(results: dict, kinds=("all", "random", "quench")):
 
 def benchmark_label(res: dict, name: str) -> str:
     """One line saying where the timings of the committed benchmark ``benchmarks/<name>.json``
-    (``res``, as from :func:`holstein.artifacts.benchmark`) come from: the machine (CPU model,
+    (``res``, as from :func:`holstein.artifacts.benchmark`) come from: the machine (GPU or CPU model,
     cores, torch threads, device, torch version), its load average when the benchmark started
     (``machine["loadavg"]`` or ``loadavg_before``; said so where the file records none) and the
     command that made it. Timings shown in the book carry this label; live ones say so instead."""
@@ -126,6 +126,6 @@ def benchmark_label(res: dict, name: str) -> str:
     load = m.get("loadavg") or res.get("loadavg_before")
     load = (f"load average {', '.join(f'{x:.2f}' for x in load)} (1, 5, 15 min) when it started" if load
             else "load average not recorded in the file")
-    return (f"committed timings (benchmarks/{name}.json): {m.get('cpu_model') or m.get('processor', '?')}, "
+    return (f"committed timings (benchmarks/{name}.json): {m.get('gpu') or m.get('cpu_model') or m.get('processor', '?')}, "
             f"{m.get('cpu_count', '?')} cores, torch threads: {m.get('threads', '?')}, device "
             f"{m.get('device', '?')}, torch {m.get('torch', '?')}; {load}; made by `{res.get('command', '?')}`")

@@ -44,5 +44,6 @@ def test_benchmark_label_names_machine_load_and_command():
     del res["machine"]["loadavg"]
     assert "not recorded" in notebook.benchmark_label(res, "speed")
     assert "1.50" in notebook.benchmark_label(dict(res, loadavg_before=[1.5, 1, 1]), "speed")
+    assert "NVIDIA H200" in notebook.benchmark_label(dict(res, machine=dict(res["machine"], gpu="NVIDIA H200")), "x")
     speed = artifacts.benchmark("speed")  # the committed file the book reads
     assert speed is not None and "bench speed" in notebook.benchmark_label(speed, "speed")
