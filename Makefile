@@ -16,8 +16,19 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Build the book at the `book` profile (executes every notebook on CPU) -> _build/html/index.html
-book: $(STAMP)
+# Build the book at the `book` profile (executes the notebooks on CPU) -> _build/html/index.html
+# Executed notebooks are cached in $(CACHE) (_config.yml): a second build re-executes only the
+# chapters whose code changed. The cache knows the notebooks' code only, so it is dropped when
+# anything the notebooks import or load changes (the package, its artifacts, the benchmarks,
+# _config.yml); `make clean` drops it too, and a clean build executes every chapter.
+CACHE      := _build/.jupyter_cache
+CACHE_DEPS := $(shell find holstein benchmarks -type f -not -name '*.pyc' 2>/dev/null) _config.yml
+
+_build/.cache-deps: $(CACHE_DEPS)
+	rm -rf $(CACHE)
+	mkdir -p _build && touch $@
+
+book: $(STAMP) _build/.cache-deps
 	HOLSTEIN_PROFILE=book $(BIN)/jupyter-book build . --warningiserror --keep-going
 
 # All tests: pytest on the package plus nbval on every notebook, at the small `ci` profile

@@ -15,7 +15,8 @@ from . import artifacts
 from .params import PAPER
 from .profiles import Profile, get_profile
 
-__all__ = ["setup", "quench", "markdown_table", "load_models", "held_out_metrics", "metrics_table"]
+__all__ = ["setup", "quench", "markdown_table", "load_models", "held_out_metrics", "metrics_table",
+           "benchmark_label"]
 
 
 def setup(seed: int = 0) -> tuple[str, Profile]:
@@ -113,3 +114,18 @@ def metrics_table(results: dict, kinds=("all", "random", "quench")):
                         [r["count"], f"{r['rmse']:.4f}", f"{r['rmse_over_std']:.3%}", f"{r['r2']:.4f}"]))
     return markdown_table(["model", "snapshots", "n", "RMSE", "RMSE/std(F)", "R²"], rows,
                           align=["l", "l", "r", "r", "r", "r"])
+
+
+def benchmark_label(res: dict, name: str) -> str:
+    """One line saying where the timings of the committed benchmark ``benchmarks/<name>.json``
+    (``res``, as from :func:`holstein.artifacts.benchmark`) come from: the machine (GPU or CPU model,
+    cores, torch threads, device, torch version), its load average when the benchmark started
+    (``machine["loadavg"]`` or ``loadavg_before``; said so where the file records none) and the
+    command that made it. Timings shown in the book carry this label; live ones say so instead."""
+    m = res.get("machine", {})
+    load = m.get("loadavg") or res.get("loadavg_before")
+    load = (f"load average {', '.join(f'{x:.2f}' for x in load)} (1, 5, 15 min) when it started" if load
+            else "load average not recorded in the file")
+    return (f"committed timings (benchmarks/{name}.json): {m.get('gpu') or m.get('cpu_model') or m.get('processor', '?')}, "
+            f"{m.get('cpu_count', '?')} cores, torch threads: {m.get('threads', '?')}, device "
+            f"{m.get('device', '?')}, torch {m.get('torch', '?')}; {load}; made by `{res.get('command', '?')}`")

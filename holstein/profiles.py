@@ -46,6 +46,8 @@ class Profile:
     sweep_steps: int = 100     # Langevin steps of each quench
     sweep_every: int = 10      # steps between recorded times
     sweep_replicas: int = 2    # replicas per temperature (one task each)
+    explore_g: tuple = (0.75, 3.5)    # couplings of chapter 1's precomputed DOS movie (its static explorer)
+    explore_kT: tuple = (0.05, 0.4)   # temperatures of that movie (one frame per (g, kT))
 
     def replace(self, **changes) -> "Profile":
         return dataclasses.replace(self, **changes)
@@ -58,13 +60,15 @@ PROFILES = {
     "book": Profile("book", L_ed=24, n_random=120, n_quench=240, quench_runs=4, quench_every=40,
                     ed_quench_steps=2000, epochs=30, epochs_reference=1, reference_max_train=48, L_large=64,
                     large_steps=8000, large_every=400, bench_L=(8, 12, 16, 24, 32),
-                    transfer_L=64, transfer_steps=2000, transfer_every=500, sweep_model=None, sweep_L=48,
-                    sweep_steps=4000, sweep_every=200, sweep_replicas=4),
+                    transfer_L=64, transfer_steps=2000, transfer_every=500, sweep_model=None, sweep_L=32,
+                    sweep_steps=2400, sweep_every=120, sweep_replicas=4,
+                    explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8)),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
                      large_steps=25000, large_every=100, large_replicas=4, large_committed=False, bench_L=(12, 16, 24, 32, 40, 48),
                      transfer_L=200, transfer_steps=4000, transfer_every=1000, sweep_model=None, sweep_L=200,
-                     sweep_steps=25000, sweep_every=100, sweep_replicas=8),
+                     sweep_steps=25000, sweep_every=100, sweep_replicas=8,
+                     explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8)),
 }
 
 

@@ -52,6 +52,25 @@ def test_peak_memory_counts_tensors():
 def test_machine_info():
     info = bench.machine_info()
     assert info["device"] == "cpu" and info["threads"] == torch.get_num_threads() and info["torch"] == torch.__version__
+    assert len(info["loadavg"]) == 3 and all(x >= 0 for x in info["loadavg"])
+
+
+def test_measure_interleaved_alternates_and_reports_the_minimum():
+    calls, clock = [], iter(range(100))
+
+    def fn(name, cost):
+        def call():
+            calls.append(name)
+            if name == "slow":
+                time.sleep(cost[next(clock) % len(cost)])
+        return call
+
+    out = bench.measure_interleaved({"fast": fn("fast", [0]), "slow": fn("slow", [0.02, 0.002, 0.02])}, repeats=3)
+    assert calls == ["fast", "slow"] + ["fast", "slow"] * 3  # a warm-up each, then interleaved rounds
+    assert out["slow"]["n"] == 3 and 0.002 <= out["slow"]["t_min_s"] < 0.015 <= out["slow"]["t_s"]
+    assert out["fast"]["t_min_s"] < out["slow"]["t_min_s"]
+    with pytest.raises(ValueError):
+        bench.measure_interleaved({}, repeats=3)
 
 
 # ----------------------------------------------------------------------------- cost exponent

@@ -33,3 +33,17 @@ def test_load_models_reports_where_the_weights_come_from(monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("a  committed weights") and lines[1].startswith("bb trained here")
     assert "best epoch 5 of 10, lr 0.001, loss scale 1000, 1 s per epoch" in lines[0]
+
+
+def test_benchmark_label_names_machine_load_and_command():
+    res = dict(machine=dict(cpu_model="AMD EPYC", cpu_count=2, threads=1, device="cpu", torch="2.x",
+                            loadavg=[0.05, 0.1, 0.2]), command="python -m holstein bench speed")
+    label = notebook.benchmark_label(res, "speed")
+    assert "benchmarks/speed.json" in label and "AMD EPYC" in label and "torch threads: 1" in label
+    assert "0.05, 0.10, 0.20" in label and "`python -m holstein bench speed`" in label
+    del res["machine"]["loadavg"]
+    assert "not recorded" in notebook.benchmark_label(res, "speed")
+    assert "1.50" in notebook.benchmark_label(dict(res, loadavg_before=[1.5, 1, 1]), "speed")
+    assert "NVIDIA H200" in notebook.benchmark_label(dict(res, machine=dict(res["machine"], gpu="NVIDIA H200")), "x")
+    speed = artifacts.benchmark("speed")  # the committed file the book reads
+    assert speed is not None and "bench speed" in notebook.benchmark_label(speed, "speed")

@@ -1,6 +1,7 @@
 """Benchmarks that write JSON (never timed asserts).
 
-- :mod:`~holstein.bench.timing`: the machine, :func:`measure` (wall time), :func:`peak_memory`;
+- :mod:`~holstein.bench.timing`: the machine and its load, :func:`measure` (wall time),
+  :func:`measure_interleaved` (several functions against each other), :func:`peak_memory`;
 - :mod:`~holstein.bench.ed`: :func:`bench_ed`, one ED force evaluation against a bare eigh;
 - :mod:`~holstein.bench.speed`: :func:`bench_speed`, ED, KPM and every model side by side
   (``python -m holstein bench speed``; figures in :func:`holstein.plotting.speed_figures`);
@@ -13,8 +14,8 @@ is :func:`holstein.transfer.transfer_check`.
 from .ed import bench_ed
 from .speed import (BENCHMARKS, SPEED_FULL, SPEED_TINY, START_CONFIGURATION, SpeedSizes, bench_speed, cost_exponent,
                     reference_module, speed_summary, start_configuration, time_dynamics)
-from .timing import MEMORY_METHOD, machine_info, measure, peak_memory
+from .timing import MEMORY_METHOD, load_average, machine_info, measure, measure_interleaved, peak_memory
 
-__all__ = ["machine_info", "measure", "peak_memory", "MEMORY_METHOD", "bench_ed", "SpeedSizes", "SPEED_FULL",
+__all__ = ["machine_info", "load_average", "measure", "measure_interleaved", "peak_memory", "MEMORY_METHOD", "bench_ed", "SpeedSizes", "SPEED_FULL",
            "SPEED_TINY", "BENCHMARKS", "START_CONFIGURATION", "start_configuration", "time_dynamics", "cost_exponent",
            "reference_module", "bench_speed", "speed_summary"]

@@ -1,4 +1,5 @@
-"""How every benchmark measures: the machine, wall time (:func:`measure`) and peak memory.
+"""How every benchmark measures: the machine and its load, wall time (:func:`measure`; several
+functions against each other: :func:`measure_interleaved`) and peak memory.
 
 Results are written with :func:`holstein.files.write_json` (atomic, strict JSON).
 """
@@ -13,7 +14,7 @@ import time
 
 import torch
 
-__all__ = ["machine_info", "measure", "peak_memory", "MEMORY_METHOD"]
+__all__ = ["machine_info", "load_average", "measure", "measure_interleaved", "peak_memory", "MEMORY_METHOD"]
 
 
 def _cpu_model() -> str | None:
@@ -27,12 +28,22 @@ def _cpu_model() -> str | None:
     return None
 
 
+def load_average() -> list[float] | None:
+    """The 1-, 5- and 15-minute load averages (runnable processes) of the machine, or None where
+    the OS has none: a timing is only comparable to another made at the same (ideally ~0) load."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):  # pragma: no cover - not on Linux/macOS
+        return None
+
+
 def machine_info(device: str = "cpu") -> dict:
     """The machine a benchmark ran on: platform, CPU model and count, torch version and threads,
-    the torch ``device`` and, for CUDA, the GPU's name."""
+    the torch ``device``, for CUDA the GPU's name, and the load average when it started
+    (``loadavg``, :func:`load_average`)."""
     info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
                 cpu_model=_cpu_model(), cpu_count=os.cpu_count(), torch=torch.__version__,
-                threads=torch.get_num_threads(), device=device)
+                threads=torch.get_num_threads(), device=device, loadavg=load_average())
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
@@ -80,6 +91,25 @@ def measure(fn, repeats: int = 5, budget_s: float | None = None, device: str = "
             hwm = _proc_status_bytes("VmHWM") if rss0 is not None else None
             mem["mem_rss_peak_increase_bytes"] = None if hwm is None else max(hwm - rss0, 0)
     return dict(t_s=statistics.median(times), t_min_s=min(times), n=len(times), **mem)
+
+
+def measure_interleaved(fns: dict, repeats: int = 5, device: str = "cpu") -> dict:
+    """Wall times of several ``{name: fn}`` measured against each other: one warm-up call of each,
+    then ``repeats`` rounds that call every fn once in turn, so that a change of the machine's load
+    hits all of them alike. The minimum over the rounds is the least disturbed time.
+
+    Returns ``{name: dict(t_min_s=min, t_s=median, n=repeats)}`` in seconds.
+    """
+    if not fns or repeats < 1:
+        raise ValueError("need at least one function and repeats >= 1")
+    for fn in fns.values():
+        fn()
+    _sync(device)
+    times = {name: [] for name in fns}
+    for _ in range(int(repeats)):
+        for name, fn in fns.items():
+            times[name].append(measure(fn, repeats=1, device=device, warmup=False)["t_s"])
+    return {name: dict(t_min_s=min(ts), t_s=statistics.median(ts), n=len(ts)) for name, ts in times.items()}
 
 
 # ----------------------------------------------------------------------------- peak memory
