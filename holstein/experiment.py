@@ -126,7 +126,7 @@ def load(path) -> tuple[dict, dict]:
 
 def run(force_fn: Callable, force_id: str, L: int, steps: int, every: int, kT: float, seeds: Sequence[int],
         out, p: HolsteinParams = PAPER, scheme: str = "vv_ou", dr: float = 1.0, phi_steps=None,
-        phi_replicas: int = 2, checkpoint_every: int = 1000, device: str = "cpu", progress: bool = True,
+        phi_replicas: int = 2, checkpoint_every: int | None = None, device: str = "cpu", progress: bool = True,
         command: str = "") -> tuple[dict, dict]:
     """Run (or resume, or extend to ``steps``) the quench of ``seeds`` at ``kT``; write its files
     under ``out`` (see the module docstring) and return :func:`load` of the result.
@@ -135,8 +135,10 @@ def run(force_fn: Callable, force_id: str, L: int, steps: int, every: int, kT: f
     phi_replicas) with fewer steps is extended from its final state; one with as many or more
     steps is returned as it is. A checkpoint or result of another identity is refused (ValueError).
     ``phi_steps`` default: :func:`default_phi_steps`; they are rounded to recorded steps.
+    ``checkpoint_every`` default: the largest multiple of ``every`` up to 1000 (at least ``every``).
     """
     seeds = [int(s) for s in seeds]
+    checkpoint_every = every * max(1, 1000 // every) if checkpoint_every is None else int(checkpoint_every)
     _check_args(L, steps, every, checkpoint_every, seeds)
     pk = p.replace(kT=float(kT))
     B, phi_replicas = len(seeds), min(int(phi_replicas), len(seeds))

@@ -166,3 +166,9 @@ def test_paired_differences_are_the_mean_and_standard_error_over_replicas():
         experiment.paired_differences((ident, shifted), (dict(ident, seeds=[0, 1, 3]), base))
     with pytest.raises(ValueError, match="not recorded"):
         experiment.paired_differences((ident, shifted), (ident, base), steps=[5])
+
+
+def test_default_checkpoint_interval_is_a_multiple_of_every(tmp_path):
+    # e.g. the book profile records every 400 steps: checkpoints every 800, not the invalid 1000
+    ident, res = experiment.run(_force, "toy", L, 800, 400, 0.1, SEEDS, tmp_path, progress=False)
+    assert res["step"].tolist() == [0, 400, 800]

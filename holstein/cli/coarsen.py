@@ -68,7 +68,8 @@ def add_parser(sub, prof_help: str) -> None:
     c.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
     c.add_argument("--steps", type=non_negative, help="total steps (a finished shorter run is extended)")
     c.add_argument("--every", type=positive, default=100, help="steps between recorded observables")
-    c.add_argument("--checkpoint-every", type=positive, default=1000, help="steps between checkpoints")
+    c.add_argument("--checkpoint-every", type=positive,
+                   help="steps between checkpoints, a multiple of --every (default: the largest up to 1000)")
     c.add_argument("--phi-replicas", type=non_negative, default=2, help="replicas whose float16 phi maps are kept")
     c.add_argument("--precision", choices=["float32", "float64"],
                    help="model arithmetic (default float32 for models, float64 for ED; the dynamics stay float64)")
