@@ -59,7 +59,7 @@ PROFILES = {
                   large_every=50, bench_L=(8, 12)),
     "book": Profile("book", L_ed=24, n_random=120, n_quench=240, quench_runs=4, quench_every=40,
                     ed_quench_steps=2000, epochs=30, epochs_reference=1, reference_max_train=48, L_large=64,
-                    large_steps=8000, large_every=400, bench_L=(8, 12, 16, 24, 32),
+                    large_steps=4000, large_every=400, bench_L=(8, 12, 16, 24, 32),
                     transfer_L=64, transfer_steps=2000, transfer_every=500, sweep_model=None, sweep_L=32,
                     sweep_steps=2400, sweep_every=120, sweep_replicas=4,
                     explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8)),
