@@ -51,6 +51,7 @@ class TrainConfig:
     loss_scale: float = 1.0
     balance_kinds: bool = False  # weight random and quench snapshots by 1/their force variance
     max_train: int | None = None  # use only this many (evenly spaced) training snapshots
+    budget_s: float | None = None  # stop after the epoch in which the training seconds reach this budget
     dtype: str = "float64"
     seed: int = 0
     device: str = "cpu"
@@ -60,6 +61,8 @@ class TrainConfig:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("need epochs >= 0, batch_size >= 1 and lr > 0")
+        if self.budget_s is not None and not self.budget_s > 0:
+            raise ValueError(f"budget_s must be > 0 seconds, got {self.budget_s!r}")
 
 
 #: Training recipes used by the book (and by `python -m holstein train`). The reference models
@@ -296,20 +299,23 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         bar.set_postfix(train=f"{total / len(order):.3g}", val_rmse=f"{val_mse**0.5:.3g}", lr=f"{opt.param_groups[0]['lr']:.2g}")
         if since_best >= cfg.early_stopping:
             break
+        if cfg.budget_s is not None and sum(history["seconds"]) >= cfg.budget_s:
+            break  # a fixed wall-clock budget (history["seconds"] gives RMSE against training seconds)
     write_json(history, out_dir / "history.json")
     best_path = out_dir / "best.pt"
     return (load_model(best_path, device=cfg.device) if best_path.exists() else model), history
 
 
 def _check_compatible(ck: dict, cfg: TrainConfig, ds: Dataset, path) -> None:
-    """Refuse to resume a run whose model, dataset or any configuration field but ``epochs`` differs."""
+    """Refuse to resume a run whose model, dataset or any configuration field but ``epochs`` and
+    ``budget_s`` differs."""
     if ck["model"] != cfg.model:
         raise ValueError(f"{path} holds a {ck['model']!r} model, not {cfg.model!r}")
     old, new = ck.get("train_config", {}), dataclasses.asdict(cfg)
     for key in new:
-        if key != "epochs" and old.get(key) != new[key]:
+        if key not in ("epochs", "budget_s") and old.get(key) != new[key]:
             raise ValueError(f"cannot resume {path}: {key} = {old.get(key)!r} there, {new[key]!r} here; only the "
-                             "epoch count may change on --resume (start a new --out for other settings)")
+                             "epoch count and the budget may change on --resume (start a new --out for other settings)")
     if ck["dataset_sha256"] != ds.sha256:
         raise ValueError(f"{path} was trained on dataset {ck['dataset_sha256'][:12]}…, not on this one "
                          f"({ds.sha256[:12]}…); start a fresh run or use the original dataset")

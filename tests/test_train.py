@@ -96,6 +96,15 @@ def test_max_train_uses_a_subset(ds, tmp_path):
     assert torch.load(tmp_path / "last.pt", weights_only=False)["train_config"]["max_train"] == 3
 
 
+def test_a_wall_clock_budget_stops_training_and_may_grow_on_resume(ds, tmp_path):
+    _, hist = train.train(_cfg(epochs=50, budget_s=1e-9), ds, tmp_path, progress=False)
+    assert len(hist["epoch"]) == 1 and hist["seconds"][0] > 0  # the first epoch already spends the budget
+    _, hist = train.train(_cfg(epochs=3), ds, tmp_path, resume=True, progress=False)  # no budget: to --epochs
+    assert hist["epoch"] == [0, 1, 2]
+    with pytest.raises(ValueError, match="budget"):
+        _cfg(budget_s=0)
+
+
 ARTIFACTS = Path(train.__file__).parent / "artifacts"
 
 

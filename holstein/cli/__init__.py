@@ -98,6 +98,8 @@ def cmd_train(args) -> int:
                                    ("dtype", args.dtype), ("seed", args.seed)) if v is not None}
     if args.balance:
         overrides["balance_kinds"] = True
+    if args.budget_min is not None:
+        overrides["budget_s"] = 60.0 * args.budget_min
     cfg = train.train_config(args.model, prof, device=args.device, **overrides)
     if args.target:
         cfg.model_config = dict(cfg.model_config, target=args.target)
@@ -155,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "validation and held-out test stay those of --data")
     t.add_argument("--profile", help=prof_help)
     t.add_argument("--epochs", type=non_negative)
+    t.add_argument("--budget-min", type=float, help="wall-clock training budget in minutes: stop after the epoch "
+                                                    "that reaches it (with --epochs as the upper limit)")
     t.add_argument("--lr", type=float)
     t.add_argument("--batch-size", type=positive)
     t.add_argument("--dtype", choices=["float64", "float32"])
