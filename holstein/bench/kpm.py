@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .. import ed, kpm
-from ..data import load, random_configurations
+from ..data import QUENCH, RANDOM, load, random_configurations
 from ..files import check_writable, write_json
 from ..params import HolsteinParams
 from .timing import machine_info, measure
@@ -112,9 +112,9 @@ def main(argv=None) -> dict:
     test = d.split()[1]
     command = "python -m holstein.bench.kpm " + " ".join(sys.argv[1:] if argv is None else argv)
     results = dict(command=command, machine=machine_info(), params=p.to_dict(), accuracy=[])
-    for kind, name in [(1, "quench"), (0, "hot random")]:
+    for kind, name in [(QUENCH, "quench"), (RANDOM, "hot random")]:
         idx = [i for i in test if d.kind[i] == kind]
-        span = f", t = {d.time[idx].min():.0f}..{d.time[idx].max():.0f}" if kind == 1 else ""
+        span = f", t = {d.time[idx].min():.0f}..{d.time[idx].max():.0f}" if kind == QUENCH else ""
         results["accuracy"].append(kpm_accuracy(d.Q[idx], p, d.n[idx], probe_distances=(4, 8, 12),
                                                 label=f"L={d.L} {name} (held-out ED snapshots{span})"))
         print(json.dumps(results["accuracy"][-1]["rows"][-1]), flush=True)
