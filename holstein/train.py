@@ -31,7 +31,7 @@ from .data import Dataset
 from .files import atomic_write, write_json
 
 __all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
-           "save_metrics", "force_metrics", "RECIPES", "train_config", "with_extra"]
+           "save_metrics", "save_heldout", "force_metrics", "RECIPES", "train_config", "with_extra"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -366,3 +366,15 @@ def save_metrics(path, model_name: str, model: models.ForceModel, metrics: dict,
     payload = dict(model=model_name, parameters=model.n_parameters(), config=model.config(), metrics=metrics,
                    **(extra or {}))
     return write_json(payload, path, indent=2)
+
+
+def save_heldout(path, model: models.ForceModel, ds: Dataset) -> Path:
+    """Write the held-out predictions a parity or error plot needs, without the weights: ``index``
+    (n,) of the test snapshots in ``ds``, their ``kind`` (n,), the ED forces ``F`` and the model's
+    ``F_pred`` (n, L, L) as float32 (the forces are O(1-10); float32 keeps 7 digits). A few hundred
+    kB for a 24×24 test set, so it can be committed where 10 M-parameter weights cannot."""
+    idx = ds.split()[1]
+    pred = predict(model, ds.Q[idx])
+    arrays = dict(index=np.asarray(idx, np.int64), kind=np.asarray(ds.kind[idx]), F=ds.F[idx].astype(np.float32),
+                  F_pred=np.asarray(pred, np.float32), dataset_sha256=np.array(ds.sha256))
+    return atomic_write(Path(path), lambda fh: np.savez_compressed(fh, **arrays))

@@ -133,6 +133,9 @@ def test_train_resume_refuses_changed_settings(tiny, tmp_path, capsys):
     before = (out / "metrics.json").read_text()
     assert main(base + ["--epochs", "2", "--resume"]) == 0  # only the epoch count may change
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 2 and before
+    assert (out / "heldout.npz").exists()  # the held-out predictions, for plots without the weights
+    assert main(base + ["--epochs", "9", "--resume", "--budget-min", "1e-9"]) == 0  # a budget may be added
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 3
 
 
 def test_train_refuses_a_directory_of_another_run(tiny, tmp_path, capsys):

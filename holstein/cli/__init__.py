@@ -114,6 +114,7 @@ def cmd_train(args) -> int:
                  epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
                  command=args.command_line)
     path = train.save_metrics(out / "metrics.json", args.model, model, metrics, extra)
+    train.save_heldout(out / "heldout.npz", model, ds)
     m = metrics["all"]
     print(f"{args.model}: {model.n_parameters()} parameters, held-out force RMSE {m['rmse']:.4g} "
           f"({100 * m['rmse_over_std']:.2f}% of std), R² {m['r2']:.5f}; wrote {path}")
