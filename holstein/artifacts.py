@@ -180,7 +180,7 @@ def coarsening_runs(prof: Profile | None = None, device: str = "cpu", progress: 
     from . import experiment
 
     prof = prof or get_profile()
-    paths = {kT: experiment.run_path(COARSENING, kT).with_suffix(".npz") for kT in prof.temperatures}
+    paths = {kT: experiment.run_path(COARSENING, kT, ".npz") for kT in prof.temperatures}
     if prof.large_committed and all(p.exists() for p in paths.values()):
         return {kT: experiment.load(p) for kT, p in paths.items()}
     name = best_model()

@@ -40,6 +40,7 @@ from .params import PAPER, HolsteinParams
 __all__ = ["default_phi_steps", "run_path", "run", "load", "collapse_spread", "analyse", "paired_differences"]
 
 _FORMAT = 1
+_PER_TIME = ("m", "C", "phi2", "L", "S", "S_pipi")  # the compact observables, one row per recorded time
 _FLOAT32 = ("C", "S")
 
 
@@ -53,9 +54,11 @@ def default_phi_steps(steps: int, every: int, n_log: int = 8, extra: Sequence[in
     return sorted(out)
 
 
-def run_path(out, kT: float) -> Path:
-    """``<out>/kT<kT>`` (no suffix): the stem of a run's files."""
-    return Path(out) / f"kT{float(kT):g}"
+def run_path(out, kT: float, suffix: str = "") -> Path:
+    """``<out>/kT<kT><suffix>``: a run's result (``".npz"``), final state (``".state.pt"``) or
+    checkpoint (``".ckpt"``). Built here, not with ``Path.with_suffix``, which reads the ".1" of
+    "kT0.1" as a suffix and would name every temperature "kT0.npz"."""
+    return Path(out) / f"kT{float(kT):g}{suffix}"
 
 
 def _identity(force_id, L, kT, seeds, every, scheme, p, dr, phi_replicas) -> dict:
@@ -90,7 +93,7 @@ def _stacked(acc: dict) -> dict:
     """The accumulated observables as one dict of arrays along time."""
     parts = acc["parts"]
     out = {k: parts[0][k] for k in ("r", "k", "L_sys")}
-    for k in ("m", "C", "phi2", "L", "S", "S_pipi"):
+    for k in _PER_TIME:
         out[k] = np.concatenate([q[k] for q in parts], axis=0)
         if k in _FLOAT32:
             out[k] = out[k].astype(np.float32)
@@ -102,7 +105,7 @@ def _stacked(acc: dict) -> dict:
 
 def _unstacked(comp: dict) -> dict:
     """The inverse of :func:`_stacked` (one part), to extend a finished run."""
-    part = {k: np.asarray(comp[k]) for k in ("r", "k", "L_sys", "m", "C", "phi2", "L", "S", "S_pipi")}
+    part = {k: np.asarray(comp[k]) for k in ("r", "k", "L_sys") + _PER_TIME}
     return dict(step=[int(s) for s in comp["step"]], parts=[part], phi_step=[int(s) for s in comp["phi_step"]],
                 phi=list(np.asarray(comp["phi"])), wall_s=float(comp.get("wall_s", 0.0)))
 
@@ -145,9 +148,8 @@ def run(force_fn: Callable, force_id: str, L: int, steps: int, every: int, kT: f
     ident = _identity(force_id, L, kT, seeds, every, scheme, p, dr, phi_replicas)
     phi_steps = set(default_phi_steps(steps, every) if phi_steps is None
                     else (int(round(s / every)) * every for s in phi_steps))
-    stem = run_path(out, kT)
-    res_path, state_path, ckpt = (stem.with_name(stem.name + s) for s in (".npz", ".state.pt", ".ckpt"))
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    res_path, state_path, ckpt = (run_path(out, kT, s) for s in (".npz", ".state.pt", ".ckpt"))
+    res_path.parent.mkdir(parents=True, exist_ok=True)
 
     def same(other: str, where) -> None:
         if json.loads(other) != ident:
@@ -229,8 +231,7 @@ def analyse(results: dict, t_min: float | None = None, t_max: float | None = Non
     """
     out = {}
     for kT, res in sorted(results.items()):
-        comp = res
-        fit = coarsening.growth_exponent_compact(comp, t_min=t_min, t_max=t_max)
+        fit = coarsening.growth_exponent_compact(res, t_min=t_min, t_max=t_max)
         g, lo, hi = fit["growth"], fit["t_min"], fit["t_max"]
         inside = np.flatnonzero((g["time"] >= lo) & (g["time"] <= hi) & np.isfinite(g["L"]))
         row = dict(alpha=fit["alpha"], alpha_err=fit["alpha_err"], alpha_err_fit=fit["alpha_err_fit"],
@@ -241,7 +242,7 @@ def analyse(results: dict, t_min: float | None = None, t_max: float | None = Non
             row["growth_factor"] = float(g["L"][inside[-1]] / g["L"][inside[0]])
             for name, (a, b) in dict(start_half=(lo / 2, hi), start_double=(2 * lo, hi), end_half=(lo, lo + (hi - lo) / 2),
                                      end_three_quarters=(lo, lo + 3 * (hi - lo) / 4)).items():
-                row["alpha_window"][name] = coarsening.growth_exponent_compact(comp, t_min=a, t_max=b)["alpha"]
+                row["alpha_window"][name] = coarsening.growth_exponent_compact(res, t_min=a, t_max=b)["alpha"]
             pick = np.unique(np.round(np.geomspace(inside[0] + 1, inside[-1] + 1, n_collapse)).astype(int) - 1)
             if pick.size >= 2:
                 row["collapse"] = collapse_spread(g["r"], g["C"][pick], g["L"][pick])

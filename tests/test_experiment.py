@@ -172,3 +172,17 @@ def test_default_checkpoint_interval_is_a_multiple_of_every(tmp_path):
     # e.g. the book profile records every 400 steps: checkpoints every 800, not the invalid 1000
     ident, res = experiment.run(_force, "toy", L, 800, 400, 0.1, SEEDS, tmp_path, progress=False)
     assert res["step"].tolist() == [0, 400, 800]
+
+
+def test_committed_runs_are_found_for_every_temperature(tmp_path, monkeypatch):
+    # artifacts.coarsening_runs loads the committed kT<kT>.npz of each temperature instead of running;
+    # "kT0.05" and "kT0.1" must not collapse to one "kT0.npz"
+    from holstein import artifacts, profiles
+
+    for kT in (0.05, 0.1):
+        experiment.run(_force, f"toy {kT}", L, 20, 10, kT, SEEDS, tmp_path, progress=False)
+    monkeypatch.setattr(artifacts, "COARSENING", tmp_path)
+    monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
+    runs = artifacts.coarsening_runs(profiles.get_profile("ci").replace(temperatures=(0.05, 0.1)))
+    assert {kT: ident["force"] for kT, (ident, _) in runs.items()} == {0.05: "toy 0.05", 0.1: "toy 0.1"}
+    assert experiment.run_path(tmp_path, 0.1, ".npz").name == "kT0.1.npz"

@@ -53,7 +53,7 @@ def cmd_coarsen(args) -> int:
                                     checkpoint_every=args.checkpoint_every, device=args.device,
                                     command=args.command_line)
         print(f"kT = {kT:g}: {res['step'][-1]} steps of {len(seeds)} replicas on {args.L}x{args.L} with {model} "
-              f"({res['wall_s']:.0f} s); {experiment.run_path(args.out, kT)}.npz")
+              f"({res['wall_s']:.0f} s); {experiment.run_path(args.out, kT, '.npz')}")
     return 0
 
 
