@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..params import PAPER
-from .common import device, int_at_least, non_negative, positive
+from .common import COUPLING, add_coupling, device, int_at_least, non_negative, params_from, positive
 
 __all__ = ["cmd_coarsen", "add_parser"]
 
@@ -42,7 +41,7 @@ def cmd_coarsen(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model = artifacts.best_model() if args.model == "best" else args.model
-    p = PAPER.replace(**{k: getattr(args, k) for k in ("g", "gamma", "dt") if getattr(args, k) is not None})
+    p = params_from(args, COUPLING)
     seeds = list(range(args.seed, args.seed + args.replicas))
     for kT in args.kT:
         pk = p.replace(kT=kT)
@@ -75,9 +74,7 @@ def add_parser(sub, prof_help: str) -> None:
                    help="model arithmetic (default float32 for models, float64 for ED; the dynamics stay float64)")
     c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     c.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
-    c.add_argument("--g", type=float, help=f"coupling g (default {PAPER.g})")
-    c.add_argument("--gamma", type=float, help=f"Langevin friction (default {PAPER.gamma})")
-    c.add_argument("--dt", type=float, help=f"time step in 1/t (default {PAPER.dt})")
+    add_coupling(c)
     c.add_argument("--device", default="cpu", type=device)
     c.add_argument("--out", help="output folder: kT<kT>.npz results, .state.pt final states, .ckpt checkpoints")
     c.add_argument("--analyse", "--analyze", metavar="DIR", help="alpha(T), growth factors and collapse of DIR's runs")

@@ -6,7 +6,12 @@ import argparse
 
 from ..params import PAPER
 
-__all__ = ["int_at_least", "positive", "non_negative", "device", "params_from", "add_physics"]
+__all__ = ["int_at_least", "positive", "non_negative", "device", "params_from", "add_physics", "add_coupling",
+           "COUPLING"]
+
+#: the parameters every dynamics subcommand may change; kT is one value (``add_physics``) or a
+#: list of temperatures (``sweep``, ``coarsen``), so it is not among them
+COUPLING = ("g", "gamma", "dt")
 
 
 def int_at_least(minimum: int):
@@ -41,15 +46,21 @@ def device(name: str) -> str:
     return name
 
 
-def params_from(args):
-    changes = {k: getattr(args, k) for k in ("g", "kT", "gamma", "dt") if getattr(args, k, None) is not None}
+def params_from(args, keys=COUPLING + ("kT",)):
+    """PAPER with the options ``keys`` that were given on the command line."""
+    changes = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     return PAPER.replace(**changes)
 
 
-def add_physics(sp):
+def add_coupling(sp):
+    """The options of :data:`COUPLING`."""
     sp.add_argument("--g", type=float, help=f"coupling g (default {PAPER.g})")
-    sp.add_argument("--kT", type=float, help=f"bath temperature (default {PAPER.kT})")
     sp.add_argument("--gamma", type=float, help=f"Langevin friction (default {PAPER.gamma})")
     sp.add_argument("--dt", type=float, help=f"time step in 1/t (default {PAPER.dt})")
+
+
+def add_physics(sp):
+    add_coupling(sp)
+    sp.add_argument("--kT", type=float, help=f"bath temperature (default {PAPER.kT})")
     sp.add_argument("--device", default="cpu", type=device, help="torch device, e.g. cpu or cuda")
     sp.add_argument("--seed", type=non_negative, default=0)

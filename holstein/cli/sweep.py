@@ -4,8 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..profiles import get_profile
-from ..params import PAPER
-from .common import device, int_at_least, non_negative, positive
+from .common import COUPLING, add_coupling, device, int_at_least, non_negative, params_from, positive
 
 __all__ = ["cmd_sweep", "add_parser"]
 
@@ -35,7 +34,7 @@ def cmd_sweep(args) -> int:
     if args.scheduler and args.cluster:
         raise ValueError("give --scheduler or --cluster, not both")
     prof = get_profile(args.profile)
-    p = PAPER.replace(**{k: getattr(args, k) for k in ("g", "gamma", "dt") if getattr(args, k) is not None})
+    p = params_from(args, COUPLING)
     seeds = range(args.seed, args.seed + args.replicas)
     tasks = ensemble.make_tasks(args.model, prof.L_ed if args.L is None else args.L, args.kT, seeds, args.steps,
                                 args.every, p=p, scheme=args.scheme, batch=args.batch)
@@ -66,9 +65,7 @@ def add_parser(sub, prof_help: str) -> None:
     w.add_argument("--every", type=positive, default=100, help="steps between recorded times")
     w.add_argument("--checkpoint-every", type=positive, default=1000, help="steps between task checkpoints")
     w.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
-    w.add_argument("--g", type=float, help=f"coupling g (default {PAPER.g})")
-    w.add_argument("--gamma", type=float, help=f"Langevin friction (default {PAPER.gamma})")
-    w.add_argument("--dt", type=float, help=f"time step in 1/t (default {PAPER.dt})")
+    add_coupling(w)
     w.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
     w.add_argument("--device", default="cpu", type=device, help="torch device of the workers (cuda: one worker per GPU)")
     w.add_argument("--scheduler", help="a Dask scheduler address (tcp://...) or scheduler file")
