@@ -31,7 +31,7 @@ from .data import Dataset
 from .files import atomic_write, write_json
 
 __all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
-           "save_metrics", "save_heldout", "force_metrics", "RECIPES", "train_config", "with_extra"]
+           "save_metrics", "save_heldout", "metrics_of", "force_metrics", "RECIPES", "train_config", "with_extra"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -180,7 +180,13 @@ def evaluate(model: models.ForceModel, ds: Dataset, idx=None, dtype: torch.dtype
     idx = ds.split()[1] if idx is None else np.asarray(idx)
     if dtype is not None:
         model = copy.deepcopy(model).to(dtype)
-    pred = predict(model, ds.Q[idx])
+    return metrics_of(ds, idx, predict(model, ds.Q[idx]))
+
+
+def metrics_of(ds: Dataset, idx, pred) -> dict:
+    """:func:`evaluate`'s table from predictions ``pred (n, L, L)`` of the snapshots ``idx``:
+    ``force_metrics`` of all of them and of each kind present (random, quench)."""
+    idx, pred = np.asarray(idx), np.asarray(pred)
     out = dict(all=force_metrics(ds.F[idx], pred))
     for name, k in data.KINDS.items():
         sel = ds.kind[idx] == k
@@ -368,13 +374,13 @@ def save_metrics(path, model_name: str, model: models.ForceModel, metrics: dict,
     return write_json(payload, path, indent=2)
 
 
-def save_heldout(path, model: models.ForceModel, ds: Dataset) -> Path:
+def save_heldout(path, ds: Dataset, idx, pred) -> Path:
     """Write the held-out predictions a parity or error plot needs, without the weights: ``index``
-    (n,) of the test snapshots in ``ds``, their ``kind`` (n,), the ED forces ``F`` and the model's
-    ``F_pred`` (n, L, L) as float32 (the forces are O(1-10); float32 keeps 7 digits). A few hundred
-    kB for a 24×24 test set, so it can be committed where 10 M-parameter weights cannot."""
-    idx = ds.split()[1]
-    pred = predict(model, ds.Q[idx])
+    (n,) of the test snapshots ``idx`` in ``ds``, their ``kind`` (n,), the ED forces ``F`` and the
+    model's ``pred`` as ``F_pred`` (n, L, L), both float32 (the forces are O(1-10); float32 keeps 7
+    digits). A few hundred kB for a 24×24 test set, so it can be committed where 10 M-parameter
+    weights cannot. ``pred`` is what :func:`metrics_of` scored, so it is predicted once."""
+    idx = np.asarray(idx)
     arrays = dict(index=np.asarray(idx, np.int64), kind=np.asarray(ds.kind[idx]), F=ds.F[idx].astype(np.float32),
                   F_pred=np.asarray(pred, np.float32), dataset_sha256=np.array(ds.sha256))
     return atomic_write(Path(path), lambda fh: np.savez_compressed(fh, **arrays))

@@ -41,7 +41,8 @@ def test_training_lowers_the_loss_and_writes_everything(ds, tmp_path):
     out = train.save_metrics(tmp_path / "m.json", "gcn_lean", model, m)
     assert json.loads(out.read_text())["parameters"] == model.n_parameters()
     # the held-out predictions reproduce the metrics (to float32) and name their snapshots
-    with np.load(train.save_heldout(tmp_path / "heldout.npz", model, ds)) as z:
+    test = ds.split()[1]
+    with np.load(train.save_heldout(tmp_path / "heldout.npz", ds, test, train.predict(model, ds.Q[test]))) as z:
         np.testing.assert_array_equal(z["index"], ds.split()[1])
         np.testing.assert_array_equal(z["F"], ds.F[z["index"]].astype(np.float32))
         rmse = float(np.sqrt(np.mean((z["F_pred"].astype(float) - ds.F[z["index"]]) ** 2)))

@@ -108,13 +108,15 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else artifacts.model_dir(args.model, ds.L)
     more = data.load(args.extra) if args.extra else None
     model, hist = train.train(cfg, ds, out, resume=args.resume, extra=more)
-    metrics = train.evaluate(model, ds)
+    test = ds.split()[1]
+    pred = train.predict(model, ds.Q[test])  # once, for the metrics and for heldout.npz
+    metrics = train.metrics_of(ds, test, pred)
     extra = dict(dataset=ds.meta["path"], dataset_sha256=ds.sha256,
                  extra_training_data=args.extra, extra_sha256=None if more is None else more.sha256,
                  epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
                  command=args.command_line)
     path = train.save_metrics(out / "metrics.json", args.model, model, metrics, extra)
-    train.save_heldout(out / "heldout.npz", model, ds)
+    train.save_heldout(out / "heldout.npz", ds, test, pred)
     m = metrics["all"]
     print(f"{args.model}: {model.n_parameters()} parameters, held-out force RMSE {m['rmse']:.4g} "
           f"({100 * m['rmse_over_std']:.2f}% of std), R² {m['r2']:.5f}; wrote {path}")
