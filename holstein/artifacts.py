@@ -8,6 +8,7 @@ what ``python -m holstein generate/train/bench`` makes is what the book reads:
     models/<model>_L<L>[_<tag>]/      weights, metrics, history   (``train``)
     bench/ed.json                     ED cost benchmark           (``bench ed``)
     coarsening/L200/kT<kT>.npz        the 200x200 coarsening runs (``coarsen``)
+    ed_vs_ml/L<L>/<force>/kT0.1.npz   ED and ML quenches from fresh hot starts (``coarsen``)
     <repository>/benchmarks/*.json    speed, KPM accuracy, transfer (``bench speed`` ...)
 
 If an artifact is missing (e.g. at the ``ci`` profile) it is made here, resumably, under
@@ -26,11 +27,12 @@ from .profiles import Profile, get_profile
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
            "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark",
-           "COARSENING", "coarsening_runs"]
+           "COARSENING", "coarsening_runs", "ED_VS_ML", "trained_dir", "fresh_quenches"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 COARSENING = ARTIFACTS / "coarsening" / "L200"
+ED_VS_ML = ARTIFACTS / "ed_vs_ml"
 
 
 def cache_dir() -> Path:
@@ -99,13 +101,11 @@ def best_model(kind: str = "quench") -> str:
     return min(scores, key=scores.get)
 
 
-def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
-                  progress: bool = True):
-    """(model, checkpoint) for ``name`` at a profile: the committed weights if present (a registered
-    name at the dataset's L, or a committed folder name), else trained now (cached, resumable).
-
-    The checkpoint's ``history`` is the full training history (all epochs, not only up to the best).
-    """
+def trained_dir(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
+                progress: bool = True) -> Path:
+    """The folder holding ``best.pt`` (and ``history.json``) of ``name`` at a profile: the committed
+    one if present (a registered name at the dataset's L, or a committed folder name), else one
+    trained now under :func:`cache_dir` (cached, resumable)."""
     prof = prof or get_profile()
     ds = ds or dataset(prof)
     out = committed_dir(name, ds.L)
@@ -113,6 +113,15 @@ def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", d
         out = cache_dir() / f"{name}_{prof.name}_L{ds.L}"
         if not (out / "history.json").exists():  # written when a training run completes
             train.train(train.train_config(name, prof, device=device), ds, out, resume=True, progress=progress)
+    return out
+
+
+def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
+                  progress: bool = True):
+    """(model, checkpoint) of :func:`trained_dir`. The checkpoint's ``history`` is the full training
+    history (all epochs, not only up to the best)."""
+    ds = ds or dataset(prof or get_profile())
+    out = trained_dir(name, prof, device, ds, progress)
     model, ck = train.load_checkpoint(out / "best.pt", device=device, dataset=ds)
     if (out / "history.json").exists():
         ck["history"] = json.loads((out / "history.json").read_text())
@@ -192,4 +201,37 @@ def coarsening_runs(prof: Profile | None = None, device: str = "cpu", progress: 
         runs[kT] = experiment.run(fn, fid, prof.L_large, prof.large_steps, prof.large_every, kT,
                                   range(prof.large_replicas), out, p=p, device=device, progress=progress,
                                   command=f"holstein.artifacts.coarsening_runs(profile {prof.name!r})")
+    return runs
+
+
+def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
+    """``{force: (identity, result)}``: ED and ML quenches at kT = 0.1 on the profile's ``L_ed``
+    from hot starts that no dataset used (seeds ``fresh_seed …`` + ``fresh_replicas``), replica k
+    of every force sharing its hot start and noise (:func:`holstein.experiment.paired_differences`).
+
+    Where the profile says so and an ED run is committed (:data:`ED_VS_ML`), the committed runs:
+    ``"ed"`` and one per committed model, made by ``coarsen --model <force> --L <L_ed> --kT 0.1
+    --replicas R --seed S --steps N --every E --out ed_vs_ml/L<L>/<force>``. Else run now (cached,
+    resumable) for ED and every lean recipe, trained at the profile if none is committed; models in
+    float32 (the ``coarsen`` default), ED in float64.
+    """
+    from . import experiment
+
+    prof = prof or get_profile()
+    kT, seeds = PAPER.kT, range(prof.fresh_seed, prof.fresh_seed + prof.fresh_replicas)
+    root = ED_VS_ML / f"L{prof.L_ed}"
+    if prof.fresh_committed and experiment.run_path(root / "ed", kT, ".npz").exists():
+        return {d.name: experiment.load(experiment.run_path(d, kT, ".npz")) for d in sorted(root.iterdir())
+                if experiment.run_path(d, kT, ".npz").exists()}
+    out = cache_dir() / f"fresh_{prof.name}_L{prof.L_ed}"
+    runs = {}
+    for name in ["ed"] + [n for n in train.RECIPES if "_lean" in n]:
+        if name == "ed":
+            fn, fid = force_and_id("ed", PAPER, device)
+        else:
+            fn, fid = force_and_id(str(trained_dir(name, prof, device, progress=progress) / "best.pt"), PAPER, device,
+                                   precision="float32")
+        runs[name] = experiment.run(fn, fid, prof.L_ed, prof.fresh_steps, prof.fresh_every, kT, seeds, out / name,
+                                    p=PAPER, device=device, progress=progress,
+                                    command=f"holstein.artifacts.fresh_quenches(profile {prof.name!r})")
     return runs

@@ -35,6 +35,12 @@ class Profile:
     large_every: int           # steps between recorded snapshots of the large quench
     large_replicas: int = 2    # replicas per temperature of the large quench
     large_committed: bool = True  # chapter 8 shows the committed 200x200 experiment if present (else runs its own)
+    fresh_replicas: int = 2    # chapter 7: ED and ML quenches from hot starts no dataset used (paired replicas)
+    fresh_steps: int = 200     # their length in steps (the reference work compares steps 1000 and 9000)
+    fresh_every: int = 20      # steps between their recorded observables
+    fresh_compare: tuple = (100, 200)  # the steps at which chapter 7 compares C(r)
+    fresh_seed: int = 100000   # first replica seed: disjoint from every dataset's quench seeds (1-4, 1001-1012)
+    fresh_committed: bool = False  # chapter 7 loads the committed runs (artifacts/ed_vs_ml) if present
     reference_max_train: int | None = None  # training snapshots for the huge reference models (None: all)
     temperatures: tuple = (0.05, 0.1, 0.15)  # quench temperatures for the growth exponent
     bench_L: tuple = (12, 16, 24)            # lattices for the ED cost benchmark
@@ -62,14 +68,17 @@ PROFILES = {
                     large_steps=4000, large_every=400, bench_L=(8, 12, 16, 24, 32),
                     transfer_L=64, transfer_steps=2000, transfer_every=500, sweep_model=None, sweep_L=32,
                     sweep_steps=2400, sweep_every=120, sweep_replicas=4,
-                    explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8)),
+                    explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8),
+                    fresh_replicas=16, fresh_steps=9000, fresh_every=100, fresh_compare=(1000, 9000),
+                    fresh_committed=True),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
                      large_steps=25000, large_every=100, large_replicas=4, large_committed=False,
                      bench_L=(12, 16, 24, 32, 40, 48),
                      transfer_L=200, transfer_steps=4000, transfer_every=1000, sweep_model=None, sweep_L=200,
                      sweep_steps=25000, sweep_every=100, sweep_replicas=8,
-                     explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8)),
+                     explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8),
+                     fresh_replicas=8, fresh_steps=9000, fresh_every=100, fresh_compare=(1000, 9000)),
 }
 
 

@@ -66,7 +66,8 @@ def test_coarsen_runs_extends_and_analyses(tmp_path, capsys):
 
     args = ["coarsen", "--model", "gcn_lean_mu_L24_extra", "--L", "8", "--kT", "0.1", "--replicas", "2",
             "--every", "10", "--checkpoint-every", "20", "--threads", "1", "--out", str(tmp_path)]
-    assert main(args + ["--steps", "40"]) == 0
+    assert main(args + ["--steps", "40", "--phi-steps", "10", "30"]) == 0
+    assert experiment.load(tmp_path / "kT0.1")[1]["phi_step"].tolist() == [10, 30]
     assert main(args + ["--steps", "80"]) == 0          # extends the finished run
     ident, res = experiment.load(tmp_path / "kT0.1")
     assert res["step"][-1] == 80 and ident["force"].endswith(":float32") and "--steps 80" in res["command"]

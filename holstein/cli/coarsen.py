@@ -48,7 +48,7 @@ def cmd_coarsen(args) -> int:
         precision = args.precision or ("float64" if model == "ed" else "float32")
         fn, fid = artifacts.force_and_id(model, pk, args.device, precision=precision)
         ident, res = experiment.run(fn, fid, args.L, args.steps, args.every, kT, seeds, args.out, p=pk,
-                                    scheme=args.scheme, phi_replicas=args.phi_replicas,
+                                    scheme=args.scheme, phi_steps=args.phi_steps, phi_replicas=args.phi_replicas,
                                     checkpoint_every=args.checkpoint_every, device=args.device,
                                     command=args.command_line)
         print(f"kT = {kT:g}: {res['step'][-1]} steps of {len(seeds)} replicas on {args.L}x{args.L} with {model} "
@@ -70,6 +70,8 @@ def add_parser(sub, prof_help: str) -> None:
     c.add_argument("--checkpoint-every", type=positive,
                    help="steps between checkpoints, a multiple of --every (default: the largest up to 1000)")
     c.add_argument("--phi-replicas", type=non_negative, default=2, help="replicas whose float16 phi maps are kept")
+    c.add_argument("--phi-steps", type=non_negative, nargs="+",
+                   help="steps whose phi maps are kept, rounded to recorded ones (default: 8 log-spaced, 600, 20000)")
     c.add_argument("--precision", choices=["float32", "float64"],
                    help="model arithmetic (default float32 for models, float64 for ED; the dynamics stay float64)")
     c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
