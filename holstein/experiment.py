@@ -37,7 +37,8 @@ from . import observables as obs
 from .files import atomic_write
 from .params import PAPER, HolsteinParams
 
-__all__ = ["default_phi_steps", "run_path", "run", "load", "collapse_spread", "analyse", "paired_differences"]
+__all__ = ["default_phi_steps", "run_path", "run", "load", "collapse_spread", "analyse", "paired_differences",
+           "paired_test"]
 
 _FORMAT = 1
 _PER_TIME = ("m", "C", "phi2", "L", "S", "S_pipi")  # the compact observables, one row per recorded time
@@ -277,3 +278,23 @@ def paired_differences(a: tuple, b: tuple, steps=None) -> dict:
         out[name] = d.mean(axis=1)
         out[name + "_se"] = d.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full_like(out[name], np.nan)
     return out
+
+
+def paired_test(d: dict, steps, r_max: float = 6.0, z: float = 2.0, tol: float = 0.01) -> list[dict]:
+    r"""The reference work's Fig. 6(a) test on :func:`paired_differences` ``d``: at each of ``steps``,
+    is ΔC(r) consistent with zero at every r ≤ ``r_max``, i.e. \|ΔC\| ≤ z·SE, and is the test sharp
+    enough, z·SE ≤ ``tol`` (in units of C(0))? One row per step: ``step``, ``max_dC`` (max \|ΔC\|),
+    ``max_zse`` (max z·SE), ``consistent``, ``sharp``, and Δm, ΔL with their z·SE (JSON-ready)."""
+    rows = []
+    near = np.asarray(d["r"]) <= r_max
+    for s in steps:
+        k = np.flatnonzero(np.asarray(d["step"]) == int(s))
+        if k.size != 1:
+            raise ValueError(f"step {s} is not among the compared steps {list(d['step'])}")
+        k = int(k[0])
+        dC, zse = np.abs(d["dC"][k][near]), z * d["dC_se"][k][near]
+        rows.append(dict(step=int(s), max_dC=float(dC.max()), max_zse=float(zse.max()),
+                         consistent=bool(np.all(dC <= zse)), sharp=bool(zse.max() <= tol),
+                         dm=float(d["dm"][k]), dm_zse=float(z * d["dm_se"][k]),
+                         dL=float(d["dL"][k]), dL_zse=float(z * d["dL_se"][k])))
+    return rows

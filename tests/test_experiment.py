@@ -168,6 +168,23 @@ def test_paired_differences_are_the_mean_and_standard_error_over_replicas():
         experiment.paired_differences((ident, shifted), (ident, base), steps=[5])
 
 
+def test_paired_test_passes_noise_and_fails_a_bias():
+    rng = np.random.default_rng(0)
+    ident = dict(seeds=list(range(16)), L=8, every=10)
+    r = np.arange(8.0)
+    base = dict(step=np.array([0, 10]), r=r, m=np.zeros((2, 16)), L=np.zeros((2, 16)), C=np.zeros((2, 16, 8)))
+    noisy = dict(base, C=1e-3 * rng.standard_normal((2, 16, 8)))
+    [row] = experiment.paired_test(experiment.paired_differences((ident, noisy), (ident, base)), [10])
+    assert row["sharp"] and row["max_zse"] < 0.01
+    biased = dict(noisy, C=noisy["C"] + 0.01 * (r < 3))  # a real difference at short range
+    [row] = experiment.paired_test(experiment.paired_differences((ident, biased), (ident, base)), [10])
+    assert not row["consistent"] and row["max_dC"] > 0.009
+    far = dict(noisy, C=noisy["C"] + 0.01 * (r > 6))     # beyond r_max = 6: not tested
+    assert experiment.paired_test(experiment.paired_differences((ident, far), (ident, base)), [10])[0]["max_dC"] < 0.005
+    with pytest.raises(ValueError, match="not among"):
+        experiment.paired_test(experiment.paired_differences((ident, noisy), (ident, base)), [5])
+
+
 def test_default_checkpoint_interval_is_a_multiple_of_every(tmp_path):
     # e.g. the book profile records every 400 steps: checkpoints every 800, not the invalid 1000
     ident, res = experiment.run(_force, "toy", L, 800, 400, 0.1, SEEDS, tmp_path, progress=False)
