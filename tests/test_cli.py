@@ -139,6 +139,20 @@ def test_train_resume_refuses_changed_settings(tiny, tmp_path, capsys):
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 3
 
 
+def test_train_max_train_caps_or_lifts_the_reference_models_cap(tiny, monkeypatch):
+    """--max-train N caps the training snapshots; 'all' lifts the profile's cap of the reference models."""
+    seen = []
+
+    def capture(cfg, *args, **kwargs):
+        seen.append(cfg.max_train)
+        raise KeyboardInterrupt  # stop before any training
+
+    monkeypatch.setattr(train, "train", capture)
+    for extra in ([], ["--max-train", "all"], ["--max-train", "7"]):
+        assert main(["train", "--model", "gcn", "--profile", "book", "--data", str(tiny)] + extra) == 130
+    assert seen == [48, None, 7]
+
+
 def test_train_refuses_a_directory_of_another_run(tiny, tmp_path, capsys):
     """Defect 3: a stale best.pt of another model must not be reported under the new name."""
     out = tmp_path / "rY"

@@ -96,6 +96,8 @@ def cmd_train(args) -> int:
         ds = artifacts.dataset(prof)  # records the path it loaded in meta["path"]
     overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
                                    ("dtype", args.dtype), ("seed", args.seed)) if v is not None}
+    if args.max_train is not None:  # 0: 'all'
+        overrides["max_train"] = args.max_train or None
     if args.balance:
         overrides["balance_kinds"] = True
     if args.budget_min is not None:
@@ -164,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "that reaches it (with --epochs as the upper limit)")
     t.add_argument("--lr", type=float)
     t.add_argument("--batch-size", type=positive)
+    t.add_argument("--max-train", type=lambda v: 0 if v == "all" else positive(v),
+                   help="train on this many evenly spaced training snapshots, or 'all' (default: the profile's "
+                        "cap for the reference models, all for the lean ones)")
     t.add_argument("--dtype", choices=["float64", "float32"])
     t.add_argument("--target", choices=["total", "electronic"], help="learn the total or only the electronic force")
     t.add_argument("--center", choices=["none", "mean", "median"],
