@@ -211,7 +211,7 @@ def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: b
 
     Where the profile says so and an ED run is committed (:data:`ED_VS_ML`), the committed runs:
     ``"ed"`` and one per committed model, made by ``coarsen --model <force> --L <L_ed> --kT 0.1
-    --replicas R --seed S --steps N --every E --out ed_vs_ml/L<L>/<force>``. Else run now (cached,
+    --replicas R --seed S --steps N --every E --phi-steps ... --out ed_vs_ml/L<L>/<force>``. Else run now (cached,
     resumable) for ED and every lean recipe, trained at the profile if none is committed; models in
     float32 (the ``coarsen`` default), ED in float64.
     """
@@ -224,6 +224,7 @@ def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: b
         return {d.name: experiment.load(experiment.run_path(d, kT, ".npz")) for d in sorted(root.iterdir())
                 if experiment.run_path(d, kT, ".npz").exists()}
     out = cache_dir() / f"fresh_{prof.name}_L{prof.L_ed}"
+    phi_steps = sorted({prof.fresh_every, *prof.fresh_compare, prof.fresh_steps})  # the maps chapter 7 shows
     runs = {}
     for name in ["ed"] + [n for n in train.RECIPES if "_lean" in n]:
         if name == "ed":
@@ -232,6 +233,6 @@ def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: b
             fn, fid = force_and_id(str(trained_dir(name, prof, device, progress=progress) / "best.pt"), PAPER, device,
                                    precision="float32")
         runs[name] = experiment.run(fn, fid, prof.L_ed, prof.fresh_steps, prof.fresh_every, kT, seeds, out / name,
-                                    p=PAPER, device=device, progress=progress,
+                                    p=PAPER, phi_steps=phi_steps, device=device, progress=progress,
                                     command=f"holstein.artifacts.fresh_quenches(profile {prof.name!r})")
     return runs

@@ -293,7 +293,9 @@ def paired_test(d: dict, steps, r_max: float = 6.0, z: float = 2.0, tol: float =
             raise ValueError(f"step {s} is not among the compared steps {list(d['step'])}")
         k = int(k[0])
         dC, zse = np.abs(d["dC"][k][near]), z * d["dC_se"][k][near]
-        rows.append(dict(step=int(s), max_dC=float(dC.max()), max_zse=float(zse.max()),
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(zse > 0, dC / zse, np.where(dC > 0, np.inf, 0.0))
+        rows.append(dict(step=int(s), max_dC=float(dC.max()), max_zse=float(zse.max()), worst=float(ratio.max()),
                          consistent=bool(np.all(dC <= zse)), sharp=bool(zse.max() <= tol),
                          dm=float(d["dm"][k]), dm_zse=float(z * d["dm_se"][k]),
                          dL=float(d["dL"][k]), dL_zse=float(z * d["dL_se"][k])))

@@ -16,7 +16,7 @@ import numpy as np
 from . import observables as obs
 
 __all__ = ["plot_shells", "plot_field", "plot_structure_factor", "plot_correlations", "plot_collapse",
-           "plot_domain_growth", "plot_cdw_order", "plot_dos", "plot_kpm_convergence", "speed_figures", "plot_speed"]
+           "plot_domain_growth", "plot_paired", "plot_dos", "plot_kpm_convergence", "speed_figures", "plot_speed"]
 
 
 TIME_LABEL = r"time $t$ ($\hbar/t_{\mathrm{hop}}$)"
@@ -171,25 +171,27 @@ def plot_domain_growth(ax, t, Lt, fit=None, label="data"):
     return fit
 
 
-def plot_cdw_order(ax, bx, times, order: dict, reference: str = "ED"):
-    """CDW order m(t) = |⟨(-1)^{x+y} Q⟩| of several ensembles {label: (T, B) array} on ``ax``
-    (mean over replicas, band: standard error), and on ``bx`` each one's mean minus the
-    ``reference``'s. Returns {label: (mean, sem)}."""
+def plot_paired(ax, bx, x, values: dict, diffs: dict, reference: str = "ed", ylabel: str = "", z: float = 2.0):
+    r"""Paired ensembles against a reference: on ``ax`` each ensemble's replica mean of ``values``
+    {label: (X, B) array} against ``x (X,)`` (band: its standard error; NaNs ignored), on ``bx`` each
+    one's paired difference from the ``reference`` {label: (mean (X,), SE (X,))}, as from
+    :func:`holstein.experiment.paired_differences`, with a ± ``z``·SE band. Returns {label: (mean, sem)}."""
     out = {}
-    for key, m in order.items():
-        mean, sem = m.mean(axis=1), m.std(axis=1) / np.sqrt(m.shape[1])
+    for key, v in values.items():
+        v = np.asarray(v, float)
+        n = np.sum(np.isfinite(v), axis=1)
+        mean = np.nanmean(v, axis=1)
+        sem = np.nanstd(v, axis=1, ddof=1) / np.sqrt(np.maximum(n, 1))
         out[key] = (mean, sem)
-        line, = ax.plot(times, mean, label=key, lw=2 if key == reference else 1)
-        ax.fill_between(times, mean - sem, mean + sem, color=line.get_color(), alpha=0.2)
-        if key != reference:
-            bx.plot(times, mean - order[reference].mean(axis=1), label=key)
-    ax.set_xlabel(TIME_LABEL)
-    ax.set_ylabel(r"CDW order $m$")
-    ax.legend()
-    bx.axhline(0, color="0.5", lw=0.8)
-    bx.set_xlabel(TIME_LABEL)
-    bx.set_ylabel(rf"$\bar m_{{\mathrm{{ML}}}} - \bar m_{{\mathrm{{{reference}}}}}$")
-    bx.legend()
+        line, = ax.plot(x, mean, label=key, lw=2.2 if key == reference else 1, color="k" if key == reference else None)
+        ax.fill_between(x, mean - sem, mean + sem, color=line.get_color(), alpha=0.2)
+    for key, (d, se) in diffs.items():
+        line, = bx.plot(x, d, label=key, lw=1)
+        bx.fill_between(x, d - z * se, d + z * se, color=line.get_color(), alpha=0.2)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    bx.axhline(0, color="0.3", lw=0.8)
+    bx.set_ylabel(rf"$\Delta$ (paired, $\pm{z:g}$ SE)")
     return out
 
 

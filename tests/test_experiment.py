@@ -175,10 +175,10 @@ def test_paired_test_passes_noise_and_fails_a_bias():
     base = dict(step=np.array([0, 10]), r=r, m=np.zeros((2, 16)), L=np.zeros((2, 16)), C=np.zeros((2, 16, 8)))
     noisy = dict(base, C=1e-3 * rng.standard_normal((2, 16, 8)))
     [row] = experiment.paired_test(experiment.paired_differences((ident, noisy), (ident, base)), [10])
-    assert row["sharp"] and row["max_zse"] < 0.01
+    assert row["sharp"] and row["max_zse"] < 0.01 and row["consistent"] == (row["worst"] <= 1)
     biased = dict(noisy, C=noisy["C"] + 0.01 * (r < 3))  # a real difference at short range
     [row] = experiment.paired_test(experiment.paired_differences((ident, biased), (ident, base)), [10])
-    assert not row["consistent"] and row["max_dC"] > 0.009
+    assert not row["consistent"] and row["max_dC"] > 0.009 and row["worst"] > 10
     far = dict(noisy, C=noisy["C"] + 0.01 * (r > 6))     # beyond r_max = 6: not tested
     assert experiment.paired_test(experiment.paired_differences((ident, far), (ident, base)), [10])[0]["max_dC"] < 0.005
     with pytest.raises(ValueError, match="not among"):

@@ -25,11 +25,13 @@ def test_shells_dos_and_kpm_convergence(axes):
     plt.close(fig)
 
 
-def test_cdw_order_mean_band_and_difference(axes):
+def test_paired_plot_shows_means_with_errors_and_paired_differences(axes):
     rng = np.random.default_rng(0)
-    order = {"ED": rng.random((5, 4)), "ml": rng.random((5, 4))}
-    out = plotting.plot_cdw_order(*axes, np.arange(5.0), order)
-    mean, sem = out["ml"]
-    assert np.allclose(mean, order["ml"].mean(1)) and np.allclose(sem, order["ml"].std(1) / 2)
-    assert np.allclose(axes[1].get_lines()[0].get_ydata(), mean - order["ED"].mean(1))
-    assert "ED" in axes[1].get_ylabel()
+    values = {"ed": rng.random((5, 4)), "ml": rng.random((5, 4))}
+    values["ml"][0, 0] = np.nan  # e.g. L(t) undefined for one replica: ignored
+    d, se = values["ml"][1:].mean(1), np.full(4, 0.1)
+    out = plotting.plot_paired(*axes, np.arange(5.0), values, {"ml": (np.r_[0, d], np.r_[0, se])}, ylabel="m")
+    mean, sem = out["ed"]
+    assert np.allclose(mean, values["ed"].mean(1)) and np.allclose(sem, values["ed"].std(1, ddof=1) / 2)
+    assert np.isclose(out["ml"][0][0], np.nanmean(values["ml"][0]))
+    assert np.allclose(axes[1].get_lines()[0].get_ydata()[1:], d) and axes[0].get_ylabel() == "m"
