@@ -221,8 +221,16 @@ def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: b
     kT, seeds = PAPER.kT, range(prof.fresh_seed, prof.fresh_seed + prof.fresh_replicas)
     root = ED_VS_ML / f"L{prof.L_ed}"
     if prof.fresh_committed and experiment.run_path(root / "ed", kT, ".npz").exists():
-        return {d.name: experiment.load(experiment.run_path(d, kT, ".npz")) for d in sorted(root.iterdir())
+        runs = {d.name: experiment.load(experiment.run_path(d, kT, ".npz")) for d in sorted(root.iterdir())
                 if experiment.run_path(d, kT, ".npz").exists()}
+        runs = dict(ed=runs.pop("ed"), **runs)
+        for name, (ident, res) in runs.items():  # the committed runs are the profile's, or none is used
+            if (ident["seeds"] != list(seeds) or int(res["step"][-1]) < prof.fresh_steps
+                    or ident["every"] != prof.fresh_every):
+                raise ValueError(f"the committed run {root / name} ({len(ident['seeds'])} replicas from seed "
+                                 f"{ident['seeds'][0]}, {int(res['step'][-1])} steps every {ident['every']}) is not "
+                                 f"the profile's (fresh_* of {prof.name!r}); remake it or set fresh_committed=False")
+        return runs
     out = cache_dir() / f"fresh_{prof.name}_L{prof.L_ed}"
     phi_steps = sorted({prof.fresh_every, *prof.fresh_compare, prof.fresh_steps})  # the maps chapter 7 shows
     runs = {}

@@ -203,3 +203,19 @@ def test_committed_runs_are_found_for_every_temperature(tmp_path, monkeypatch):
     runs = artifacts.coarsening_runs(profiles.get_profile("ci").replace(temperatures=(0.05, 0.1)))
     assert {kT: ident["force"] for kT, (ident, _) in runs.items()} == {0.05: "toy 0.05", 0.1: "toy 0.1"}
     assert experiment.run_path(tmp_path, 0.1, ".npz").name == "kT0.1.npz"
+
+
+def test_committed_fresh_quenches_are_loaded_ed_first_and_must_be_the_profiles(tmp_path, monkeypatch):
+    # chapter 7 reads artifacts.fresh_quenches: the committed ED and model runs, never a run of other sizes
+    from holstein import artifacts, profiles
+
+    prof = profiles.get_profile("ci").replace(fresh_committed=True, fresh_steps=20, fresh_every=10, fresh_replicas=2)
+    seeds = range(prof.fresh_seed, prof.fresh_seed + 2)
+    for name in ("a_model", "ed"):
+        experiment.run(_force, f"toy {name}", L, 20, 10, 0.1, seeds, tmp_path / f"L{prof.L_ed}" / name, progress=False)
+    monkeypatch.setattr(artifacts, "ED_VS_ML", tmp_path)
+    monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
+    runs = artifacts.fresh_quenches(prof)
+    assert list(runs) == ["ed", "a_model"] and runs["ed"][0]["force"] == "toy ed"
+    with pytest.raises(ValueError, match="not the profile's"):
+        artifacts.fresh_quenches(prof.replace(fresh_steps=40))
