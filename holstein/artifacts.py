@@ -171,8 +171,9 @@ def reference_run(name: str, ds: data.Dataset) -> ReferenceRun | None:
         heldout = {k: f[k] for k in f.files}
     for what, sha in (("metrics.json", metrics.get("dataset_sha256")), ("heldout.npz", str(heldout["dataset_sha256"]))):
         if sha != ds.sha256:
-            raise ValueError(f"{path / what} belongs to dataset {str(sha)[:12]}…, not to {ds.meta.get('path', 'this one')} "
-                             f"({ds.sha256[:12]}…); retrain it on this dataset (its command: {metrics.get('command')})")
+            raise ValueError(f"{path / what} belongs to dataset {str(sha)[:12]}…, not to "
+                             f"{ds.meta.get('path', 'this one')} ({ds.sha256[:12]}…); retrain it on this dataset "
+                             f"(its command: {metrics.get('command')})")
     if metrics.get("model") != name:
         raise ValueError(f"{path / 'metrics.json'} is a run of {metrics.get('model')!r}, not of {name!r}")
     if not np.array_equal(heldout["index"], ds.split()[1]):

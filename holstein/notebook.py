@@ -233,6 +233,11 @@ def convergence(history: dict, fraction: float = 1 / 3) -> dict | None:
     return dict(slope=slope, per_doubling=1 - 2**slope, epochs=(k + 1, len(t)), seconds=(float(t[k]), float(t[-1])))
 
 
+def _seconds(s: float) -> str:
+    """Seconds for a sentence: whole seconds from 10 s on, two significant digits below."""
+    return f"{s:.0f}" if s >= 10 else f"{s:.2g}"
+
+
 def convergence_sentence(name: str, history: dict, fraction: float = 1 / 3) -> str:
     """One sentence from :func:`convergence`: the power of training time the validation RMSE followed
     over the last epochs, by how much it still falls per doubling of training time and, if it
@@ -240,12 +245,14 @@ def convergence_sentence(name: str, history: dict, fraction: float = 1 / 3) -> s
     c = convergence(history, fraction)
     if c is None:
         return f"`{name}` ran {len(history['epoch'])} epoch(s): too few to measure a rate of convergence."
-    span = (f"over epochs {c['epochs'][0]}–{c['epochs'][1]} ({c['seconds'][0]:.3g}–{c['seconds'][1]:.3g} s of "
-            f"training) its validation RMSE went as (training time)^{c['slope']:.2f}")
+    (e0, e1), (t0, t1) = c["epochs"], c["seconds"]
+    span = (f"over epochs {e0}–{e1} ({_seconds(t0)}–{_seconds(t1)} s of training) its validation RMSE went as "
+            f"(training time)^{c['slope']:.2f}")
     if c["per_doubling"] > 0:
         return (f"`{name}`: {span}, still falling by {100 * c['per_doubling']:.0f} % per doubling of training "
                 f"time; halving it at that rate would take {-1 / c['slope']:.2g} more doublings of the training time.")
-    return f"`{name}`: {span}: no longer falling ({100 * -c['per_doubling']:.0f} % higher per doubling of training time)."
+    return (f"`{name}`: {span}: no longer falling ({100 * -c['per_doubling']:.0f} % higher per doubling of "
+            "training time).")
 
 
 def best_within(history: dict, seconds: float) -> float:
@@ -262,7 +269,7 @@ def budget_sentence(curves: dict, seconds: float, what: str) -> str:
     best = {n: best_within(h, seconds) for n, h in curves.items()}
     done = {n: v for n, v in best.items() if np.isfinite(v)}
     late = sorted(set(best) - set(done))
-    text = f"At {seconds:.3g} s of training ({what})"
+    text = f"At {_seconds(seconds)} s of training ({what})"
     if not done:
         return text + ": no run had finished an epoch."
     top = min(done, key=done.get)
@@ -283,5 +290,5 @@ def claim_sentence(metrics: dict, better: str, worse: str, kinds=("all", "random
         a, b = metrics[better].get(kind), metrics[worse].get(kind)
         if a is not None and b is not None:
             parts[a["rmse"] < b["rmse"]].append(f"{kind} ({a['rmse']:.3g} vs {b['rmse']:.3g})")
-    said = [f"{'holds' if ok else 'fails'} on {', '.join(p)}" for ok, p in ((True, parts[True]), (False, parts[False])) if p]
+    said = [f"{'holds' if ok else 'fails'} on {', '.join(parts[ok])}" for ok in (True, False) if parts[ok]]
     return f"`{better}` more accurate than `{worse}` (held-out RMSE): " + ("; ".join(said) or "no shared kind") + "."
