@@ -6,6 +6,7 @@ what ``python -m holstein generate/train/bench`` makes is what the book reads:
 
     data/ed_L<L>_<profile>.npz        ED datasets                 (``generate``)
     models/<model>_L<L>[_<tag>]/      weights, metrics, history   (``train``)
+    reference/<model>_L<L>/           metrics, history, held-out predictions of a run without its weights
     bench/ed.json                     ED cost benchmark           (``bench ed``)
     coarsening/L200/kT<kT>.npz        the 200x200 coarsening runs (``coarsen``)
     ed_vs_ml/L<L>/<force>/kT0.1.npz   ED and ML quenches from fresh hot starts (``coarsen``)
@@ -19,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from . import data, train
 from .params import PAPER
@@ -27,12 +31,15 @@ from .profiles import Profile, get_profile
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
            "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark",
-           "COARSENING", "coarsening_runs", "ED_VS_ML", "trained_dir", "fresh_quenches"]
+           "COARSENING", "coarsening_runs", "ED_VS_ML", "trained_dir", "fresh_quenches", "REFERENCE", "ReferenceRun",
+           "reference_run"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 COARSENING = ARTIFACTS / "coarsening" / "L200"
 ED_VS_ML = ARTIFACTS / "ed_vs_ml"
+REFERENCE = ARTIFACTS / "reference"
+REFERENCE_FILES = ("metrics.json", "history.json", "heldout.npz")
 
 
 def cache_dir() -> Path:
@@ -126,6 +133,53 @@ def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", d
     if (out / "history.json").exists():
         ck["history"] = json.loads((out / "history.json").read_text())
     return model, ck
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """A training run committed without its weights (``reference/<name>_L<L>/``, made by ``train``).
+
+    ``metrics``: its ``metrics.json`` (:func:`holstein.train.save_metrics`: ``metrics`` by kind all /
+    random / quench, ``parameters``, ``config``, ``epochs_run``, ``train_seconds``, ``command``, ...);
+    ``history``: its ``history.json``, lists per epoch of ``epoch``, ``train_loss``, ``val_loss``,
+    ``val_rmse`` (t per unit Q), ``lr`` and ``seconds`` (wall time of that epoch);
+    ``heldout``: the arrays of its ``heldout.npz`` (:func:`holstein.train.save_heldout`): ``index``
+    (n,), ``kind`` (n,), ``F`` and ``F_pred`` (n, L, L) float32.
+    """
+
+    name: str
+    path: Path
+    metrics: dict
+    history: dict
+    heldout: dict
+
+
+def reference_run(name: str, ds: data.Dataset) -> ReferenceRun | None:
+    """The committed run of model ``name`` on dataset ``ds`` (folder ``REFERENCE / f"{name}_L{ds.L}"``),
+    or None when none is committed. A ValueError when the folder lacks one of its three files, or
+    when the run belongs to another dataset (its ``dataset_sha256`` is not ``ds.sha256``), another
+    model, or another held-out set: the numbers of another dataset are never shown silently."""
+    path = REFERENCE / f"{name}_L{ds.L}"
+    if not path.is_dir():
+        return None
+    missing = [f for f in REFERENCE_FILES if not (path / f).exists()]
+    if missing:
+        raise ValueError(f"{path} is an incomplete committed run: {', '.join(missing)} missing (commit "
+                         f"{', '.join(REFERENCE_FILES)} of the run)")
+    metrics = json.loads((path / "metrics.json").read_text())
+    with np.load(path / "heldout.npz") as f:
+        heldout = {k: f[k] for k in f.files}
+    for what, sha in (("metrics.json", metrics.get("dataset_sha256")), ("heldout.npz", str(heldout["dataset_sha256"]))):
+        if sha != ds.sha256:
+            raise ValueError(f"{path / what} belongs to dataset {str(sha)[:12]}…, not to "
+                             f"{ds.meta.get('path', 'this one')} ({ds.sha256[:12]}…); retrain it on this dataset "
+                             f"(its command: {metrics.get('command')})")
+    if metrics.get("model") != name:
+        raise ValueError(f"{path / 'metrics.json'} is a run of {metrics.get('model')!r}, not of {name!r}")
+    if not np.array_equal(heldout["index"], ds.split()[1]):
+        raise ValueError(f"{path / 'heldout.npz'} holds other snapshots than the held-out set of this dataset")
+    heldout.pop("dataset_sha256")
+    return ReferenceRun(name, path, metrics, json.loads((path / "history.json").read_text()), heldout)
 
 
 def force_fn(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu"):

@@ -1,12 +1,16 @@
 """Support for the book's notebooks: setup, trained models, a cached quench, and tables.
 
 Paths, datasets and trained models of a profile live in :mod:`holstein.artifacts`; this module
-only adds what a notebook cell needs on top of them.
+only adds what a notebook cell needs on top of them: the trained force fields of a chapter with
+their histories and held-out predictions (:func:`trained_runs`, from a live model or from a
+committed run without weights), and the sentences that read their learning curves (how far from
+convergence, which model is best at a given training time, whether a claim holds).
 """
 from __future__ import annotations
 
 import random
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,7 +20,8 @@ from .params import PAPER
 from .profiles import Profile, get_profile
 
 __all__ = ["setup", "quench", "markdown_table", "load_models", "held_out_metrics", "metrics_table",
-           "benchmark_label"]
+           "benchmark_label", "TrainedRun", "trained_runs", "networks", "convergence", "convergence_sentence",
+           "best_within", "budget_sentence", "claim_sentence"]
 
 
 def setup(seed: int = 0) -> tuple[str, Profile]:
@@ -129,3 +134,161 @@ def benchmark_label(res: dict, name: str) -> str:
     return (f"committed timings (benchmarks/{name}.json): {m.get('gpu') or m.get('cpu_model') or m.get('processor', '?')}, "
             f"{m.get('cpu_count', '?')} cores, torch threads: {m.get('threads', '?')}, device "
             f"{m.get('device', '?')}, torch {m.get('torch', '?')}; {load}; made by `{res.get('command', '?')}`")
+
+
+# ----------------------------------------------------------------------------- trained runs of a chapter
+@dataclass
+class TrainedRun:
+    """One trained force field as a chapter shows it.
+
+    ``history``: :func:`holstein.train.train`'s lists per epoch (``epoch``, ``train_loss``,
+    ``val_loss``, ``val_rmse`` in t per unit Q, ``lr``, ``seconds`` = wall time of the epoch);
+    ``test`` (n,): the held-out snapshots of the dataset; ``F_pred`` (n, L, L): the model's forces
+    on them (float64; float32-rounded for a committed run); ``metrics``: their
+    :func:`holstein.train.metrics_of` table (all / random / quench); ``model``: the trained model,
+    None for a committed run whose weights are not here; ``config``: its constructor arguments;
+    ``source``: "committed weights", "trained here" or "committed run (no weights)".
+    """
+
+    name: str
+    source: str
+    history: dict
+    test: np.ndarray
+    F_pred: np.ndarray
+    metrics: dict
+    config: dict
+    model: object = None
+
+
+def trained_runs(names, prof: Profile | None = None, device: str = "cpu", ds=None, report: bool = True) -> dict:
+    """{name: :class:`TrainedRun`} of the models ``names`` on dataset ``ds`` (default: the profile's).
+
+    Where the profile says so (``prof.reference_committed``) and a run of a model is committed
+    (:func:`holstein.artifacts.reference_run`: metrics, history and held-out predictions, no
+    weights), that run; nothing is trained or predicted for it. Else the model of
+    :func:`load_models` (committed weights, or trained now and cached), its held-out forces
+    predicted here. ``report`` prints one line per model saying which.
+    """
+    from . import train
+
+    prof = prof or get_profile()
+    ds = ds or artifacts.dataset(prof)
+    committed = {n: r for n in names if prof.reference_committed and (r := artifacts.reference_run(n, ds)) is not None}
+    loaded = load_models([n for n in names if n not in committed], prof, device, ds, report)
+    test, out, width = ds.split()[1], {}, max(map(len, names), default=0)
+    for name in names:
+        if name in committed:
+            r = committed[name]
+            h, m = r.history, r.metrics
+            if report:
+                print(f"{name:{width}s} {'committed run':17s} {m['epochs_run']} epochs in {m['train_seconds']:.0f} s, "
+                      f"best epoch {int(np.argmin(h['val_loss'])) + 1}, weights not committed "
+                      f"({r.path.relative_to(r.path.parents[1])}; made by `{m['command']}`)")
+            out[name] = TrainedRun(name, "committed run (no weights)", h, r.heldout["index"],
+                                   r.heldout["F_pred"].astype(np.float64), m["metrics"], m["config"])
+        else:
+            model, ck = loaded[name]
+            pred = train.predict(model, ds.Q[test])
+            source = "committed weights" if artifacts.committed_dir(name, ds.L) is not None else "trained here"
+            out[name] = TrainedRun(name, source, ck["history"], test, pred, train.metrics_of(ds, test, pred),
+                                   model.config(), model)
+    return out
+
+
+def networks(runs: dict, device: str = "cpu", report: bool = True) -> dict:
+    """{name: network} of {name: :class:`TrainedRun`}: the trained model, or for a run whose weights
+    are not here its architecture (the recorded ``config``) with initial weights, in float64 and eval
+    mode, for what depends on the architecture alone (parameter and multiply-add counts, symmetry,
+    the two backends, the receptive field, F = -∂E/∂Q, energy conservation). ``report`` prints a
+    line for each of the latter."""
+    from . import models
+
+    out = {}
+    for name, r in runs.items():
+        if r.model is not None:
+            out[name] = r.model
+            continue
+        out[name] = models.build(name, **r.config).to(device=device, dtype=torch.float64).eval()
+        if report:
+            print(f"{name}: trained weights not committed; below it has its initial (untrained) weights, "
+                  "which is all that an architecture check needs")
+    return out
+
+
+# ----------------------------------------------------------------------------- reading learning curves
+def convergence(history: dict, fraction: float = 1 / 3) -> dict | None:
+    """How fast a run's validation RMSE still falls with training time.
+
+    Fits log(val_rmse) = a + s log(t) over the last ``fraction`` of the epochs (at least two),
+    t the cumulative wall-clock seconds at the end of each epoch (the cumsum of ``seconds``).
+    Returns dict(slope=s, per_doubling=1 - 2**s (the fraction by which the RMSE falls per doubling
+    of training time; negative if it rises), epochs=(first, last) of the fit counted from 1,
+    seconds=(t_first, t_last)), or None for a history of fewer than two epochs.
+    """
+    t, r = np.cumsum(history["seconds"], dtype=float), np.asarray(history["val_rmse"], dtype=float)
+    if len(t) < 2:
+        return None
+    k = len(t) - max(2, int(np.ceil(fraction * len(t))))
+    slope = float(np.polyfit(np.log(t[k:]), np.log(r[k:]), 1)[0])
+    return dict(slope=slope, per_doubling=1 - 2**slope, epochs=(k + 1, len(t)), seconds=(float(t[k]), float(t[-1])))
+
+
+def _seconds(s: float) -> str:
+    """Seconds for a sentence: whole seconds from 10 s on, two significant digits below."""
+    return f"{s:.0f}" if s >= 10 else f"{s:.2g}"
+
+
+def convergence_sentence(name: str, history: dict, fraction: float = 1 / 3) -> str:
+    """One sentence from :func:`convergence`: the power of training time the validation RMSE followed
+    over the last epochs, by how much it still falls per doubling of training time and, if it
+    falls, how many more doublings of the training time halving it would take at that rate (-1/s)."""
+    c = convergence(history, fraction)
+    if c is None:
+        return f"`{name}` ran {len(history['epoch'])} epoch(s): too few to measure a rate of convergence."
+    (e0, e1), (t0, t1) = c["epochs"], c["seconds"]
+    span = (f"over epochs {e0}–{e1} ({_seconds(t0)}–{_seconds(t1)} s of training) its validation RMSE went as "
+            f"(training time)^{c['slope']:.2f}")
+    if c["per_doubling"] > 0:
+        return (f"`{name}`: {span}, still falling by {100 * c['per_doubling']:.0f} % per doubling of training "
+                f"time; halving it at that rate would take {-1 / c['slope']:.2g} more doublings of the training time.")
+    return (f"`{name}`: {span}: no longer falling ({100 * -c['per_doubling']:.0f} % higher per doubling of "
+            "training time).")
+
+
+def best_within(history: dict, seconds: float) -> float:
+    """The lowest validation RMSE a run had reached within ``seconds`` of training (cumulative
+    epoch wall time), NaN if its first epoch took longer; a run that ended earlier keeps its best."""
+    t, r = np.cumsum(history["seconds"], dtype=float), np.asarray(history["val_rmse"], dtype=float)
+    return float(r[t <= seconds].min()) if (t <= seconds).any() else float("nan")
+
+
+def budget_sentence(curves: dict, seconds: float, what: str) -> str:
+    """Which of the runs {name: history} is best (:func:`best_within`) at a training time of
+    ``seconds`` (``what`` says whose budget it is), and the best run with "lean" not in its name
+    (a reference model) for comparison; runs that had not finished one epoch by then are named."""
+    best = {n: best_within(h, seconds) for n, h in curves.items()}
+    done = {n: v for n, v in best.items() if np.isfinite(v)}
+    late = sorted(set(best) - set(done))
+    text = f"At {_seconds(seconds)} s of training ({what})"
+    if not done:
+        return text + ": no run had finished an epoch."
+    top = min(done, key=done.get)
+    text += f", `{top}` is best (validation RMSE {done[top]:.3g})"
+    refs = {n: v for n, v in done.items() if "lean" not in n}
+    if refs and top not in refs:
+        ref = min(refs, key=refs.get)
+        text += f"; the best reference model, `{ref}`, is at {refs[ref]:.3g} ({refs[ref] / done[top]:.2g}× higher)"
+    return text + (f"; {', '.join(f'`{n}`' for n in late)} had not finished an epoch." if late else ".")
+
+
+def claim_sentence(metrics: dict, better: str, worse: str, kinds=("all", "random", "quench")) -> str:
+    """Does ``better`` have a lower held-out RMSE than ``worse``? One sentence naming the kinds of
+    snapshot (of ``kinds``, where both have metrics) where it holds and where it does not, with the
+    two RMSEs; ``metrics``: {name: :func:`holstein.train.metrics_of` table}."""
+    parts = {True: [], False: []}
+    for kind in kinds:
+        a, b = metrics[better].get(kind), metrics[worse].get(kind)
+        if a is not None and b is not None:
+            parts[a["rmse"] < b["rmse"]].append(f"{kind} ({a['rmse']:.3g} vs {b['rmse']:.3g})")
+    said = [f"{'holds' if ok else 'fails'} on {', '.join(parts[ok])}" for ok in (True, False) if parts[ok]]
+    return f"`{better}` more accurate than `{worse}` (held-out RMSE): " + ("; ".join(said) or "no shared kind") + "."

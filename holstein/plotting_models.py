@@ -1,5 +1,6 @@
-"""Figures of the force fields (chapters 3-6): parity, error histogram, training history, the
-receptive field, NVE energy conservation, and cost and accuracy against lattice size.
+"""Figures of the force fields (chapters 3-6): parity, error histogram, training history and
+learning curves against epoch and training time, the receptive field, NVE energy conservation,
+and cost and accuracy against lattice size.
 
 Conventions of :mod:`holstein.plotting` (which re-exports these names): each helper draws on the
 ``Axes`` passed in, labels every axis with symbols and units and returns what it drew.
@@ -12,8 +13,8 @@ from .observables import fit_power_law
 from .plotting import TIME_LABEL, _labels, _np, plot_field
 
 __all__ = ["F_ED_LABEL", "F_ML_LABEL", "plot_parity", "plot_error_histogram", "plot_history",
-           "plot_receptive_field", "plot_energy_exchange", "plot_energy_error", "plot_cost_scaling",
-           "plot_size_study"]
+           "plot_val_rmse", "plot_learning_curves", "plot_receptive_field", "plot_energy_exchange",
+           "plot_energy_error", "plot_cost_scaling", "plot_size_study"]
 
 F_ED_LABEL = r"$F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)"
 F_ML_LABEL = r"$F_i^{\mathrm{ML}}$ ($t$ per unit $Q$)"
@@ -105,30 +106,89 @@ def plot_error_histogram(ax, F_true, F_pred, labels=None, bins=80, density=True)
     return out
 
 
-def plot_history(ax, history, label=None):
-    """Training and validation loss against epoch (log y) from a training history dict.
+SECONDS_LABEL = "training time (s, cumulative wall clock)"
+VAL_RMSE_LABEL = r"validation RMSE of $F$ ($t$ per unit $Q$)"
+
+
+def _x(history, x: str) -> np.ndarray:
+    """The abscissa of a history: epochs counted from 1 (``x="epoch"``) or the cumulative wall-clock
+    seconds at the end of each epoch (``x="seconds"``, the cumsum of ``history["seconds"]``)."""
+    if x == "epoch":
+        return np.asarray(history["epoch"], dtype=float) + 1
+    if x == "seconds":
+        return np.cumsum(history["seconds"], dtype=float)
+    raise ValueError(f"x must be 'epoch' or 'seconds', got {x!r}")
+
+
+def _x_axis(ax, x: str) -> None:
+    if x == "epoch":
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+    else:
+        ax.set_xscale("log")
+        ax.set_xlabel(SECONDS_LABEL)
+
+
+def _style(label) -> dict:
+    """Reference models (no "lean" in the name) dashed, lean ones solid, as in :func:`plot_cost_scaling`."""
+    return dict(ls="-" if label is None or "lean" in label else "--")
+
+
+def plot_history(ax, history, label=None, x="epoch"):
+    """Training and validation loss (log y) from a training history dict, against epoch or
+    (``x="seconds"``) against the cumulative wall-clock training time (log x).
 
     ``history``: the dict written by :func:`holstein.train.train` (keys ``epoch``, ``train_loss``,
-    ``val_loss``). The training loss is the mean over the epoch's steps (taken while the weights
-    change), the validation loss is evaluated after the epoch; both are the scaled mean squared
-    error of the normalised forces, loss_scale · ⟨(F_ML - F_ED)²⟩ / f_scale². Epochs are
-    counted from 1. ``label`` prefixes the legend entries. Returns the two ``Line2D``.
+    ``val_loss``, and ``seconds`` for ``x="seconds"``). The training loss is the mean over the
+    epoch's steps (taken while the weights change), the validation loss is evaluated after the
+    epoch; both are the scaled mean squared error of the normalised forces,
+    loss_scale · ⟨(F_ML - F_ED)²⟩ / f_scale². Epochs are counted from 1. ``label`` prefixes the
+    legend entries. Returns the two ``Line2D``.
     """
-    for key in ("epoch", "train_loss", "val_loss"):
+    for key in ("epoch", "train_loss", "val_loss") + (("seconds",) if x == "seconds" else ()):
         if key not in history:
             raise ValueError(f"history has no {key!r} (keys: {sorted(history)})")
-    from matplotlib.ticker import MaxNLocator
-
-    ep = np.asarray(history["epoch"], dtype=float) + 1
+    t = _x(history, x)
     pre = "" if label is None else f"{label}: "
-    (lt,) = ax.plot(ep, history["train_loss"], "o-", ms=3, label=pre + "training")
-    (lv,) = ax.plot(ep, history["val_loss"], "s--", ms=3, color=lt.get_color(), label=pre + "validation")
+    (lt,) = ax.plot(t, history["train_loss"], "o-", ms=3, label=pre + "training")
+    (lv,) = ax.plot(t, history["val_loss"], "s--", ms=3, color=lt.get_color(), label=pre + "validation")
     ax.set_yscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
+    _x_axis(ax, x)
     ax.set_ylabel(r"loss $\lambda\,\langle(F^{\mathrm{ML}}-F^{\mathrm{ED}})^2\rangle/f_{\mathrm{scale}}^2$")
     ax.legend(fontsize="small")
     return lt, lv
+
+
+def plot_val_rmse(ax, curves: dict, x="seconds"):
+    """Validation force RMSE sqrt(⟨(F_ML - F_ED)²⟩) (t per unit Q; the same validation snapshots and
+    units for every model, whatever its loss) against the cumulative training time (``x="seconds"``,
+    log-log: the equal-budget comparison) or against epoch, one line per run of
+    ``curves = {label: history}``; reference models dashed, lean ones solid. Returns the ``Line2D`` list."""
+    lines = []
+    for label, h in curves.items():
+        lines += ax.plot(_x(h, x), h["val_rmse"], marker="o", ms=2.5, label=label, **_style(label))
+    ax.set_yscale("log")
+    _x_axis(ax, x)
+    ax.set_ylabel(VAL_RMSE_LABEL)
+    ax.legend(fontsize="small")
+    return lines
+
+
+def plot_learning_curves(axes, curves: dict):
+    """Learning curves of the runs ``curves = {label: history}`` on a 2 × 2 grid ``axes``: the
+    training and validation losses (:func:`plot_history`, top) and the validation RMSE
+    (:func:`plot_val_rmse`, bottom), against epoch (left) and against the cumulative wall-clock
+    training time (right, log x). Returns ``axes``."""
+    axes = np.asarray(axes)
+    if axes.shape != (2, 2):
+        raise ValueError(f"need a 2 x 2 grid of axes, got shape {axes.shape}")
+    for col, x in enumerate(("epoch", "seconds")):
+        for label, h in curves.items():
+            plot_history(axes[0, col], h, label=label, x=x)
+        plot_val_rmse(axes[1, col], curves, x=x)
+    return axes
 
 
 def plot_receptive_field(ax, sensitivity, n_hops: int, cutoff2: float = 13):

@@ -42,6 +42,7 @@ class Profile:
     fresh_seed: int = 100000   # first replica seed: disjoint from every dataset's quench seeds (1-4, 1001-1012)
     fresh_committed: bool = False  # chapter 7 loads the committed runs (artifacts/ed_vs_ml) if present
     reference_max_train: int | None = None  # training snapshots for the huge reference models (None: all)
+    reference_committed: bool = False  # chapters 3-6 show the committed reference runs (artifacts/reference) if present
     temperatures: tuple = (0.05, 0.1, 0.15)  # quench temperatures for the growth exponent
     bench_L: tuple = (12, 16, 24)            # lattices for the ED cost benchmark
     transfer_L: int = 16       # lattice of the ML-vs-KPM force check on a large quench (chapter 9)
@@ -70,7 +71,7 @@ PROFILES = {
                     sweep_steps=2400, sweep_every=120, sweep_replicas=4,
                     explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8),
                     fresh_replicas=16, fresh_steps=9000, fresh_every=100, fresh_compare=(1000, 9000),
-                    fresh_committed=True),
+                    fresh_committed=True, reference_committed=True),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
                      large_steps=25000, large_every=100, large_replicas=4, large_committed=False,

@@ -195,9 +195,9 @@ def test_code_cells_print_no_unrounded_time_and_fit_the_page(path, request):
 
 # ----------------------------------------------------------------------------- the book profile loads artifacts
 def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypatch):
-    """Each committed dataset and model resolves through holstein.artifacts (as the notebooks call
-    it at the book profile) without generating or training anything; every committed benchmark a
-    notebook reads exists."""
+    """Each committed dataset, model and reference run resolves through holstein.artifacts (as the
+    notebooks call it at the book profile) without generating or training anything; every committed
+    benchmark a notebook reads exists."""
     from holstein import artifacts, data, models, notebook, train
     from holstein.profiles import PROFILES
 
@@ -222,6 +222,12 @@ def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypat
         assert "history" in ck
     lean = [n for n in models.available() if artifacts.committed_dir(n, book.L_ed) is not None]
     assert lean and set(notebook.load_models(lean, book, ds=ds, report=False)) == set(lean)
+    for folder in sorted(artifacts.REFERENCE.glob("*_L*")):  # committed runs without weights, of the book data
+        name, L = re.fullmatch(r"(\w+)_L(\d+)", folder.name).groups()
+        assert int(L) == ds.L and artifacts.reference_run(name, ds) is not None, folder
+    refs = [n for n in models.available() if artifacts.reference_run(n, ds) is not None]
+    assert book.reference_committed and all(r.model is None for r in notebook.trained_runs(refs, book, ds=ds,
+                                                                                          report=False).values())
     for path in _notebooks():
         for name in re.findall(r"artifacts\.benchmark\(\"(\w+)\"\)", path.read_text()):
             assert artifacts.benchmark(name) is not None, f"{path.name} reads benchmarks/{name}.json"

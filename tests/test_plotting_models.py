@@ -8,7 +8,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from holstein.plotting_models import plot_error_histogram, plot_history, plot_parity  # noqa: E402
+from holstein.plotting_models import (plot_error_histogram, plot_history, plot_learning_curves,  # noqa: E402
+                                      plot_parity, plot_val_rmse)
 
 
 @pytest.fixture
@@ -87,6 +88,34 @@ def test_history(ax):
     assert _legend_texts(ax) == ["gcn: training", "gcn: validation"]
     with pytest.raises(ValueError):
         plot_history(ax, dict(epoch=[0]))
+
+
+def _hist(seconds, rmse):
+    n = len(seconds)
+    return dict(epoch=list(range(n)), train_loss=[1.0] * n, val_loss=[1.0] * n, val_rmse=rmse, seconds=seconds)
+
+
+def test_history_and_validation_rmse_against_training_seconds(ax):
+    lean, ref = _hist([2.0, 3.0, 5.0], [0.5, 0.3, 0.2]), _hist([100.0, 120.0], [3.0, 2.0])
+    lt, _ = plot_history(ax, lean, x="seconds")
+    assert list(lt.get_xdata()) == [2, 5, 10] and ax.get_xscale() == "log"  # cumulative seconds
+    assert "training time (s" in ax.get_xlabel()
+    with pytest.raises(ValueError, match="no 'seconds'"):
+        plot_history(ax, dict(epoch=[0], train_loss=[1], val_loss=[1]), x="seconds")
+    fig, ax2 = plt.subplots()
+    a, b = plot_val_rmse(ax2, {"gcn_lean": lean, "gcn": ref})
+    assert list(b.get_xdata()) == [100, 220] and list(b.get_ydata()) == [3.0, 2.0]
+    assert (a.get_linestyle(), b.get_linestyle()) == ("-", "--")  # reference models dashed
+    assert ax2.get_xscale() == ax2.get_yscale() == "log" and "validation RMSE" in ax2.get_ylabel()
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 2)
+    plot_learning_curves(axes, {"gcn_lean": lean, "gcn": ref})
+    assert [a.get_xlabel() == "epoch" for a in axes.ravel()] == [True, False, True, False]
+    assert ["loss" in a.get_ylabel() for a in axes.ravel()] == [True, True, False, False]
+    assert list(axes[1, 1].get_lines()[1].get_xdata()) == [100, 220]
+    with pytest.raises(ValueError, match="2 x 2"):
+        plot_learning_curves(axes[0], {"gcn": ref})
+    plt.close(fig)
 
 
 @pytest.mark.slow
