@@ -72,7 +72,9 @@ def test_coarsen_runs_extends_and_analyses(tmp_path, capsys):
     ident, res = experiment.load(tmp_path / "kT0.1")
     assert res["step"][-1] == 80 and ident["force"].endswith(":float32") and "--steps 80" in res["command"]
     assert main(["coarsen", "--analyse", str(tmp_path)]) == 0
-    assert "alpha" in capsys.readouterr().out and (tmp_path / "analysis.json").exists()
+    assert "alpha" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "analysis.json").read_text())
+    assert "--analyse" in summary["command"] and summary["results"]["0.1"]["n_replicas"] == 2
     assert main(["coarsen", "--L", "8", "--out", str(tmp_path)]) == 2
     assert "--kT" in capsys.readouterr().err
 

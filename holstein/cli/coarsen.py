@@ -9,7 +9,7 @@ from .common import COUPLING, add_coupling, device, int_at_least, non_negative, 
 __all__ = ["cmd_coarsen", "add_parser"]
 
 
-def _analyse(out) -> int:
+def _analyse(out, command: str = "") -> int:
     from .. import experiment
     from ..files import write_json
 
@@ -22,7 +22,8 @@ def _analyse(out) -> int:
         print(f"kT = {kT:<5g} alpha = {r['alpha']:.3f} ± {r['alpha_err']:.3f} (jackknife over {r['n_replicas']} "
               f"replicas) in t ∈ [{r['t_min']:g}, {r['t_max']:g}]; L grew {r['growth_factor']:.2f}x there; "
               f"collapse spread {r['collapse']:.3f}")
-    path = write_json({str(k): v for k, v in rows.items()}, Path(out) / "analysis.json")
+    path = write_json(dict(command=command, runs=[str(r) for r in runs], results={str(k): v for k, v in rows.items()}),
+                      Path(out) / "analysis.json")
     print(f"wrote {path}")
     return 0
 
@@ -34,7 +35,7 @@ def cmd_coarsen(args) -> int:
     from .. import artifacts, experiment
 
     if args.analyse:
-        return _analyse(args.analyse)
+        return _analyse(args.analyse, args.command_line)
     missing = [f"--{k}" for k in ("kT", "steps", "out") if getattr(args, k) is None]
     if missing:
         raise ValueError(f"coarsen needs {', '.join(missing)} (or --analyse DIR)")
