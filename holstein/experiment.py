@@ -284,7 +284,9 @@ def paired_test(d: dict, steps, r_max: float = 6.0, z: float = 2.0, tol: float =
     r"""The reference work's Fig. 6(a) test on :func:`paired_differences` ``d``: at each of ``steps``,
     is ΔC(r) consistent with zero at every r ≤ ``r_max``, i.e. \|ΔC\| ≤ z·SE, and is the test sharp
     enough, z·SE ≤ ``tol`` (in units of C(0))? One row per step: ``step``, ``max_dC`` (max \|ΔC\|),
-    ``max_zse`` (max z·SE), ``consistent``, ``sharp``, and Δm, ΔL with their z·SE (JSON-ready)."""
+    ``max_zse`` (max z·SE), ``worst`` (max \|ΔC\|/(z·SE); ≤ 1 is consistent; r = 0, where C ≡ 1 and
+    SE = 0, counts only if ΔC ≠ 0), ``consistent``, ``sharp``, ``replicas_for_tol`` (the replicas a
+    sharp test would need, n·(max z·SE / tol)², as SE ∝ 1/√n), and Δm, ΔL with their z·SE (JSON-ready)."""
     rows = []
     near = np.asarray(d["r"]) <= r_max
     for s in steps:
@@ -297,6 +299,7 @@ def paired_test(d: dict, steps, r_max: float = 6.0, z: float = 2.0, tol: float =
             ratio = np.where(zse > 0, dC / zse, np.where(dC > 0, np.inf, 0.0))
         rows.append(dict(step=int(s), max_dC=float(dC.max()), max_zse=float(zse.max()), worst=float(ratio.max()),
                          consistent=bool(np.all(dC <= zse)), sharp=bool(zse.max() <= tol),
+                         replicas_for_tol=int(np.ceil(d["n"] * (zse.max() / tol) ** 2)),
                          dm=float(d["dm"][k]), dm_zse=float(z * d["dm_se"][k]),
                          dL=float(d["dL"][k]), dL_zse=float(z * d["dL_se"][k])))
     return rows

@@ -176,6 +176,7 @@ def test_paired_test_passes_noise_and_fails_a_bias():
     noisy = dict(base, C=1e-3 * rng.standard_normal((2, 16, 8)))
     [row] = experiment.paired_test(experiment.paired_differences((ident, noisy), (ident, base)), [10])
     assert row["sharp"] and row["max_zse"] < 0.01 and row["consistent"] == (row["worst"] <= 1)
+    assert row["replicas_for_tol"] == int(np.ceil(16 * (row["max_zse"] / 0.01) ** 2)) <= 16
     biased = dict(noisy, C=noisy["C"] + 0.01 * (r < 3))  # a real difference at short range
     [row] = experiment.paired_test(experiment.paired_differences((ident, biased), (ident, base)), [10])
     assert not row["consistent"] and row["max_dC"] > 0.009 and row["worst"] > 10
