@@ -216,19 +216,22 @@ def networks(runs: dict, device: str = "cpu", report: bool = True) -> dict:
 
 
 # ----------------------------------------------------------------------------- reading learning curves
-def convergence(history: dict, fraction: float = 1 / 3) -> dict | None:
-    """How fast a run's validation RMSE still falls with training time.
+def convergence(history: dict, fraction: float = 1 / 3, min_epochs: int = 4) -> dict | None:
+    """How fast a run's best validation RMSE still falls with training time.
 
-    Fits log(val_rmse) = a + s log(t) over the last ``fraction`` of the epochs (at least two),
-    t the cumulative wall-clock seconds at the end of each epoch (the cumsum of ``seconds``).
-    Returns dict(slope=s, per_doubling=1 - 2**s (the fraction by which the RMSE falls per doubling
-    of training time; negative if it rises), epochs=(first, last) of the fit counted from 1,
+    Fits log(r) = a + s log(t) over the last ``fraction`` of the epochs (at least ``min_epochs``
+    where the run has them, at least two), t the cumulative wall-clock seconds at the end of each
+    epoch (the cumsum of ``seconds``) and r the best validation RMSE so far (the running minimum
+    of ``val_rmse``: the model a run keeps, and robust to the epoch-to-epoch noise of short runs).
+    Returns dict(slope=s ≤ 0, per_doubling=1 - 2**s (the fraction by which the best RMSE falls per
+    doubling of training time; 0 when it stalled), epochs=(first, last) of the fit counted from 1,
     seconds=(t_first, t_last)), or None for a history of fewer than two epochs.
     """
-    t, r = np.cumsum(history["seconds"], dtype=float), np.asarray(history["val_rmse"], dtype=float)
+    t = np.cumsum(history["seconds"], dtype=float)
+    r = np.minimum.accumulate(np.asarray(history["val_rmse"], dtype=float))
     if len(t) < 2:
         return None
-    k = len(t) - max(2, int(np.ceil(fraction * len(t))))
+    k = max(0, len(t) - max(2, min_epochs, int(np.ceil(fraction * len(t)))))
     slope = float(np.polyfit(np.log(t[k:]), np.log(r[k:]), 1)[0])
     return dict(slope=slope, per_doubling=1 - 2**slope, epochs=(k + 1, len(t)), seconds=(float(t[k]), float(t[-1])))
 
@@ -239,20 +242,19 @@ def _seconds(s: float) -> str:
 
 
 def convergence_sentence(name: str, history: dict, fraction: float = 1 / 3) -> str:
-    """One sentence from :func:`convergence`: the power of training time the validation RMSE followed
-    over the last epochs, by how much it still falls per doubling of training time and, if it
-    falls, how many more doublings of the training time halving it would take at that rate (-1/s)."""
+    """One sentence from :func:`convergence`: the power of training time the best validation RMSE
+    followed over the last epochs, by how much it still falls per doubling of training time and, if
+    it falls, how many more doublings of the training time halving it would take at that rate (-1/s)."""
     c = convergence(history, fraction)
     if c is None:
         return f"`{name}` ran {len(history['epoch'])} epoch(s): too few to measure a rate of convergence."
     (e0, e1), (t0, t1) = c["epochs"], c["seconds"]
-    span = (f"over epochs {e0}–{e1} ({_seconds(t0)}–{_seconds(t1)} s of training) its validation RMSE went as "
-            f"(training time)^{c['slope']:.2f}")
-    if c["per_doubling"] > 0:
-        return (f"`{name}`: {span}, still falling by {100 * c['per_doubling']:.0f} % per doubling of training "
-                f"time; halving it at that rate would take {-1 / c['slope']:.2g} more doublings of the training time.")
-    return (f"`{name}`: {span}: no longer falling ({100 * -c['per_doubling']:.0f} % higher per doubling of "
-            "training time).")
+    span = f"over epochs {e0}–{e1} ({_seconds(t0)}–{_seconds(t1)} s of training) its best validation RMSE"
+    if c["per_doubling"] > 0.005:
+        return (f"`{name}`: {span} went as (training time)^{c['slope']:.2f}, still falling by "
+                f"{100 * c['per_doubling']:.0f} % per doubling of training time; halving it at that rate would "
+                f"take {-1 / c['slope']:.2g} more doublings of the training time.")
+    return f"`{name}`: {span} no longer improved (less than 0.5 % per doubling of training time)."
 
 
 def best_within(history: dict, seconds: float) -> float:
