@@ -27,7 +27,7 @@ class Profile:
     n_quench: int              # quench snapshots in the dataset
     quench_runs: int           # independent ED quench trajectories the quench snapshots come from
     quench_every: int          # Langevin steps between recorded quench snapshots
-    ed_quench_steps: int       # length of the ED-vs-ML comparison quench (chapter 7)
+    ed_quench_steps: int       # length of chapter 2's live ED quench and of chapter 5's NVE runs
     epochs: int                # training epochs for the lean models
     epochs_reference: int      # training epochs for the (huge) reference models
     L_large: int               # lattice of the large-scale ML quench (chapter 8)
