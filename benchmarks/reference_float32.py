@@ -35,7 +35,7 @@ def check(run: Path, ds) -> dict:
     for name, dtype in (("float64", torch.float64), ("float32", torch.float32)):
         pred[name] = train.predict(model.to(dtype), ds.Q[test])
     d = pred["float32"] - pred["float64"]
-    rmse = {k: float(np.sqrt(np.mean((p - F) ** 2))) for k, p in pred.items()}
+    rmse = {k: train.force_metrics(F, p)["rmse"] for k, p in pred.items()}
     return dict(model=ck["model"], run=str(run), rmse_float64=rmse["float64"], rmse_float32=rmse["float32"],
                 diff_rms=float(np.sqrt(np.mean(d ** 2))), diff_max=float(np.abs(d).max()),
                 diff_rms_over_rmse=float(np.sqrt(np.mean(d ** 2)) / rmse["float64"]), n_snapshots=int(len(test)))
