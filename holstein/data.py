@@ -36,8 +36,8 @@ from .files import atomic_write
 from .forces import from_density
 from .params import HolsteinParams
 
-__all__ = ["Dataset", "generate", "load", "split_indices", "random_configurations", "content_hash",
-           "TEST_EVERY", "RANDOM", "QUENCH", "KINDS", "FORMAT"]
+__all__ = ["Dataset", "generate", "load", "split_indices", "split_train_val", "random_configurations", "content_hash",
+           "with_extra", "training_sets", "extras_key", "TEST_EVERY", "RANDOM", "QUENCH", "KINDS", "FORMAT"]
 
 #: the stored arrays (F is derived from n and Q on load)
 ARRAYS = ("Q", "n", "kind", "time", "run")
@@ -130,14 +130,32 @@ def _save_npz(path: Path, arrays: dict, meta: dict) -> None:
                                                       **{k: arrays[k] for k in ARRAYS}))
 
 
+def _quench_run(parts: Path, r: int, count: int, L: int, p: HolsteinParams, quench_every: int, seed: int,
+                device: str, progress: bool):
+    """Quench trajectory ``r`` of a dataset (``count`` snapshots, one every ``quench_every`` steps),
+    run or resumed from its checkpoint ``parts/quench_<r>.pt``; returns its trajectory."""
+    force_fn = lambda Q: ed.forces(Q, p)  # noqa: E731
+    Q0, V0 = dynamics.hot_start(L, p, seed=dynamics.run_seed(seed, r))
+    state = dynamics.init(torch.as_tensor(Q0, device=device), force_fn, p, V0=torch.as_tensor(V0, device=device),
+                          seed=dynamics.run_seed(seed, r))
+    _, traj = dynamics.run(state, force_fn, p, n_steps=count * quench_every, record_every=quench_every,
+                           checkpoint_path=parts / f"quench_{r}.pt", checkpoint_every=max(quench_every, 10 * quench_every),
+                           resume=True, progress=progress, force_id=ed.force_id(p))
+    return traj
+
+
 def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quench_runs: int = 4,
              quench_every: int = 50, seed: int = 0, batch: int = 8, progress: bool = True,
-             device: str = "cpu", command: str | None = None) -> Dataset:
+             device: str = "cpu", command: str | None = None, only_runs=None) -> Dataset | None:
     """Generate (or resume generating) an ED dataset at ``path`` and return it.
 
     ``n_quench`` snapshots are spread evenly over ``quench_runs`` trajectories; each trajectory
     records one snapshot every ``quench_every`` steps, starting after the first interval.
     Cost: (n_random + n_quench·(quench_every + 1)) dense diagonalisations of size L².
+
+    ``only_runs``: run only these quench trajectories (their checkpoints in ``<path>.parts/``) and
+    return None, so that separate processes can share the trajectories of one dataset; a final
+    call without it assembles the file (bit-identical to one process doing everything).
     """
     from . import __version__
 
@@ -158,6 +176,15 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         raise ValueError(f"{parts} holds partial work of a different dataset; delete it or change the output path")
     spec.write_text(json.dumps(key, sort_keys=True))
 
+    per_run = [n_quench // quench_runs + (r < n_quench % quench_runs) for r in range(quench_runs)] if n_quench else []
+    if only_runs is not None:
+        bad = sorted(set(int(r) for r in only_runs) - set(range(len(per_run))))
+        if bad:
+            raise ValueError(f"only_runs {bad}: this dataset has quench runs 0..{len(per_run) - 1}")
+        for r in sorted(set(int(r) for r in only_runs)):
+            _quench_run(parts, r, per_run[r], L, p, quench_every, seed, device, progress)
+        return None
+
     # 1. hot random configurations, in resumable chunks
     Qr = random_configurations(L, p, n_random, seed)
     chunks = []
@@ -170,20 +197,11 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
     nr = np.concatenate(chunks) if chunks else np.zeros((0, L, L))
 
     # 2. ED Langevin quenches from hot starts
-    force_fn = lambda Q: ed.forces(Q, p)  # noqa: E731
-    per_run = [n_quench // quench_runs + (r < n_quench % quench_runs) for r in range(quench_runs)] if n_quench else []
     Qq, tq, rq = [], [], []
     for r, count in enumerate(per_run):
         if count == 0:
             continue
-        ckpt = parts / f"quench_{r}.pt"
-        Q0, V0 = dynamics.hot_start(L, p, seed=dynamics.run_seed(seed, r))
-        state = dynamics.init(torch.as_tensor(Q0, device=device), force_fn, p, V0=torch.as_tensor(V0, device=device),
-                              seed=dynamics.run_seed(seed, r))
-        _, traj = dynamics.run(state, force_fn, p, n_steps=count * quench_every, record_every=quench_every,
-                               checkpoint_path=ckpt, checkpoint_every=max(quench_every, 10 * quench_every),
-                               resume=True, progress=progress,
-                               force_id=ed.force_id(p))
+        traj = _quench_run(parts, r, count, L, p, quench_every, seed, device, progress)
         Q_rec = np.asarray(traj.Q)[-count:]
         Qq.append(Q_rec)
         tq.append(np.asarray(traj.time)[-count:])
@@ -233,3 +251,82 @@ def load(path, expect_sha256: str | None = None, expect_params: HolsteinParams |
     if expect_params is not None and ds.params != expect_params:
         raise ValueError(f"{path} was made with {ds.params}, expected {expect_params}")
     return ds
+
+
+def split_train_val(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) indices: test = every 7th snapshot; val = every 6th of the rest."""
+    train, test = ds.split()
+    is_val = np.arange(len(train)) % 6 == 5
+    return train[~is_val], train[is_val], test
+
+
+def with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray, extra_idx=None) -> tuple[Dataset, np.ndarray]:
+    """``ds`` followed by the snapshots ``extra_idx`` of ``extra`` (default all; same L and
+    parameters), and the training indices ``tr`` plus those; the held-out and validation
+    snapshots stay ``ds``'s."""
+    if extra is None:
+        return ds, tr
+    if extra.L != ds.L or extra.meta["params"] != ds.meta["params"]:
+        raise ValueError(f"extra training data must have the dataset's L = {ds.L} and parameters; got L = {extra.L}, "
+                         f"{extra.meta['params']}")
+    def fingerprint(q):
+        return hashlib.sha256(np.ascontiguousarray(q).tobytes()).digest()
+
+    extra_idx = np.arange(len(extra)) if extra_idx is None else np.asarray(extra_idx)
+    held = np.setdiff1d(np.arange(len(ds)), tr)  # validation and held-out test snapshots
+    fingerprints = {fingerprint(q) for q in ds.Q[held]}
+    shared = sum(fingerprint(q) in fingerprints for q in extra.Q[extra_idx])
+    if shared:
+        raise ValueError(f"the extra training data contains {shared} of the dataset's validation or held-out "
+                         "snapshots (is --extra the --data file itself?); training on them would fake the test errors")
+    cat = {k: np.concatenate([getattr(ds, k), getattr(extra, k)[extra_idx]]) for k in ARRAYS}
+    merged = Dataset(**cat, meta=dict(ds.meta, extra_sha256=extra.sha256))
+    return merged, np.concatenate([tr, len(ds) + np.arange(len(extra_idx))])
+
+
+def _extra_parts(extras) -> list[tuple[Dataset, str]]:
+    """``extras`` (None, a Dataset, or a list of Datasets and (Dataset, "all" | "train") pairs) as
+    a list of (dataset, part) pairs."""
+    if extras is None:
+        return []
+    out = []
+    for e in [extras] if isinstance(extras, Dataset) else extras:
+        d, part = (e, "all") if isinstance(e, Dataset) else e
+        if part not in ("all", "train"):
+            raise ValueError(f"an extra dataset's part must be 'all' or 'train', got {part!r}")
+        out.append((d, part))
+    return out
+
+
+def extras_key(extras) -> str | list | None:
+    """What a checkpoint records of its extra training data: None, the sha256 of one whole extra
+    dataset (as before there could be several), or a list of ``"<sha256>:<part>"``."""
+    parts = _extra_parts(extras)
+    if not parts:
+        return None
+    if len(parts) == 1 and parts[0][1] == "all":
+        return parts[0][0].sha256
+    return [f"{d.sha256}:{part}" for d, part in parts]
+
+
+def training_sets(ds: Dataset, tr: np.ndarray, extras=None) -> list[tuple[Dataset, np.ndarray]]:
+    """The training snapshots as [(dataset, indices)], one entry per lattice size (a batch stacks
+    lattices of one size): ``ds``'s ``tr`` with every extra of the same L appended
+    (:func:`with_extra`), then one entry per other L, in the order the extras give them.
+
+    ``extras`` (:func:`_extra_parts`): datasets whose every snapshot trains, or ``(dataset,
+    "train")`` pairs of which only the training split trains (:func:`split_train_val`), so that
+    the model can be scored on their held-out snapshots too. Validation and model selection stay
+    ``ds``'s. Local models are size-agnostic, so 40×40 and 24×24 snapshots can train one model.
+    """
+    sets: dict[int, tuple[Dataset, np.ndarray]] = {ds.L: (ds, tr)}
+    for d, part in _extra_parts(extras):
+        if d.meta["params"] != ds.meta["params"]:
+            raise ValueError(f"extra training data must have the dataset's parameters {ds.meta['params']}; "
+                             f"got {d.meta['params']}")
+        idx = split_train_val(d)[0] if part == "train" else np.arange(len(d))
+        if d.L in sets:
+            sets[d.L] = with_extra(sets[d.L][0], d, sets[d.L][1], extra_idx=idx)
+        else:
+            sets[d.L] = (d, idx)
+    return list(sets.values())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +26,11 @@ from tqdm.auto import tqdm
 
 from . import models
 from . import data
-from .data import Dataset
+from .data import Dataset, extras_key, split_train_val, training_sets
 from .files import atomic_write, write_json
 
-__all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model", "split_train_val",
-           "save_metrics", "save_heldout", "metrics_of", "force_metrics", "RECIPES", "train_config", "with_extra"]
+__all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model",
+           "save_metrics", "save_heldout", "metrics_of", "force_metrics", "RECIPES", "train_config"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -95,13 +94,6 @@ def train_config(name: str, prof, device: str = "cpu", **overrides) -> TrainConf
     return TrainConfig(model=name, device=device, **r)
 
 
-def split_train_val(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, val, test) indices: test = every 7th snapshot; val = every 6th of the rest."""
-    train, test = ds.split()
-    is_val = np.arange(len(train)) % 6 == 5
-    return train[~is_val], train[is_val], test
-
-
 def _targets(ds: Dataset, target: str) -> np.ndarray:
     return ds.F if target == "total" else ds.electronic_forces
 
@@ -113,11 +105,18 @@ def _make_model(cfg: TrainConfig, ds: Dataset) -> models.ForceModel:
     return models.build(cfg.model, **mc)
 
 
-def _fit_scales(model: models.ForceModel, ds: Dataset, idx: np.ndarray) -> None:
-    Y = _targets(ds, model.target)[idx]
-    model.q_scale.fill_(float(ds.Q[idx].std()))
+def _fit_scales(model: models.ForceModel, sets: list) -> None:
+    """Input and force scales from the training snapshots ``sets`` ([(dataset, indices)], pooled)."""
+    if len(sets) == 1:
+        ds, idx = sets[0]
+        Qs, Y = ds.Q[idx], _targets(ds, model.target)[idx]
+    else:
+        Qs = np.concatenate([d.Q[i].ravel() for d, i in sets])
+        Y = np.concatenate([_targets(d, model.target)[i].ravel() for d, i in sets])
+    model.q_scale.fill_(float(Qs.std()))
     model.f_scale.fill_(float(Y.std()))
     if hasattr(model, "fit_normalisation"):
+        ds, idx = sets[0]
         model.fit_normalisation(torch.as_tensor(ds.Q[idx[: min(len(idx), 32)]]))
 
 
@@ -199,36 +198,15 @@ def _save(path: Path, payload: dict) -> None:
     atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
-def with_extra(ds: Dataset, extra: Dataset | None, tr: np.ndarray) -> tuple[Dataset, np.ndarray]:
-    """``ds`` followed by every snapshot of ``extra`` (same L and parameters), and the training
-    indices ``tr`` plus all of ``extra``'s; the held-out and validation snapshots stay ``ds``'s."""
-    if extra is None:
-        return ds, tr
-    if extra.L != ds.L or extra.meta["params"] != ds.meta["params"]:
-        raise ValueError(f"extra training data must have the dataset's L = {ds.L} and parameters; got L = {extra.L}, "
-                         f"{extra.meta['params']}")
-    def fingerprint(q):
-        return hashlib.sha256(np.ascontiguousarray(q).tobytes()).digest()
-
-    held = np.setdiff1d(np.arange(len(ds)), tr)  # validation and held-out test snapshots
-    fingerprints = {fingerprint(q) for q in ds.Q[held]}
-    shared = sum(fingerprint(q) in fingerprints for q in extra.Q)
-    if shared:
-        raise ValueError(f"the extra training data contains {shared} of the dataset's validation or held-out "
-                         "snapshots (is --extra the --data file itself?); training on them would fake the test errors")
-    cat = {k: np.concatenate([getattr(ds, k), getattr(extra, k)]) for k in data.ARRAYS}
-    merged = Dataset(**cat, meta=dict(ds.meta, extra_sha256=extra.sha256))
-    return merged, np.concatenate([tr, len(ds) + np.arange(len(extra))])
-
-
 def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress: bool = True,
-          extra: Dataset | None = None):
+          extra=None):
     """Train ``cfg.model`` on ``ds``; write ``best.pt``, ``last.pt`` and ``history.json`` in ``out_dir``.
 
     Returns (best model, history). With ``resume=True`` continues from ``out_dir/last.pt``
-    (which must belong to the same model, config and dataset). ``extra``: a second dataset (other
-    trajectories, same L and parameters) whose snapshots are all added to the training set; model
-    selection and the held-out test set remain those of ``ds``, so errors stay comparable.
+    (which must belong to the same model, config and dataset). ``extra``: more training data, a
+    dataset or a list (:func:`holstein.data.training_sets`: other trajectories, other lattice sizes, whole or
+    only their training split); model selection and the held-out test set remain those of ``ds``,
+    so errors stay comparable.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -246,7 +224,8 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         tr = tr[np.linspace(0, len(tr) - 1, max(cfg.max_train, 1)).astype(int)]
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(f"dataset of {len(ds)} snapshots is too small for a train/validation/test split")
-    train_ds, tr = with_extra(ds, extra, tr)
+    sets = training_sets(ds, tr, extra)
+    key = extras_key(extra)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.lr_factor, patience=cfg.lr_patience)
     history = dict(epoch=[], train_loss=[], val_loss=[], val_rmse=[], lr=[], seconds=[])
@@ -254,31 +233,35 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
     if resume and (out_dir / "last.pt").exists():
         ck = torch.load(out_dir / "last.pt", map_location=cfg.device, weights_only=False)
         _check_compatible(ck, cfg, ds, out_dir / "last.pt")
-        if ck.get("extra_sha256") != (None if extra is None else extra.sha256):
+        if ck.get("extra_sha256") != key:
             raise ValueError(f"{out_dir / 'last.pt'} was trained with other extra training data")
         model.load_state_dict(ck["state_dict"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         history, start, best, since_best = ck["history"], ck["epoch"] + 1, ck["best_val"], ck["since_best"]
     else:
-        _fit_scales(model, train_ds, tr)
-    Qt, Ft = (t.to(dtype) for t in train_ds.tensors(device=cfg.device))
-    w_np = snapshot_weights(train_ds, tr, cfg.balance_kinds)
-    W = torch.as_tensor(w_np, dtype=dtype, device=cfg.device)
+        _fit_scales(model, sets)
+    tensors = []  # per lattice size: (Q, F, loss weights) of its dataset
+    for d, idx in sets:
+        Qd, Fd = (t.to(dtype) for t in d.tensors(device=cfg.device))
+        tensors.append((Qd, Fd, torch.as_tensor(snapshot_weights(d, idx, cfg.balance_kinds), dtype=dtype,
+                                                device=cfg.device)))
+    w_np = snapshot_weights(ds, tr, cfg.balance_kinds)  # of the validation snapshots
+    n_train = sum(len(idx) for _, idx in sets)
     bar = tqdm(range(start, cfg.epochs), desc=f"train {cfg.model}", disable=not progress, initial=start,
                total=cfg.epochs)
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
-        order = torch.as_tensor(tr)[torch.randperm(len(tr), generator=torch.Generator().manual_seed(cfg.seed * 100003 + epoch))]
         total = 0.0
-        for s in range(0, len(order), cfg.batch_size):
-            b = order[s:s + cfg.batch_size].to(cfg.device)
+        for j, (g, b) in enumerate(_batches(sets, cfg, epoch)):
+            Qg, Fg, Wg = tensors[g]
+            b = b.to(cfg.device)
             opt.zero_grad(set_to_none=True)
-            loss = _batch_loss(model, Qt[b], Ft[b], W[b], cfg)
+            loss = _batch_loss(model, Qg[b], Fg[b], Wg[b], cfg)
             if not bool(torch.isfinite(loss)):
                 raise FloatingPointError(f"training {cfg.model} stopped: the loss became {loss.item()} at epoch "
-                                         f"{epoch}, batch {s // cfg.batch_size} (lower --lr, or check the data); "
+                                         f"{epoch}, batch {j} (lower --lr, or check the data); "
                                          f"{out_dir / 'last.pt'} holds the last finished epoch")
             loss.backward()
             opt.step()
@@ -289,7 +272,7 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         val_mse = float(per_snapshot.mean())
         val_loss = cfg.loss_scale * float(np.mean(w_np[va] * per_snapshot)) / float(model.f_scale) ** 2
         sched.step(val_loss)
-        for k, v in (("epoch", epoch), ("train_loss", total / len(order)), ("val_loss", val_loss),
+        for k, v in (("epoch", epoch), ("train_loss", total / n_train), ("val_loss", val_loss),
                      ("val_rmse", val_mse**0.5), ("lr", opt.param_groups[0]["lr"]), ("seconds", time.perf_counter() - t0)):
             history[k].append(v)
         improved = val_loss < best
@@ -298,11 +281,11 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
                        optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch, history=history,
                        best_val=best, since_best=since_best, train_config=dataclasses.asdict(cfg),
                        params=ds.params.to_dict(), dataset_sha256=ds.sha256, dataset_L=ds.L,
-                       extra_sha256=None if extra is None else extra.sha256)
+                       extra_sha256=key)
         _save(out_dir / "last.pt", payload)
         if improved:
             _save(out_dir / "best.pt", payload)
-        bar.set_postfix(train=f"{total / len(order):.3g}", val_rmse=f"{val_mse**0.5:.3g}", lr=f"{opt.param_groups[0]['lr']:.2g}")
+        bar.set_postfix(train=f"{total / n_train:.3g}", val_rmse=f"{val_mse**0.5:.3g}", lr=f"{opt.param_groups[0]['lr']:.2g}")
         if since_best >= cfg.early_stopping:
             break
         if cfg.budget_s is not None and sum(history["seconds"]) >= cfg.budget_s:
@@ -310,6 +293,21 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
     write_json(history, out_dir / "history.json")
     best_path = out_dir / "best.pt"
     return (load_model(best_path, device=cfg.device) if best_path.exists() else model), history
+
+
+def _batches(sets: list, cfg: TrainConfig, epoch: int) -> list:
+    """One epoch's batches [(set number, snapshot indices)]: each set's snapshots in a seeded random
+    order, cut into ``cfg.batch_size`` chunks; with several sets (lattice sizes) the chunks are
+    interleaved in a seeded random order. One set gives the order of a single-dataset run."""
+    out = []
+    for g, (_, idx) in enumerate(sets):
+        gen = torch.Generator().manual_seed(cfg.seed * 100003 + epoch + 7919 * g)
+        order = torch.as_tensor(idx)[torch.randperm(len(idx), generator=gen)]
+        out += [(g, order[s:s + cfg.batch_size]) for s in range(0, len(order), cfg.batch_size)]
+    if len(sets) > 1:
+        perm = torch.randperm(len(out), generator=torch.Generator().manual_seed(cfg.seed * 100003 + epoch + 104729))
+        out = [out[i] for i in perm]
+    return out
 
 
 def _check_compatible(ck: dict, cfg: TrainConfig, ds: Dataset, path) -> None:

@@ -72,6 +72,28 @@ def test_resume_after_interruption(small, tmp_path, monkeypatch):
     assert not (tmp_path / "resumed.npz.parts").exists()
 
 
+def test_runs_shared_between_processes_assemble_the_same_file(small, tmp_path, monkeypatch):
+    """--only-run: each quench trajectory run on its own (as separate processes would), then the
+    assembling call gives the bit-identical dataset, and runs no trajectory again."""
+    _, ds = small
+    path = tmp_path / "shared.npz"
+    assert data.generate(path, **SMALL, only_runs=[1]) is None and not path.exists()
+    assert data.generate(path, **SMALL, only_runs=[0]) is None
+    assert {f.name for f in (tmp_path / "shared.npz.parts").glob("quench_*.pt")} == {"quench_0.pt", "quench_1.pt"}
+    calls = {"n": 0}
+    real = ed.forces
+
+    def counted(Q, p):
+        calls["n"] += 1
+        return real(Q, p)
+
+    monkeypatch.setattr(ed, "forces", counted)
+    assert data.generate(path, **SMALL).sha256 == ds.sha256
+    assert calls["n"] == 2  # one initial force per trajectory, no step: they came from their checkpoints
+    with pytest.raises(ValueError, match="quench runs 0..1"):
+        data.generate(tmp_path / "bad.npz", **SMALL, only_runs=[2])
+
+
 def test_split_holds_out_every_seventh():
     train, test = data.split_indices(30)
     assert list(test) == [6, 13, 20, 27]
@@ -130,3 +152,25 @@ def test_forces_are_derived_from_the_stored_densities(small):
     p = ds.params
     from holstein.forces import elastic
     np.testing.assert_allclose(ds.F, p.g * (ds.n - 0.5) + elastic(ds.Q, p), rtol=0, atol=1e-14)
+
+
+def test_training_sets_group_lattice_sizes_and_keep_held_out_snapshots_unseen(small, tmp_path):
+    _, ds = small  # L = 4
+    six = data.generate(tmp_path / "six.npz", **{**SMALL, "L": 6, "seed": 5})
+    more = data.generate(tmp_path / "more.npz", **{**SMALL, "seed": 7})  # L = 4, other trajectories
+    tr = data.split_train_val(ds)[0]
+    sets = data.training_sets(ds, tr, [(six, "train"), more])
+    assert [d.L for d, _ in sets] == [4, 6]
+    merged, idx = sets[0]  # ds's training split, then every snapshot of the same-L extra
+    assert len(idx) == len(tr) + len(more) and np.array_equal(merged.Q[idx[len(tr):]], more.Q)
+    d6, idx6 = sets[1]
+    assert d6 is six and np.array_equal(idx6, data.split_train_val(six)[0])
+    assert not set(idx6) & set(six.split()[1])  # its held-out snapshots stay unseen
+    assert data.training_sets(ds, tr, [six])[1][1].tolist() == list(range(len(six)))  # whole
+    assert data.extras_key(None) is None and data.extras_key(more) == more.sha256
+    assert data.extras_key([(six, "train"), more]) == [f"{six.sha256}:train", f"{more.sha256}:all"]
+    with pytest.raises(ValueError, match="'all' or 'train'"):
+        data.training_sets(ds, tr, [(six, "test")])
+    hot = data.generate(tmp_path / "hot.npz", **{**SMALL, "p": PAPER.replace(kT=0.2)})
+    with pytest.raises(ValueError, match="parameters"):
+        data.training_sets(ds, tr, [hot])

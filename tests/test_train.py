@@ -23,7 +23,7 @@ def _cfg(**kw):
 
 
 def test_split_is_disjoint(ds):
-    tr, va, te = train.split_train_val(ds)
+    tr, va, te = data.split_train_val(ds)
     assert len(set(tr) | set(va) | set(te)) == len(ds)
     assert not (set(tr) & set(te)) and not (set(va) & set(te)) and not (set(tr) & set(va))
     assert list(te) == list(data.split_indices(len(ds))[1])
@@ -89,7 +89,7 @@ def test_checkpoint_errors(ds, tmp_path):
 
 
 def test_balanced_weights_equalise_the_kinds(ds):
-    tr, _, _ = train.split_train_val(ds)
+    tr, _, _ = data.split_train_val(ds)
     w = train.snapshot_weights(ds, tr, balance=True)
     F = ds.F[tr]
     per_kind = [w[tr][ds.kind[tr] == k][0] * F[ds.kind[tr] == k].var() for k in (0, 1)]
@@ -135,10 +135,40 @@ def test_extra_training_data_adds_snapshots_but_keeps_the_held_out_set(ds, tmp_p
     assert ck["extra_sha256"] == more.sha256 and ck["dataset_sha256"] == ds.sha256
     with pytest.raises(ValueError, match="extra"):  # resuming without the same extra data
         train.train(_cfg(epochs=3), ds, tmp_path / "run", resume=True, progress=False)
-    train_ds, tr = train.with_extra(ds, more, train.split_train_val(ds)[0])
+    train_ds, tr = data.with_extra(ds, more, data.split_train_val(ds)[0])
     assert len(train_ds) == len(ds) + len(more) and set(range(len(ds), len(train_ds))) <= set(tr)
-    assert not set(tr) & set(train.split_train_val(ds)[2])  # never the held-out snapshots
+    assert not set(tr) & set(data.split_train_val(ds)[2])  # never the held-out snapshots
     odd = data.generate(tmp_path / "odd.npz", L=4, p=PAPER, n_random=2, n_quench=4, quench_runs=1, quench_every=5,
                         seed=3, progress=False)
     with pytest.raises(ValueError, match="L = 6"):
-        train.with_extra(ds, odd, tr)
+        data.with_extra(ds, odd, tr)
+
+
+def test_one_lattice_size_keeps_the_single_dataset_shuffle(ds):
+    """Training-set assembly must not change what an ordinary run sees: epoch e's order is the
+    permutation seeded by (seed, e), cut into batches (the committed models were trained so)."""
+    tr = data.split_train_val(ds)[0]
+    cfg = _cfg(batch_size=3, seed=2)
+    for epoch in (0, 5):
+        order = torch.as_tensor(tr)[torch.randperm(len(tr), generator=torch.Generator().manual_seed(2 * 100003 + epoch))]
+        got = train._batches([(ds, tr)], cfg, epoch)
+        assert [g for g, _ in got] == [0] * len(got)
+        assert torch.equal(torch.cat([b for _, b in got]), order) and len(got[0][1]) == 3
+
+
+def test_lattices_of_two_sizes_train_one_model(ds, tmp_path):
+    four = data.generate(tmp_path / "four.npz", L=4, p=PAPER, n_random=6, n_quench=8, quench_runs=1, quench_every=5,
+                         seed=4, progress=False)
+    cfg = _cfg(epochs=3)
+    model, hist = train.train(cfg, ds, tmp_path / "mix", progress=False, extra=[(four, "train")])
+    sets = data.training_sets(ds, data.split_train_val(ds)[0], [(four, "train")])
+    batches = train._batches(sets, cfg, 1)
+    seen = {g: sorted(torch.cat([b for h, b in batches if h == g]).tolist()) for g in (0, 1)}
+    assert seen == {0: sorted(sets[0][1].tolist()), 1: sorted(sets[1][1].tolist())}  # each once per epoch
+    ck = torch.load(tmp_path / "mix" / "last.pt", weights_only=False)
+    assert ck["extra_sha256"] == [f"{four.sha256}:train"] and ck["dataset_L"] == 6
+    assert np.isfinite(hist["val_rmse"]).all()
+    for d in (ds, four):  # one model, forces on both lattice sizes
+        assert train.predict(model, d.Q[:2]).shape == (2, d.L, d.L)
+    with pytest.raises(ValueError, match="extra"):  # resuming needs the same extra data, split included
+        train.train(_cfg(epochs=4), ds, tmp_path / "mix", resume=True, progress=False, extra=[four])

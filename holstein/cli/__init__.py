@@ -33,7 +33,11 @@ def cmd_generate(args) -> int:
                        n_quench=prof.n_quench if args.n_quench is None else args.n_quench,
                        quench_runs=prof.quench_runs if args.runs is None else args.runs,
                        quench_every=prof.quench_every if args.every is None else args.every,
-                       seed=args.seed, device=args.device, command=args.command_line)
+                       seed=args.seed, device=args.device, command=args.command_line, only_runs=args.only_run)
+    if ds is None:
+        print(f"quench runs {sorted(set(args.only_run))} of {out} are done (checkpoints in {out}.parts/); "
+              "the same command without --only-run assembles the file")
+        return 0
     print(f"wrote {out}: {len(ds)} snapshots on {L}x{L}, sha256 {ds.sha256[:16]}")
     return 0
 
@@ -108,13 +112,17 @@ def cmd_train(args) -> int:
     if args.center:
         cfg.model_config = dict(cfg.model_config, center=False if args.center == "none" else args.center)
     out = Path(args.out) if args.out else artifacts.model_dir(args.model, ds.L)
-    more = data.load(args.extra) if args.extra else None
-    model, hist = train.train(cfg, ds, out, resume=args.resume, extra=more)
+    whole = [(f, data.load(f)) for f in args.extra or []]
+    split = [(f, data.load(f)) for f in args.extra_train or []]
+    more = [d for _, d in whole] + [(d, "train") for _, d in split]
+    model, hist = train.train(cfg, ds, out, resume=args.resume, extra=more or None)
     test = ds.split()[1]
     pred = train.predict(model, ds.Q[test])  # once, for the metrics and for heldout.npz
     metrics = train.metrics_of(ds, test, pred)
     extra = dict(dataset=ds.meta["path"], dataset_sha256=ds.sha256,
-                 extra_training_data=args.extra, extra_sha256=None if more is None else more.sha256,
+                 extra_training_data=(args.extra[0] if len(args.extra) == 1 else args.extra) if args.extra else None,
+                 extra_train_split=[f for f, _ in split] or None, extra_sha256=data.extras_key(more or None),
+                 heldout_extra={f: train.evaluate(model, d) for f, d in split} or None,
                  epochs_run=len(hist["epoch"]), train_seconds=float(sum(hist["seconds"])),
                  command=args.command_line)
     path = train.save_metrics(out / "metrics.json", args.model, model, metrics, extra)
@@ -138,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--runs", type=positive, help="independent quench trajectories")
     g.add_argument("--every", type=positive, help="Langevin steps between quench snapshots")
     g.add_argument("--out", help="output .npz (default holstein/artifacts/data/ed_L<L>_<profile>.npz)")
+    g.add_argument("--only-run", type=non_negative, action="append", metavar="R",
+                   help="run only quench trajectory R (repeatable) and stop: several processes can share one "
+                        "dataset's trajectories; the command without --only-run then assembles the file")
     add_physics(g)
     g.set_defaults(func=cmd_generate)
 
@@ -158,8 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a force model on an ED dataset")
     t.add_argument("--model", required=True, help="registered model name (see holstein.train.RECIPES)")
     t.add_argument("--data", help="dataset .npz (default: the profile's dataset)")
-    t.add_argument("--extra", help="a second dataset .npz (same L, other trajectories) added to the training set; "
-                                   "validation and held-out test stay those of --data")
+    t.add_argument("--extra", action="append", metavar="NPZ",
+                   help="another dataset .npz whose every snapshot is added to the training set (repeatable; "
+                        "any L, same parameters); validation and the held-out test stay --data's")
+    t.add_argument("--extra-train", action="append", metavar="NPZ",
+                   help="another dataset .npz of which only the training split is added (repeatable; any L): its "
+                        "held-out snapshots stay unseen and metrics.json scores the model on them too")
     t.add_argument("--profile", help=prof_help)
     t.add_argument("--epochs", type=non_negative)
     t.add_argument("--budget-min", type=float, help="wall-clock training budget in minutes: stop after the epoch "
