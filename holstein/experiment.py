@@ -17,7 +17,7 @@ order φ_i of the first ``phi_replicas`` replicas. Files, for ``path = <out>/kT<
 * ``<path>.ckpt`` — while running, every ``checkpoint_every`` steps: the full state and the
   observables so far; a rerun resumes from it bit for bit.
 
-:func:`analyse` turns results into α(T) with a jackknife over replicas, the window, L(t)'s growth
+:func:`merge` joins the replicas of runs with disjoint seeds. :func:`analyse` turns results into α(T) with a jackknife over replicas, the window, L(t)'s growth
 factor inside it, the window's sensitivity and a collapse measure (:func:`collapse_spread`).
 
 Arrays are numpy; lengths in lattice spacings, time in 1/t, time = step · dt.
@@ -37,8 +37,8 @@ from . import observables as obs
 from .files import atomic_write
 from .params import PAPER, HolsteinParams
 
-__all__ = ["default_phi_steps", "run_path", "run", "load", "collapse_spread", "analyse", "paired_differences",
-           "paired_test"]
+__all__ = ["default_phi_steps", "run_path", "run", "load", "merge", "collapse_spread", "analyse",
+           "paired_differences", "paired_test"]
 
 _FORMAT = 1
 _PER_TIME = ("m", "C", "phi2", "L", "S", "S_pipi")  # the compact observables, one row per recorded time
@@ -196,10 +196,54 @@ def run(force_fn: Callable, force_id: str, L: int, steps: int, every: int, kT: f
     res.update(wall_s=np.float64(acc["wall_s"]))
     atomic_write(state_path, lambda fh: torch.save(dict(Q=state.Q.cpu(), V=state.V.cpu(), time=state.time,
                                                         step=state.step, rng=state.to_dict()["rng"]), fh))
-    atomic_write(res_path, lambda fh: np.savez_compressed(fh, identity=np.array(json.dumps(ident, sort_keys=True)),
-                                                         command=np.array(command), **res))
+    _save_result(res_path, ident, command, res)
     ckpt.unlink(missing_ok=True)
     return load(res_path)
+
+
+def _save_result(path: Path, ident: dict, command: str, res: dict) -> None:
+    atomic_write(path, lambda fh: np.savez_compressed(fh, identity=np.array(json.dumps(ident, sort_keys=True)),
+                                                     command=np.array(command), **res))
+
+
+def merge(runs: Sequence[tuple], path=None, command: str = "") -> tuple[dict, dict]:
+    """One run of the replicas of several: ``runs`` are :func:`load` results ``(identity, result)``
+    of the same force, L, kT, every, scheme, parameters and dr with disjoint seeds (e.g. ``coarsen
+    --seed 0 --replicas 16`` and ``--seed 16 --replicas 9``: replica b of a batch is the unbatched
+    quench of its seed, so the merge is the 25-replica run). The per-time observables are
+    concatenated along the replica axis over the steps every run recorded; the φ maps are the first
+    run's; ``wall_s`` is the sum; ``part_commands`` keeps each run's command. Written to ``path``
+    (an ``.npz``, no ``.state.pt``: a merged run is not extendable) when given.
+    """
+    if len(runs) < 2:
+        raise ValueError(f"merge needs at least two runs, got {len(runs)}")
+    (i0, r0), same = runs[0], ("format", "force", "L", "kT", "every", "scheme", "params", "dr")
+    for ident, _ in runs[1:]:
+        diff = [k for k in same if ident.get(k) != i0.get(k)]
+        if diff:
+            raise ValueError(f"runs differ in {', '.join(diff)} ({[ident.get(k) for k in diff]} against "
+                             f"{[i0.get(k) for k in diff]}); only runs of one experiment merge")
+    seeds = [s for ident, _ in runs for s in ident["seeds"]]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"runs share seeds ({sorted(s for s in set(seeds) if seeds.count(s) > 1)}): a replica "
+                         "would count twice")
+    steps = runs[0][1]["step"]
+    for _, res in runs[1:]:
+        steps = np.intersect1d(steps, res["step"])
+    if steps.size == 0:
+        raise ValueError("the runs have no recorded step in common")
+    pick = [np.searchsorted(res["step"], steps) for _, res in runs]
+    out = {k: r0[k] for k in ("r", "k", "L_sys", "phi_step", "phi")}
+    for k in _PER_TIME:
+        out[k] = np.concatenate([np.asarray(res[k])[ix] for (_, res), ix in zip(runs, pick)], axis=1)
+    out.update(step=steps.astype(np.int64), wall_s=np.float64(sum(float(res["wall_s"]) for _, res in runs)),
+               part_commands=np.array([str(res["command"]) for _, res in runs]))
+    ident = dict(i0, seeds=seeds)
+    if path is not None:
+        _save_result(Path(path), ident, command, out)
+        return load(path)
+    out.update(command=command, time=steps * i0["params"]["dt"])
+    return ident, out
 
 
 # ----------------------------------------------------------------------------- analysis

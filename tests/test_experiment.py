@@ -220,3 +220,29 @@ def test_committed_fresh_quenches_are_loaded_ed_first_and_must_be_the_profiles(t
     assert list(runs) == ["ed", "a_model"] and runs["ed"][0]["force"] == "toy ed"
     with pytest.raises(ValueError, match="not the profile's"):
         artifacts.fresh_quenches(prof.replace(fresh_steps=40))
+
+
+def test_merged_runs_equal_the_run_of_all_their_seeds(tmp_path, capsys):
+    """Replica b of a batch is the unbatched quench of its seed, so runs of seeds [3] and [5]
+    merge into the run of [3, 5]; runs of another force or sharing a seed do not merge."""
+    whole = _run(tmp_path / "whole")
+    a = experiment.run(_force, "toy", L, 60, 10, 0.1, [3], tmp_path / "a", checkpoint_every=20, progress=False)
+    b = experiment.run(_force, "toy", L, 40, 10, 0.1, [5], tmp_path / "b", checkpoint_every=20, progress=False)
+    ident, res = experiment.merge([a, b], tmp_path / "m.npz", command="merge a b")
+    assert ident["seeds"] == SEEDS and res["command"] == "merge a b" and list(res["step"]) == [0, 10, 20, 30, 40]
+    for k in ("m", "C", "L", "S_pipi"):
+        np.testing.assert_array_equal(res[k], whole[1][k][:5])
+    assert len(res["part_commands"]) == 2 and res["wall_s"] == pytest.approx(a[1]["wall_s"] + b[1]["wall_s"])
+    d = experiment.paired_differences((ident, res), (whole[0], whole[1]), steps=[40])
+    assert np.all(d["dC"] == 0)
+    with pytest.raises(ValueError, match="share seeds"):
+        experiment.merge([a, a])
+    other = experiment.run(lambda Q: _force(Q) - 0.3 * Q, "stiffer", L, 40, 10, 0.1, [7], tmp_path / "o",
+                           checkpoint_every=20, progress=False)
+    with pytest.raises(ValueError, match="force"):
+        experiment.merge([a, other])
+    from holstein.cli import main
+    assert main(["coarsen", "--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "cli")]) == 0
+    back = experiment.load(tmp_path / "cli" / "kT0.1.npz")
+    assert back[0]["seeds"] == SEEDS and "--merge" in back[1]["command"]
+    assert main(["coarsen", "--merge", str(tmp_path / "a"), str(tmp_path / "o")]) == 2  # no --out

@@ -1,5 +1,6 @@
 """``python -m holstein coarsen``: the large coarsening experiment (:mod:`holstein.experiment`) at
-several temperatures, resumable and extendable, or ``--analyse DIR`` for α(T)."""
+several temperatures, resumable and extendable, ``--analyse DIR`` for α(T), or ``--merge DIR DIR ...``
+to join runs of disjoint seeds."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,6 +29,29 @@ def _analyse(out, command: str = "") -> int:
     return 0
 
 
+def _merge(dirs, out, command: str = "") -> int:
+    """``--merge DIR DIR ... --out OUT``: each temperature's runs of the DIRs as one run in OUT."""
+    from .. import experiment
+    from ..files import check_writable
+
+    if out is None:
+        raise ValueError("coarsen --merge needs --out (the folder of the merged runs)")
+    names = sorted(f.name for f in Path(dirs[0]).glob("kT*.npz"))
+    if not names:
+        raise ValueError(f"{dirs[0]} holds no finished runs (kT*.npz)")
+    for name in names:
+        parts = [Path(d) / name for d in dirs]
+        missing = [str(f) for f in parts if not f.exists()]
+        if missing:
+            raise ValueError(f"no {name} in {', '.join(str(Path(m).parent) for m in missing)}")
+        Path(out).mkdir(parents=True, exist_ok=True)
+        target = check_writable(Path(out) / name, "--out")
+        ident, res = experiment.merge([experiment.load(f) for f in parts], target, command)
+        print(f"{target}: {len(ident['seeds'])} replicas (seeds {ident['seeds'][0]}-{ident['seeds'][-1]}), "
+              f"steps {int(res['step'][0])}-{int(res['step'][-1])}")
+    return 0
+
+
 def cmd_coarsen(args) -> int:
     """``coarsen``: B replicas per temperature as one batch (:func:`holstein.experiment.run`)."""
     import torch
@@ -36,6 +60,8 @@ def cmd_coarsen(args) -> int:
 
     if args.analyse:
         return _analyse(args.analyse, args.command_line)
+    if args.merge:
+        return _merge(args.merge, args.out, args.command_line)
     missing = [f"--{k}" for k in ("kT", "steps", "out") if getattr(args, k) is None]
     if missing:
         raise ValueError(f"coarsen needs {', '.join(missing)} (or --analyse DIR)")
@@ -81,4 +107,6 @@ def add_parser(sub, prof_help: str) -> None:
     c.add_argument("--device", default="cpu", type=device)
     c.add_argument("--out", help="output folder: kT<kT>.npz results, .state.pt final states, .ckpt checkpoints")
     c.add_argument("--analyse", "--analyze", metavar="DIR", help="alpha(T), growth factors and collapse of DIR's runs")
+    c.add_argument("--merge", nargs="+", metavar="DIR", help="join the replicas of the same runs (disjoint seeds) "
+                                                            "of these folders into --out")
     c.set_defaults(func=cmd_coarsen)
