@@ -385,3 +385,16 @@ def test_generate_in_parts_and_train_on_two_lattice_sizes(tiny, tmp_path, capsys
     assert m["extra_train_split"] == [str(six)] and m["extra_sha256"] == [f"{data.load(six).sha256}:train"]
     held = m["heldout_extra"][str(six)]
     assert held["all"]["count"] == len(data.load(six).split()[1]) and np.isfinite(held["all"]["rmse"])
+
+
+def test_bench_transfer_takes_a_run_folder(tiny, tmp_path, capsys):
+    """``bench transfer --models`` accepts a training run's folder (e.g. a 40×40 run) beside the
+    committed models' names, and scores each against KPM."""
+    run = tmp_path / "run"
+    assert main(["train", "--model", "gcn_lean", "--data", str(tiny), "--epochs", "1", "--out", str(run)]) == 0
+    out = tmp_path / "t.json"
+    assert main(["bench", "transfer", "--L", "8", "--steps", "4", "--every", "2", "--models", str(run), "gcn_lean",
+                 "--driver", "gcn_lean", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res["models"]) == {str(run), "gcn_lean"} and len(res["snapshots"]) == 2
+    assert np.isfinite(res["models"][str(run)]["all"]["rmse"])
