@@ -393,8 +393,8 @@ def test_bench_transfer_takes_a_run_folder(tiny, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--model", "gcn_lean", "--data", str(tiny), "--epochs", "1", "--out", str(run)]) == 0
     out = tmp_path / "t.json"
-    assert main(["bench", "transfer", "--L", "8", "--steps", "4", "--every", "2", "--models", str(run), "gcn_lean",
-                 "--driver", "gcn_lean", "--out", str(out)]) == 0
+    assert main(["bench", "transfer", "--L", "8", "--steps", "4", "--every", "2", "--models", str(run), f"mine={run}",
+                 "gcn_lean", "--driver", "gcn_lean", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
-    assert set(res["models"]) == {str(run), "gcn_lean"} and len(res["snapshots"]) == 2
-    assert np.isfinite(res["models"][str(run)]["all"]["rmse"])
+    assert set(res["models"]) == {str(run), "mine", "gcn_lean"} and len(res["snapshots"]) == 2
+    assert res["models"]["mine"]["all"]["rmse"] == res["models"][str(run)]["all"]["rmse"] > 0

@@ -40,10 +40,12 @@ def _bench_transfer(args, bench) -> int:
 
     names = args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]
     fns = {}
-    for name in names:  # a model name (weights in <name>_L24/), a directory under artifacts/models, or a path
-        path = Path(name) / "best.pt" if Path(name).is_dir() else Path(name)
-        path = path if path.suffix == ".pt" and path.exists() else artifacts.weights_path(name)
+    for entry in names:  # a model name (weights in <name>_L24/), a directory under artifacts/models, or
+        name, _, where = entry.rpartition("=") if "=" in entry else (entry, "", entry)  # [LABEL=]run folder/.pt
+        path = Path(where) / "best.pt" if Path(where).is_dir() else Path(where)
+        path = path if path.suffix == ".pt" and path.exists() else artifacts.weights_path(where)
         fns[name] = train.load_model(path, device=args.device).double().as_force_fn()
+    names = list(fns)
     if args.driver not in fns:
         raise ValueError(f"--driver {args.driver!r} must be one of the models {names}")
     L = args.L[0] if args.L else 200
@@ -120,7 +122,7 @@ def add_parser(sub, prof_help: str) -> None:
     sp.add_argument("--tiny", action="store_true", help="everything at minimal sizes, in seconds (a smoke test)")
     sp.add_argument("--ed-L", type=positive, nargs="+", help=f"ED sizes (default {dflt(D.ed_Ls)})")
     sp.add_argument("--models", nargs="+", help=f"registered models (default {dflt(D.models)}; transfer: the "
-                                                 "lean models with committed weights, or run folders / .pt files)")
+                                                 "lean models with committed weights, or [LABEL=]run folders / .pt files)")
     sp.add_argument("--max-L", nargs="+", metavar="NAME=L",
                     help=f"caps on L per method, e.g. gcn=32 kpm=256 (default {dflt(D.max_L)})")
     sp.add_argument("--budget", type=float,
