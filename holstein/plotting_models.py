@@ -14,7 +14,7 @@ from .plotting import TIME_LABEL, _labels, _np, plot_field
 
 __all__ = ["F_ED_LABEL", "F_ML_LABEL", "plot_parity", "plot_error_histogram", "plot_history",
            "plot_val_rmse", "plot_learning_curves", "plot_receptive_field", "plot_energy_exchange",
-           "plot_energy_error", "plot_cost_scaling", "plot_size_study"]
+           "plot_energy_error", "plot_cost_scaling", "plot_size_study", "plot_heldout_by_set"]
 
 F_ED_LABEL = r"$F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)"
 F_ML_LABEL = r"$F_i^{\mathrm{ML}}$ ($t$ per unit $Q$)"
@@ -269,3 +269,26 @@ def plot_size_study(ax, results, inputs=("local", "median"), kinds=("random", "q
     ax.set_yscale("log")
     ax.legend()
     return lines
+
+
+def plot_heldout_by_set(ax, rows: dict, sets=("L40", "L24"), kinds=("random", "quench")):
+    """Held-out RMSE / force std (%) of several models on several held-out sets, as grouped bars.
+
+    ``rows``: ``{model label: {set: {kind: force_metrics dict}}}`` (e.g. the ``heldout`` entries of
+    ``holstein/artifacts/L40/heldout.json``); one group of bars per model, one bar per (set, kind),
+    hatched for quench snapshots, log y. Returns the ``BarContainer`` list.
+    """
+    names = list(rows)
+    pairs = [(s, k) for s in sets for k in kinds]
+    width = 0.8 / len(pairs)
+    bars = []
+    for j, (s, k) in enumerate(pairs):
+        vals = [100 * rows[n].get(s, {}).get(k, {}).get("rmse_over_std", np.nan) for n in names]
+        bars.append(ax.bar(np.arange(len(names)) + (j - (len(pairs) - 1) / 2) * width, vals, width,
+                           color=f"C{sets.index(s)}", hatch="//" if k == "quench" else None, alpha=0.85,
+                           label=f"{s} held-out, {k}"))
+    ax.set_xticks(np.arange(len(names)), names, rotation=20, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("held-out RMSE / force std (%)")
+    ax.legend(fontsize=8)
+    return bars

@@ -160,3 +160,14 @@ def test_model_figures_nve_cost_size_study_receptive_field(ax):
     plot_receptive_field(cx, grad, 1)
     assert len(cx.get_legend().get_texts()) == 2
     plt.close(fig)
+
+
+def test_heldout_bars_show_each_model_set_and_kind(ax):
+    from holstein.plotting_models import plot_heldout_by_set
+
+    rows = {"a": {"L40": {"random": dict(rmse_over_std=0.02), "quench": dict(rmse_over_std=0.04)},
+                  "L24": {"random": dict(rmse_over_std=0.01), "quench": dict(rmse_over_std=0.03)}},
+            "b": {"L40": {"random": dict(rmse_over_std=0.05), "quench": dict(rmse_over_std=0.06)}}}
+    bars = plot_heldout_by_set(ax, rows)
+    assert len(bars) == 4 and [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert bars[1][0].get_height() == pytest.approx(4.0) and np.isnan(bars[2][1].get_height())  # b has no L24
