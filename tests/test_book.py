@@ -209,6 +209,7 @@ def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypat
     book = PROFILES["book"]
     files = sorted((artifacts.ARTIFACTS / "data").glob("ed_L*_*.npz"))
     assert artifacts.dataset_path(book.L_ed, "book") in files
+    assert artifacts.dataset_path(PROFILES["paper"].L_ed, "paper") in files  # no reader regenerates it for hours
     for f in files:
         L, prof = re.fullmatch(r"ed_L(\d+)_(\w+)\.npz", f.name).groups()
         if prof in PROFILES:
