@@ -210,6 +210,9 @@ def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypat
     files = sorted((artifacts.ARTIFACTS / "data").glob("ed_L*_*.npz"))
     assert artifacts.dataset_path(book.L_ed, "book") in files
     assert artifacts.dataset_path(PROFILES["paper"].L_ed, "paper") in files  # no reader regenerates it for hours
+    l40 = data.load(artifacts.dataset_path(40, "paper"))
+    for run in sorted((artifacts.ARTIFACTS / "L40").glob("*/best.pt")):  # trained on it (validation: its split)
+        train.load_checkpoint(run, dataset=l40)
     for f in files:
         L, prof = re.fullmatch(r"ed_L(\d+)_(\w+)\.npz", f.name).groups()
         if prof in PROFILES:
