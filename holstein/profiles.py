@@ -70,7 +70,7 @@ PROFILES = {
                     transfer_L=64, transfer_steps=2000, transfer_every=500, sweep_model=None, sweep_L=32,
                     sweep_steps=2400, sweep_every=120, sweep_replicas=4,
                     explore_g=(0.75, 1.0, 3.5), explore_kT=(0.05, 0.2, 0.4, 0.6, 0.8),
-                    fresh_replicas=16, fresh_steps=9000, fresh_every=100, fresh_compare=(1000, 9000),
+                    fresh_replicas=25, fresh_steps=9000, fresh_every=100, fresh_compare=(1000, 9000),
                     fresh_committed=True, reference_committed=True),
     "paper": Profile("paper", L_ed=40, n_random=200, n_quench=400, quench_runs=4, quench_every=50,
                      ed_quench_steps=4000, epochs=200, epochs_reference=100, L_large=200,
