@@ -30,8 +30,8 @@ from .params import PAPER
 from .profiles import Profile, get_profile
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
-           "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "force_and_id", "benchmark",
-           "COARSENING", "coarsening_runs", "ED_VS_ML", "trained_dir", "fresh_quenches", "REFERENCE", "ReferenceRun",
+           "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "checkpoint_path",
+           "force_and_id", "benchmark", "COARSENING", "coarsening_runs", "ED_VS_ML", "trained_dir", "fresh_quenches", "REFERENCE", "ReferenceRun",
            "reference_run"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -192,11 +192,21 @@ def force_fn(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu
     return model.as_force_fn()
 
 
+def checkpoint_path(model: str) -> Path:
+    """The checkpoint of a model given as on the command line: a ``.pt`` file (returned as given,
+    so a missing one fails where it is loaded), a training run's folder (its ``best.pt``), or a
+    committed model's name (:func:`weights_path`, whose error lists them)."""
+    path = Path(model)
+    if path.is_dir():
+        return path / "best.pt"
+    return path if path.exists() or model.endswith(".pt") else weights_path(model)
+
+
 def force_and_id(model: str, p=PAPER, device: str = "cpu", precision: str = "float64"):
     """(force_fn, force_id) of a force given as on the command line (``--model``).
 
-    ``model`` is "ed" (exact diagonalization with parameters ``p``), a committed model name (see
-    :func:`weights_path`) or a checkpoint path (.pt) from ``train``. ``force_id`` fingerprints the
+    ``model`` is "ed" (exact diagonalization with parameters ``p``), a committed model name, a
+    checkpoint (.pt) or a run folder from ``train`` (:func:`checkpoint_path`). ``force_id`` fingerprints the
     force for checkpoint resumption and result identities: ``"ed:<parameters as sorted JSON>"``, or
     ``"model:<registered name>:<first 16 hex digits of the sha256 of the weights file>"``.
 
@@ -212,9 +222,7 @@ def force_and_id(model: str, p=PAPER, device: str = "cpu", precision: str = "flo
         from . import ed
 
         return (lambda Q: ed.forces(Q, p)), ed.force_id(p)
-    path = Path(model)
-    if not path.exists() and not model.endswith(".pt"):
-        path = weights_path(model)  # a committed model; the error lists them
+    path = checkpoint_path(model)
     net, ck = train.load_checkpoint(path, device=device)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     fid = f"model:{ck['model']}:{digest}"

@@ -106,13 +106,10 @@ def _make_model(cfg: TrainConfig, ds: Dataset) -> models.ForceModel:
 
 
 def _fit_scales(model: models.ForceModel, sets: list) -> None:
-    """Input and force scales from the training snapshots ``sets`` ([(dataset, indices)], pooled)."""
-    if len(sets) == 1:
-        ds, idx = sets[0]
-        Qs, Y = ds.Q[idx], _targets(ds, model.target)[idx]
-    else:
-        Qs = np.concatenate([d.Q[i].ravel() for d, i in sets])
-        Y = np.concatenate([_targets(d, model.target)[i].ravel() for d, i in sets])
+    """Input and force scales from the training snapshots ``sets`` ([(dataset, indices)], pooled;
+    for one set the same numbers as the std of its (n, L, L) arrays)."""
+    Qs = np.concatenate([d.Q[i].ravel() for d, i in sets])
+    Y = np.concatenate([_targets(d, model.target)[i].ravel() for d, i in sets])
     model.q_scale.fill_(float(Qs.std()))
     model.f_scale.fill_(float(Y.std()))
     if hasattr(model, "fit_normalisation"):
@@ -241,12 +238,12 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         history, start, best, since_best = ck["history"], ck["epoch"] + 1, ck["best_val"], ck["since_best"]
     else:
         _fit_scales(model, sets)
+    weights = [snapshot_weights(d, idx, cfg.balance_kinds) for d, idx in sets]
+    w_np = weights[0]  # set 0 starts with ds's snapshots: the weights of the validation ones
     tensors = []  # per lattice size: (Q, F, loss weights) of its dataset
-    for d, idx in sets:
+    for (d, _), w in zip(sets, weights):
         Qd, Fd = (t.to(dtype) for t in d.tensors(device=cfg.device))
-        tensors.append((Qd, Fd, torch.as_tensor(snapshot_weights(d, idx, cfg.balance_kinds), dtype=dtype,
-                                                device=cfg.device)))
-    w_np = snapshot_weights(ds, tr, cfg.balance_kinds)  # of the validation snapshots
+        tensors.append((Qd, Fd, torch.as_tensor(w, dtype=dtype, device=cfg.device)))
     n_train = sum(len(idx) for _, idx in sets)
     bar = tqdm(range(start, cfg.epochs), desc=f"train {cfg.model}", disable=not progress, initial=start,
                total=cfg.epochs)

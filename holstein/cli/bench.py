@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..profiles import get_profile
 from .common import device, int_at_least, non_negative, positive
@@ -40,11 +39,9 @@ def _bench_transfer(args, bench) -> int:
 
     names = args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]
     fns = {}
-    for entry in names:  # a model name (weights in <name>_L24/), a directory under artifacts/models, or
-        name, _, where = entry.rpartition("=") if "=" in entry else (entry, "", entry)  # [LABEL=]run folder/.pt
-        path = Path(where) / "best.pt" if Path(where).is_dir() else Path(where)
-        path = path if path.suffix == ".pt" and path.exists() else artifacts.weights_path(where)
-        fns[name] = train.load_model(path, device=args.device).double().as_force_fn()
+    for entry in names:  # [LABEL=]MODEL, MODEL as for coarsen --model (artifacts.checkpoint_path)
+        name, _, where = entry.rpartition("=") if "=" in entry else (entry, "", entry)
+        fns[name] = train.load_model(artifacts.checkpoint_path(where), device=args.device).double().as_force_fn()
     names = list(fns)
     if args.driver not in fns:
         raise ValueError(f"--driver {args.driver!r} must be one of the models {names}")

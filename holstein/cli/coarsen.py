@@ -39,12 +39,12 @@ def _merge(dirs, out, command: str = "") -> int:
     names = sorted(f.name for f in Path(dirs[0]).glob("kT*.npz"))
     if not names:
         raise ValueError(f"{dirs[0]} holds no finished runs (kT*.npz)")
+    Path(out).mkdir(parents=True, exist_ok=True)
     for name in names:
         parts = [Path(d) / name for d in dirs]
         missing = [str(f) for f in parts if not f.exists()]
         if missing:
             raise ValueError(f"no {name} in {', '.join(str(Path(m).parent) for m in missing)}")
-        Path(out).mkdir(parents=True, exist_ok=True)
         target = check_writable(Path(out) / name, "--out")
         ident, res = experiment.merge([experiment.load(f) for f in parts], target, command)
         print(f"{target}: {len(ident['seeds'])} replicas (seeds {ident['seeds'][0]}-{ident['seeds'][-1]}), "
