@@ -309,24 +309,32 @@ def extras_key(extras) -> str | list | None:
     return [f"{d.sha256}:{part}" for d, part in parts]
 
 
-def training_sets(ds: Dataset, tr: np.ndarray, extras=None) -> list[tuple[Dataset, np.ndarray]]:
+def training_sets(ds: Dataset, tr: np.ndarray, extras=None, temperatures: bool = False) -> list[tuple[Dataset, np.ndarray]]:
     """The training snapshots as [(dataset, indices)], one entry per lattice size (a batch stacks
     lattices of one size): ``ds``'s ``tr`` with every extra of the same L appended
     (:func:`with_extra`), then one entry per other L, in the order the extras give them.
+    ``temperatures``: extras may have other kT (a temperature-aware model); then one entry per
+    (L, kT), since a batch shares its electrons' temperature.
 
     ``extras`` (:func:`_extra_parts`): datasets whose every snapshot trains, or ``(dataset,
     "train")`` pairs of which only the training split trains (:func:`split_train_val`), so that
     the model can be scored on their held-out snapshots too. Validation and model selection stay
     ``ds``'s. Local models are size-agnostic, so 40×40 and 24×24 snapshots can train one model.
     """
-    sets: dict[int, tuple[Dataset, np.ndarray]] = {ds.L: (ds, tr)}
+    def key(d):
+        return (d.L, d.params.kT) if temperatures else d.L
+
+    def physics(d):
+        return {k: v for k, v in d.meta["params"].items() if not (temperatures and k == "kT")}
+
+    sets: dict = {key(ds): (ds, tr)}
     for d, part in _extra_parts(extras):
-        if d.meta["params"] != ds.meta["params"]:
-            raise ValueError(f"extra training data must have the dataset's parameters {ds.meta['params']}; "
-                             f"got {d.meta['params']}")
+        if physics(d) != physics(ds):
+            raise ValueError(f"extra training data must have the dataset's parameters {physics(ds)}"
+                             f"{' (kT may differ)' if temperatures else ''}; got {d.meta['params']}")
         idx = split_train_val(d)[0] if part == "train" else np.arange(len(d))
-        if d.L in sets:
-            sets[d.L] = with_extra(sets[d.L][0], d, sets[d.L][1], extra_idx=idx)
+        if key(d) in sets:
+            sets[key(d)] = with_extra(sets[key(d)][0], d, sets[key(d)][1], extra_idx=idx)
         else:
-            sets[d.L] = (d, idx)
+            sets[key(d)] = (d, idx)
     return list(sets.values())

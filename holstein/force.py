@@ -8,8 +8,8 @@ spec                        force
 ==========================  ==========================================================================
 ``"ed"``                    exact diagonalisation at the caller's parameters (:func:`holstein.ed.forces`)
 ``"kpm"``                   the kernel polynomial method at the caller's parameters (:mod:`holstein.kpm`)
-a committed model name      ``holstein/artifacts/models/<name>/best.pt`` (or ``<name>_L24``), or a
-                            temperature-aware model under ``artifacts/kT/``; never trained, never generated
+a committed model name      ``holstein/artifacts/models/<name>/best.pt`` (or ``<name>_L24``) or
+                            ``artifacts/L40/<name>/best.pt``; never trained, never generated
 a ``.pt`` file, a folder    a checkpoint written by ``python -m holstein train`` (a folder: its ``best.pt``)
 ==========================  ==========================================================================
 
@@ -44,7 +44,7 @@ __all__ = ["Force", "load_force", "resolve_checkpoint", "PHYSICS", "PRECISIONS",
 PHYSICS = ("t", "g", "k", "kappa")
 PRECISIONS = ("float64", "float32")
 _ARTIFACTS = Path(__file__).parent / "artifacts"
-_MODEL_ROOTS = (_ARTIFACTS / "models", _ARTIFACTS / "L40", _ARTIFACTS / "kT")
+_MODEL_ROOTS = (_ARTIFACTS / "models", _ARTIFACTS / "L40")
 _TOL = 1e-12
 
 

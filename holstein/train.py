@@ -54,6 +54,7 @@ class TrainConfig:
     dtype: str = "float64"
     seed: int = 0
     device: str = "cpu"
+    init_from: str | None = None  # a checkpoint whose weights (and scales) start the run (new parameters keep their init)
 
     def __post_init__(self):
         if self.dtype not in _DTYPES:
@@ -77,6 +78,7 @@ RECIPES = {
     "bp_mlp_lean": dict(model_config=dict(target="electronic", center="median"), loss_scale=1.0),
     "gcn_lean": dict(model_config=dict(target="electronic", center="median"), loss_scale=1.0),
     "gcn_lean_mu": dict(model_config=dict(center="median"), loss_scale=1.0),
+    "gcn_lean_mu_T": dict(model_config=dict(center="median"), loss_scale=1.0),
     "energy_gnn_lean": dict(model_config=dict(target="electronic", center="mean"), loss_scale=1.0),
 }
 
@@ -105,6 +107,19 @@ def _make_model(cfg: TrainConfig, ds: Dataset) -> models.ForceModel:
     return models.build(cfg.model, **mc)
 
 
+def _warm_start(model: models.ForceModel, path) -> None:
+    """Start from the weights and scales of the checkpoint ``path`` (same architecture up to new
+    parameters, e.g. a temperature-aware model from its T-blind twin; those keep their initialisation)."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        missing, unexpected = model.load_state_dict(ck["state_dict"], strict=False)
+    except RuntimeError as e:
+        missing, unexpected = [str(e).splitlines()[1].strip()], []
+    if unexpected or any(not k.startswith("film.") for k in missing):
+        raise ValueError(f"--init-from {path}: its weights do not fit a {type(model).__name__} "
+                         f"(missing {missing}, unexpected {unexpected})")
+
+
 def _fit_scales(model: models.ForceModel, sets: list) -> None:
     """Input and force scales from the training snapshots ``sets`` ([(dataset, indices)], pooled;
     for one set the same numbers as the std of its (n, L, L) arrays)."""
@@ -128,18 +143,19 @@ def snapshot_weights(ds: Dataset, idx: np.ndarray, balance: bool) -> np.ndarray:
     return w
 
 
-def _batch_loss(model, Q, F, w, cfg: TrainConfig) -> torch.Tensor:
-    pred = model(Q)
+def _batch_loss(model, Q, F, w, cfg: TrainConfig, kT: float | None = None) -> torch.Tensor:
+    pred = model(Q, kT=kT)
     mse = torch.mean(((pred - F) / model.f_scale.to(F.dtype)) ** 2, dim=(-2, -1))  # (B,)
     return cfg.loss_scale * torch.mean(w * mse)
 
 
-def predict(model: models.ForceModel, Q, batch: int = 8) -> np.ndarray:
-    """Model forces for fields ``Q: (S, L, L)`` (numpy or torch), evaluated in batches -> numpy."""
+def predict(model: models.ForceModel, Q, batch: int = 8, kT: float | None = None) -> np.ndarray:
+    """Model forces for fields ``Q: (S, L, L)`` (numpy or torch), evaluated in batches -> numpy;
+    ``kT``: the electrons' temperature of a temperature-aware model (ignored by the others)."""
     ref = next(model.parameters())
     was_training = model.training
     model.eval()
-    fn = model.as_force_fn()
+    fn = model.as_force_fn(kT=kT)
     out = [fn(torch.as_tensor(np.asarray(Q[s:s + batch]), dtype=ref.dtype, device=ref.device)).to("cpu", torch.float64)
            .numpy() for s in range(0, len(Q), batch)]
     model.train(was_training)
@@ -176,7 +192,7 @@ def evaluate(model: models.ForceModel, ds: Dataset, idx=None, dtype: torch.dtype
     idx = ds.split()[1] if idx is None else np.asarray(idx)
     if dtype is not None:
         model = copy.deepcopy(model).to(dtype)
-    return metrics_of(ds, idx, predict(model, ds.Q[idx]))
+    return metrics_of(ds, idx, predict(model, ds.Q[idx], kT=ds.params.kT))
 
 
 def metrics_of(ds: Dataset, idx, pred) -> dict:
@@ -221,7 +237,8 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         tr = tr[np.linspace(0, len(tr) - 1, max(cfg.max_train, 1)).astype(int)]
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(f"dataset of {len(ds)} snapshots is too small for a train/validation/test split")
-    sets = training_sets(ds, tr, extra)
+    sets = training_sets(ds, tr, extra, temperatures=model.temperature_aware)
+    kTs = sorted({float(d.params.kT) for d, _ in sets})
     key = extras_key(extra)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.lr_factor, patience=cfg.lr_patience)
@@ -236,6 +253,8 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         history, start, best, since_best = ck["history"], ck["epoch"] + 1, ck["best_val"], ck["since_best"]
+    elif cfg.init_from:
+        _warm_start(model, cfg.init_from)
     else:
         _fit_scales(model, sets)
     weights = [snapshot_weights(d, idx, cfg.balance_kinds) for d, idx in sets]
@@ -255,7 +274,7 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
             Qg, Fg, Wg = tensors[g]
             b = b.to(cfg.device)
             opt.zero_grad(set_to_none=True)
-            loss = _batch_loss(model, Qg[b], Fg[b], Wg[b], cfg)
+            loss = _batch_loss(model, Qg[b], Fg[b], Wg[b], cfg, kT=float(sets[g][0].params.kT))
             if not bool(torch.isfinite(loss)):
                 raise FloatingPointError(f"training {cfg.model} stopped: the loss became {loss.item()} at epoch "
                                          f"{epoch}, batch {j} (lower --lr, or check the data); "
@@ -264,7 +283,7 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
             opt.step()
             total += loss.item() * len(b)
         model.eval()
-        vpred = predict(model, ds.Q[va])
+        vpred = predict(model, ds.Q[va], kT=ds.params.kT)
         per_snapshot = np.mean((vpred - ds.F[va]) ** 2, axis=(-2, -1))
         val_mse = float(per_snapshot.mean())
         val_loss = cfg.loss_scale * float(np.mean(w_np[va] * per_snapshot)) / float(model.f_scale) ** 2
@@ -278,7 +297,8 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
                        optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch, history=history,
                        best_val=best, since_best=since_best, train_config=dataclasses.asdict(cfg),
                        params=ds.params.to_dict(), dataset_sha256=ds.sha256, dataset_L=ds.L,
-                       extra_sha256=key)
+                       extra_sha256=key, kT_range=[kTs[0], kTs[-1]] if model.temperature_aware else None,
+                       kT_trained=kTs)
         _save(out_dir / "last.pt", payload)
         if improved:
             _save(out_dir / "best.pt", payload)

@@ -582,3 +582,48 @@ def test_force_sensitivity_vanishes_outside_the_receptive_field():
     x = torch.arange(L) - L // 2
     d = x.abs()[:, None] + x.abs()[None, :]
     assert grad[d > R].max() == 0 and grad[d == R].min() > 0
+
+
+# ----------------------------------------------------------------------------- temperature as an input
+def _random_film(m, std=0.3):
+    for lin in m.film:
+        torch.nn.init.normal_(lin.weight, std=std)
+        torch.nn.init.normal_(lin.bias, std=std)
+    return m
+
+
+def test_temperature_model_starts_as_its_T_blind_twin():
+    """Zero-initialised FiLM: at every kT the layers are gcn_lean_mu's; at the twin's kT the forces are equal."""
+    blind = models.build("gcn_lean_mu").double()
+    aware = models.build("gcn_lean_mu_T").double()
+    aware.load_state_dict(blind.state_dict(), strict=False)
+    Q = 2 * torch.randn(3, 6, 6)
+    torch.testing.assert_close(aware(Q, kT=0.1), blind(Q), rtol=0, atol=0)
+    assert (aware(Q, kT=1.0) - blind(Q)).abs().max() > 1e-3  # the width floor kT is physics
+
+
+@pytest.mark.parametrize("kT", [0.05, 0.3, 1.0, 10.0])
+def test_temperature_model_fills_half_at_every_kT(kT):
+    m = _random_film(models.build("gcn_lean_mu_T").double())
+    Q = 3 * torch.randn(2, 8, 8)
+    Fe = m(Q, kT=kT) - elastic(Q, m.physics)
+    assert Fe.sum(dim=(-2, -1)).abs().max() < 1e-9  # Σ g(n_i - 1/2) = 0: Σ n_i = N/2
+
+
+def test_temperature_model_per_replica_kT_equals_one_by_one_and_is_equivariant():
+    m = _random_film(models.build("gcn_lean_mu_T").double())
+    Q = 3 * torch.randn(3, 6, 6)
+    kTs = torch.tensor([0.05, 1.0, 8.0])
+    F = m(Q, kT=kTs)
+    for b in range(3):
+        torch.testing.assert_close(F[b], m(Q[b], kT=float(kTs[b])), rtol=0, atol=1e-12)
+    fn = m.as_force_fn(kT=2.0)
+    assert models.equivariance_deviation(fn, Q[0]) < 1e-10
+    assert (m(Q, kT=0.05) - m(Q, kT=8.0)).abs().max() > 1e-3  # kT is an input
+
+
+def test_temperature_needs_the_occupation_head_and_a_positive_kT():
+    with pytest.raises(ValueError, match="occupation"):
+        models.build("gcn_lean", temperature=True)
+    with pytest.raises(ValueError, match="kT > 0"):
+        models.build("gcn_lean_mu_T")(torch.randn(4, 4), kT=0.0)

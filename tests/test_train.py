@@ -172,3 +172,42 @@ def test_lattices_of_two_sizes_train_one_model(ds, tmp_path):
         assert train.predict(model, d.Q[:2]).shape == (2, d.L, d.L)
     with pytest.raises(ValueError, match="extra"):  # resuming needs the same extra data, split included
         train.train(_cfg(epochs=4), ds, tmp_path / "mix", resume=True, progress=False, extra=[four])
+
+
+def test_a_temperature_aware_model_trains_across_kT_and_knows_its_range(ds, tmp_path):
+    """Sets at two kT train one model (a batch shares its kT); the checkpoint records the range,
+    load_force accepts kT inside it and refuses kT outside it, and a T-blind model refuses the mix."""
+    from holstein import force
+
+    hot = data.generate(tmp_path / "hot.npz", L=6, p=PAPER.replace(kT=1.0), n_random=8, n_quench=6, quench_runs=1,
+                        quench_every=10, seed=2, progress=False)
+    cfg = _cfg(model="gcn_lean_mu_T", model_config=dict(channels=(1, 8, 8, 1), center="median"), epochs=2)
+    model, _ = train.train(cfg, ds, tmp_path / "T", progress=False, extra=[(hot, "train")])
+    ck = torch.load(tmp_path / "T" / "best.pt", weights_only=False)
+    assert ck["kT_range"] == [0.1, 1.0] and ck["kT_trained"] == [0.1, 1.0]
+    f = force.load_force(str(tmp_path / "T"), PAPER.replace(kT=0.5))
+    assert f.id.endswith(":kT=0.5") and f.temperature_aware
+    Q = torch.as_tensor(hot.Q[:2])
+    torch.testing.assert_close(f(Q), model(Q, kT=0.5).detach(), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"0.1 <= kT <= 1 .*kT=2 was asked"):
+        force.load_force(str(tmp_path / "T"), PAPER.replace(kT=2.0))
+    # evaluation uses each dataset's own kT
+    e = train.evaluate(model, hot)
+    assert e["all"]["rmse"] == pytest.approx(train.force_metrics(
+        hot.F[hot.split()[1]], train.predict(model, hot.Q[hot.split()[1]], kT=1.0))["rmse"])
+    with pytest.raises(ValueError, match="parameters"):
+        train.train(_cfg(), ds, tmp_path / "blind", progress=False, extra=[(hot, "train")])
+
+
+def test_init_from_starts_at_the_twin_and_refuses_a_foreign_checkpoint(ds, tmp_path):
+    blind, _ = train.train(_cfg(model="gcn_lean_mu", model_config=dict(channels=(1, 8, 8, 1), center="median"),
+                                epochs=1), ds, tmp_path / "b", progress=False)
+    cfg = _cfg(model="gcn_lean_mu_T", model_config=dict(channels=(1, 8, 8, 1), center="median"), epochs=0,
+               init_from=str(tmp_path / "b" / "best.pt"))
+    aware, _ = train.train(cfg, ds, tmp_path / "a", progress=False)
+    Q = torch.as_tensor(ds.Q[:3])
+    torch.testing.assert_close(aware(Q, kT=0.1), blind(Q), rtol=0, atol=0)
+    train.train(_cfg(epochs=1), ds, tmp_path / "o", progress=False)  # a gcn_lean: one output per site
+    with pytest.raises(ValueError, match="do not fit"):
+        train.train(_cfg(model="gcn_lean_mu_T", model_config=dict(channels=(1, 8, 8, 1)), epochs=0,
+                         init_from=str(tmp_path / "o" / "best.pt")), ds, tmp_path / "x", progress=False)

@@ -99,7 +99,7 @@ def cmd_train(args) -> int:
     else:
         ds = artifacts.dataset(prof)  # records the path it loaded in meta["path"]
     overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
-                                   ("dtype", args.dtype), ("seed", args.seed)) if v is not None}
+                                   ("dtype", args.dtype), ("seed", args.seed), ("init_from", args.init_from)) if v is not None}
     if args.max_train is not None:  # 0: 'all'
         overrides["max_train"] = args.max_train or None
     if args.balance:
@@ -192,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--balance", action="store_true",
                    help="weight random and quench snapshots by 1/their force variance in the loss")
     t.add_argument("--seed", type=non_negative)
+    t.add_argument("--init-from", metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights and scales (e.g. a temperature-aware model from its "
+                        "T-blind twin; parameters it lacks keep their initialisation)")
     t.add_argument("--device", default="cpu", type=device)
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (every setting but --epochs "
                                                          "must match)")

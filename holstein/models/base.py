@@ -151,22 +151,38 @@ class ForceModel(nn.Module):
         E = self._energy(Q)
         return E[0] if squeeze else E
 
-    def forward(self, Q: torch.Tensor) -> torch.Tensor:
+    @property
+    def temperature_aware(self) -> bool:
+        """True for a model that takes the electrons' temperature kT as a global input."""
+        return bool(getattr(self, "temperature", False))
+
+    def _kT(self, kT, Q: torch.Tensor) -> torch.Tensor:
+        """kT as a ``(B,)`` tensor for prepared ``Q: (B, L, L)`` (default: ``physics.kT``)."""
+        kT = self.physics.kT if kT is None else kT
+        kT = torch.as_tensor(kT, dtype=Q.dtype, device=Q.device).reshape(-1)
+        if not bool((kT > 0).all()):
+            raise ValueError(f"a temperature-aware model needs kT > 0, got {kT.tolist()}")
+        return kT.expand(Q.shape[0]) if kT.numel() == 1 else kT
+
+    def forward(self, Q: torch.Tensor, kT=None) -> torch.Tensor:
+        """Forces ``(B, L, L)`` or ``(L, L)``; ``kT`` (a number or ``(B,)``) only for a temperature-aware
+        model, default its ``physics.kT``."""
         Qin_dtype = Q.dtype if isinstance(Q, torch.Tensor) else None
         Q, squeeze = self._prepare(Q)
+        glob = dict(kT=self._kT(kT, Q)) if self.temperature_aware else {}
         if self.energy_based:  # F = -∂E/∂Q, the elastic part included through V(Q)
             with torch.enable_grad():
                 Qg = Q if Q.requires_grad else Q.detach().requires_grad_(True)
                 F = forces_from_energy(self._energy(Qg), Qg, create_graph=self.training)
         else:
-            F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q))
+            F = self.f_scale.to(Q.dtype) * self.predict(self._normalise(Q), **glob)
             if self.target == "electronic":
                 F = F + elastic(Q, self.physics)
         if Qin_dtype is not None and Qin_dtype.is_floating_point:
             F = F.to(Qin_dtype)
         return F[0] if squeeze else F
 
-    def as_force_fn(self):
+    def as_force_fn(self, kT=None):
         """The model as a force function ``Q -> F`` (detached, Q's shape), the one every driver uses
         (dynamics, benchmarks, transfer check, notebooks): under ``torch.inference_mode`` for
         direct-force models, with autograd enabled for energy models (F = -∂E/∂Q).
@@ -174,16 +190,17 @@ class ForceModel(nn.Module):
         A batch of large lattices (L² >= :data:`CHUNK_SITES`) is evaluated one replica at a time:
         the same numbers (every replica's force depends on that replica alone), but activations that
         stay below the allocator's mmap threshold and nearer the cache; measured 1.6x faster for
-        4 × 200² on one thread.
+        4 × 200² on one thread. ``kT``: the electrons' temperature of a temperature-aware model.
         """
+        glob = dict(kT=kT) if self.temperature_aware else {}
         if self.energy_based:
             def one(Q):
                 with torch.enable_grad():
-                    return self(Q).detach()
+                    return self(Q, **glob).detach()
         else:
             def one(Q):
                 with torch.inference_mode():
-                    return self(Q)
+                    return self(Q, **glob)
 
         def fn(Q):
             if Q.dim() == 3 and Q.shape[0] > 1 and Q.shape[-1] * Q.shape[-2] >= CHUNK_SITES:

@@ -26,6 +26,13 @@ Occupation head (``head="occupation"``, target "electronic"): the last layer has
 site, levels and widths, and the GCN's :class:`~holstein.models.occupation.OccupationReadout`
 turns them into normalised forces through a global μ; ``predict`` is ``(B, L, L)`` either way.
 
+Temperature as an input (``temperature=True``, occupation head only): the electrons' kT enters
+twice. As physics, it is the Fermi width's floor, w_i = kT + softplus(·), so half filling stays
+exact at every kT. As a global input, the features τ = (u, u²) with u = log10(kT / 0.1) modulate
+every layer (FiLM: h -> h (1 + s_l(τ)) + b_l(τ), with s_l, b_l linear in τ and zero at
+initialisation), which is what a second, constant input channel would do to the first layer, and
+more: 2·(2 + 1)·c_{l+1} parameters per layer, O(c) work per configuration, none per site.
+
 Parameters: Σ_l (2 c_l c_{l+1} + c_{l+1}) (the last layer's c_n counted 2 for the occupation head).
 Default channels (1, 128, 512, 1024, 2048, 1024, 512, 128, 1): **10,753,793** parameters.
 Receptive field: F_i depends on Q_j for j within n nearest-neighbour hops (Manhattan distance
@@ -94,8 +101,10 @@ class GCN(ForceModel):
     DEFAULT_CHANNELS = (1, 128, 512, 1024, 2048, 1024, 512, 128, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "pyg", target: str = "total",
-                 physics=None, head: str = "force", center=False):
+                 physics=None, head: str = "force", center=False, temperature: bool = False):
         super().__init__(target=target, physics=physics, center=center)
+        if temperature and head != "occupation":
+            raise ValueError("temperature=True needs head='occupation' (kT is the width of its occupations)")
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if head == "occupation" and target != "electronic":
@@ -110,6 +119,20 @@ class GCN(ForceModel):
         self.self_convs = nn.ModuleList(gcn_conv(a, b, False, backend) for a, b in zip(widths[:-1], widths[1:]))
         self.nb_convs = nn.ModuleList(gcn_conv(a, b, True, backend) for a, b in zip(widths[:-1], widths[1:]))
         self.readout = OccupationReadout(self.physics) if head == "occupation" else None
+        self.temperature = bool(temperature)
+        if self.temperature:
+            self.film = nn.ModuleList(nn.Linear(2, 2 * b) for b in widths[1:])
+            for lin in self.film:
+                nn.init.zeros_(lin.weight)
+                nn.init.zeros_(lin.bias)
+
+    def _film(self, kT: torch.Tensor | None) -> list | None:
+        """Per layer the FiLM (scale, shift), each ``(B, 1, 1, c_{l+1})``, of temperatures ``kT: (B,)``."""
+        if not self.temperature:
+            return None
+        u = torch.log10(kT / 0.1)
+        tau = torch.stack([u, u * u], dim=-1)  # (B, 2)
+        return [tuple(t[:, None, None, :] for t in lin(tau).chunk(2, dim=-1)) for lin in self.film]
 
     @property
     def layer_widths(self) -> tuple[int, ...]:
@@ -126,29 +149,38 @@ class GCN(ForceModel):
         c = self.layer_widths
         return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:]))
 
-    def stencil_forward(self, x: torch.Tensor) -> torch.Tensor:
+    def stencil_forward(self, x: torch.Tensor, film: list | None = None) -> torch.Tensor:
         """The layers on the stencil backend, untiled and before the read-out: ``(B, l, l)`` ->
-        ``(B, l, l, c_n)``. Site-local within ``len(self.self_convs)`` hops (what :func:`tiled` cuts up)."""
+        ``(B, l, l, c_n)``. Site-local within ``len(self.self_convs)`` hops (what :func:`tiled` cuts up);
+        ``film``: :meth:`_film` of a temperature-aware model."""
         n = len(self.self_convs)
         h = x.unsqueeze(-1)  # (B, l, l, 1)
         for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
             h = fused_layer(h, cs.lin.weight, cn.lin.weight, cs.bias)  # (B, l, l, c_{k+1})
+            if film is not None:
+                h = h * (1 + film[k][0]) + film[k][1]
             if k < n - 1:
                 h = torch.relu(h)
         return h
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalised forces of normalised fields: ``(B, L, L)`` -> ``(B, L, L)``."""
+    def predict(self, x: torch.Tensor, kT: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised forces of normalised fields: ``(B, L, L)`` -> ``(B, L, L)``; ``kT: (B,)`` for a
+        temperature-aware model."""
         B, L, _ = x.shape
         n = len(self.self_convs)
+        film = self._film(self._kT(kT, x) if self.temperature else None)
         if self.backend == "pyg":
             self_e, nn_e = batched_graph(L, B, x.device)
             h = x.reshape(B * L * L, 1)  # (B*N, 1), node b*N + x*L + y
             for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
                 h = cs(h, self_e) + cn(h, nn_e)  # (B*N, c_{k+1})
+                if film is not None:
+                    c = h.shape[-1]
+                    h = (h.reshape(B, L * L, c) * (1 + film[k][0][:, 0]) + film[k][1][:, 0]).reshape(B * L * L, c)
                 if k < n - 1:
                     h = torch.relu(h)
         else:
-            h = tiled(self.stencil_forward, x, n)  # (B, L, L, c_n)
+            h = tiled(lambda xx: self.stencil_forward(xx, film), x, n)  # (B, L, L, c_n)
         h = h.reshape(B, L, L, -1)  # (B, L, L, 1) forces or (B, L, L, 2) levels, widths
-        return h[..., 0] if self.readout is None else self.readout(h, self.q_scale, self.f_scale)
+        return h[..., 0] if self.readout is None else self.readout(h, self.q_scale, self.f_scale,
+                                                                   self._kT(kT, x) if self.temperature else None)

@@ -26,7 +26,7 @@ from . import register
 from .energy_gnn import EnergyGNN
 from .gcn import GCN
 
-__all__ = ["GCNLean", "GCNLeanMu", "EnergyGNNLean"]
+__all__ = ["GCNLean", "GCNLeanMu", "GCNLeanMuT", "EnergyGNNLean"]
 
 
 @register("gcn_lean")
@@ -39,9 +39,9 @@ class GCNLean(GCN):
     DEFAULT_CHANNELS = (1, 32, 64, 64, 32, 1)
 
     def __init__(self, channels=DEFAULT_CHANNELS, backend: str = "stencil", target: str = "total",
-                 physics=None, head: str = "force", center=False):
+                 physics=None, head: str = "force", center=False, temperature: bool = False):
         super().__init__(channels=channels, backend=backend, target=target, physics=physics, head=head,
-                         center=center)
+                         center=center, temperature=temperature)
 
 
 @register("gcn_lean_mu")
@@ -57,9 +57,27 @@ class GCNLeanMu(GCNLean):
     default_target = "electronic"
 
     def __init__(self, channels=GCNLean.DEFAULT_CHANNELS, backend: str = "stencil", target: str = "electronic",
-                 physics: HolsteinParams | dict | None = PAPER, head: str = "occupation", center=False):
+                 physics: HolsteinParams | dict | None = PAPER, head: str = "occupation", center=False,
+                 temperature: bool = False):
         super().__init__(channels=channels, backend=backend, target=target, physics=physics or PAPER, head=head,
-                         center=center)
+                         center=center, temperature=temperature)
+
+
+@register("gcn_lean_mu_T")
+class GCNLeanMuT(GCNLeanMu):
+    """:class:`GCNLeanMu` with the electrons' temperature as an input: one model for every kT.
+
+    kT is the floor of the occupation widths (half filling exact at every kT) and, through
+    τ = (u, u²), u = log10(kT/0.1), a FiLM scale and shift of every layer (:mod:`.gcn`).
+    16,770 + 6·(32 + 64 + 64 + 32 + 2) = 17,934 parameters; equivariant to translations and D4 at
+    every kT. ``forward(Q, kT)``; kT defaults to ``physics.kT``.
+    """
+
+    def __init__(self, channels=GCNLean.DEFAULT_CHANNELS, backend: str = "stencil", target: str = "electronic",
+                 physics: HolsteinParams | dict | None = PAPER, head: str = "occupation", center=False,
+                 temperature: bool = True):
+        super().__init__(channels=channels, backend=backend, target=target, physics=physics, head=head,
+                         center=center, temperature=temperature)
 
 
 @register("energy_gnn_lean")

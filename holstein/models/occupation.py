@@ -67,18 +67,20 @@ class OccupationReadout(nn.Module):
         super().__init__()
         self.physics = physics
 
-    def levels(self, h: torch.Tensor, q_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(ε, w), both ``(B, L, L)``, from the raw outputs ``h: (B, L, L, 2)``."""
+    def levels(self, h: torch.Tensor, q_scale: torch.Tensor, kT=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ε, w), both ``(B, L, L)``, from the raw outputs ``h: (B, L, L, 2)``; ``kT``: ``(B,)`` (a
+        temperature-aware model: the Fermi width of each configuration) or None (``physics.kT``)."""
         p = self.physics
         eps = (p.g * q_scale.to(h.dtype)) * h[..., 0]  # (B, L, L) local levels
-        w = max(p.kT, 1e-3) + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
+        floor = max(p.kT, 1e-3) if kT is None else kT.to(h.dtype).clamp_min(1e-3)[:, None, None]
+        w = floor + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
         return eps, w
 
-    def density(self, h: torch.Tensor, q_scale: torch.Tensor) -> torch.Tensor:
+    def density(self, h: torch.Tensor, q_scale: torch.Tensor, kT=None) -> torch.Tensor:
         """n_i ``(B, L, L)`` at half filling from the raw outputs ``h: (B, L, L, 2)``."""
-        eps, w = self.levels(h, q_scale)
+        eps, w = self.levels(h, q_scale, kT)
         mu = half_filling_mu(eps, w)  # (B,)
         return torch.sigmoid((mu[:, None, None] - eps) / w)
 
-    def forward(self, h: torch.Tensor, q_scale: torch.Tensor, f_scale: torch.Tensor) -> torch.Tensor:
-        return from_density(self.density(h, q_scale), None, self.physics) / f_scale.to(h.dtype)
+    def forward(self, h: torch.Tensor, q_scale: torch.Tensor, f_scale: torch.Tensor, kT=None) -> torch.Tensor:
+        return from_density(self.density(h, q_scale, kT), None, self.physics) / f_scale.to(h.dtype)
