@@ -264,6 +264,10 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         Qd, Fd = (t.to(dtype) for t in d.tensors(device=cfg.device))
         tensors.append((Qd, Fd, torch.as_tensor(w, dtype=dtype, device=cfg.device)))
     n_train = sum(len(idx) for _, idx in sets)
+    # a temperature-aware model is selected on every temperature: the validation splits of the
+    # extras whose training split alone trains, each scored relative to its own force variance
+    val_T = [(d, split_train_val(d)[1]) for d, part in data._extra_parts(extra)
+             if part == "train" and d.params.kT != ds.params.kT] if model.temperature_aware else []
     bar = tqdm(range(start, cfg.epochs), desc=f"train {cfg.model}", disable=not progress, initial=start,
                total=cfg.epochs)
     for epoch in bar:
@@ -287,6 +291,11 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
         per_snapshot = np.mean((vpred - ds.F[va]) ** 2, axis=(-2, -1))
         val_mse = float(per_snapshot.mean())
         val_loss = cfg.loss_scale * float(np.mean(w_np[va] * per_snapshot)) / float(model.f_scale) ** 2
+        if val_T:
+            rel = [val_mse / float(ds.F[va].var())]
+            for d, v in val_T:
+                rel.append(float(np.mean((predict(model, d.Q[v], kT=d.params.kT) - d.F[v]) ** 2)) / float(d.F[v].var()))
+            val_loss = cfg.loss_scale * float(np.mean(rel))
         sched.step(val_loss)
         for k, v in (("epoch", epoch), ("train_loss", total / n_train), ("val_loss", val_loss),
                      ("val_rmse", val_mse**0.5), ("lr", opt.param_groups[0]["lr"]), ("seconds", time.perf_counter() - t0)):

@@ -182,7 +182,11 @@ def test_a_temperature_aware_model_trains_across_kT_and_knows_its_range(ds, tmp_
     hot = data.generate(tmp_path / "hot.npz", L=6, p=PAPER.replace(kT=1.0), n_random=8, n_quench=6, quench_runs=1,
                         quench_every=10, seed=2, progress=False)
     cfg = _cfg(model="gcn_lean_mu_T", model_config=dict(channels=(1, 8, 8, 1), center="median"), epochs=2)
-    model, _ = train.train(cfg, ds, tmp_path / "T", progress=False, extra=[(hot, "train")])
+    model, hist = train.train(cfg, ds, tmp_path / "T", progress=False, extra=[(hot, "train")])
+    last, _ = train.load_checkpoint(tmp_path / "T" / "last.pt")
+    rel = [float(np.mean((train.predict(last, d.Q[v], kT=d.params.kT) - d.F[v]) ** 2)) / float(d.F[v].var())
+           for d, v in ((ds, data.split_train_val(ds)[1]), (hot, data.split_train_val(hot)[1]))]
+    assert hist["val_loss"][-1] == pytest.approx(np.mean(rel), rel=1e-9)  # selected on both temperatures
     ck = torch.load(tmp_path / "T" / "best.pt", weights_only=False)
     assert ck["kT_range"] == [0.1, 1.0] and ck["kT_trained"] == [0.1, 1.0]
     f = force.load_force(str(tmp_path / "T"), PAPER.replace(kT=0.5))
