@@ -29,10 +29,11 @@ Module map (each arrow: "may import"; nothing imports against them, no cycles):
 - ``profiles``, ``notebook``, ``plotting``, ``cli``: sizes, notebook helpers, figures, the command line.
 """
 from . import dynamics, ed, forces, kpm, lattice, observables, profiles
+from .force import Force, load_force
 from .lattice import SquareLattice
 from .params import PAPER, HolsteinParams
 from .profiles import get_profile
 
 __version__ = "0.1.0"
-__all__ = ["HolsteinParams", "PAPER", "SquareLattice", "dynamics", "ed", "forces", "kpm", "lattice", "observables",
+__all__ = ["HolsteinParams", "PAPER", "Force", "load_force", "SquareLattice", "dynamics", "ed", "forces", "kpm", "lattice", "observables",
            "profiles", "get_profile", "__version__"]

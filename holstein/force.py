@@ -183,7 +183,7 @@ def load_force(spec: str, p: HolsteinParams | None = None, precision: str | None
 
 
 def _model_force(spec: str, p, precision: str, device, lattice: str) -> Force:
-    from .train import load_checkpoint
+    from .models.checkpoint import load_checkpoint
 
     path = resolve_checkpoint(spec)
     net, ck = load_checkpoint(path, device=device)
