@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv clean
+.PHONY: book test pagecheck venv clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ book: $(STAMP) _build/.cache-deps
 test: $(STAMP)
 	HOLSTEIN_PROFILE=ci MPLBACKEND=Agg $(BIN)/python -m pytest tests book --nbval-lax \
 		--nbval-sanitize-with book/nbval_sanitize.cfg -p no:cacheprovider -q
+
+# Page checks of the built book in headless Chromium (from Debian's packages, installed on first use
+# as root): no element wider than the column, no stderr or traceback, no machine paths, no figure
+# under 500 px alone in its row, a figure or prose on every first screen (pagechecks/checks.py)
+pagecheck: book
+	$(BIN)/python -m pytest pagechecks -q -p no:cacheprovider
 
 clean:
 	rm -rf _build

@@ -1,0 +1,1 @@
+"""Page checks run as their own pytest session (``make pagecheck``), after ``make book``."""
