@@ -3,15 +3,25 @@
 Every file the package writes (datasets, checkpoints, metrics, benchmark JSON, results) goes
 through :func:`atomic_write`: the content goes to a temporary file in the same folder, which then
 replaces the target with ``os.replace`` (atomic on POSIX and Windows).
+
+Before any work, a command checks its output path: :func:`check_writable` (the folder can be
+written) and :func:`check_replaceable` (an existing file there is the command's own kind of output,
+recognised by :func:`file_kind`, so that e.g. ``simulate --out`` cannot destroy an ED dataset).
 """
 from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["atomic_write", "write_json", "check_writable"]
+__all__ = ["atomic_write", "write_json", "check_writable", "check_replaceable", "file_kind", "KINDS", "TRAJECTORY_KEYS"]
+
+#: the kinds of output file :func:`file_kind` recognises, with the words a message uses for them
+KINDS = {"dataset": "an ED dataset (from `generate`)", "trajectory": "a trajectory (from `simulate`)"}
+#: the entries of a ``simulate`` trajectory (.npz)
+TRAJECTORY_KEYS = frozenset({"Q", "time", "step", "complete", "force"})
 
 
 def atomic_write(path, write: Callable) -> Path:
@@ -50,3 +60,43 @@ def check_writable(path, what: str = "output") -> Path:
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ValueError(f"cannot write {what} {path}: permission denied")
     return path
+
+
+def file_kind(path) -> str | None:
+    """What the file at ``path`` is, read from its entries (never from its name): ``"dataset"`` (an
+    .npz with a ``meta`` entry, JSON holding a ``format``: :mod:`holstein.data`), ``"trajectory"``
+    (an .npz with the entries of a ``simulate`` result, :data:`TRAJECTORY_KEYS`), or None for
+    anything else: another kind of file, or one that cannot be read (truncated, not a zip)."""
+    import numpy as np
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            if "meta" in names:
+                meta = json.loads(str(z["meta"]))
+                return "dataset" if isinstance(meta, dict) and "format" in meta else None
+            return "trajectory" if TRAJECTORY_KEYS <= names else None
+    except Exception:  # unreadable in any way (a corrupt member, a pickle, bad JSON): not a file we know
+        return None
+
+
+def check_replaceable(path, kind: str, overwrite: bool = False) -> Path:
+    """Refuse, before any work, to replace an existing file at ``path`` that is not of ``kind`` (a
+    key of :data:`KINDS`): the command's own output may be replaced (a rerun, which also resumes from
+    a checkpoint), anything else only with ``overwrite`` (``--overwrite``).
+
+    Raises a one-line ValueError naming the file, what it is and the option that replaces it.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of output {kind!r}; one of {sorted(KINDS)}")
+    path = Path(path)
+    if overwrite or not path.exists() or path.is_dir():  # a folder is check_writable's error
+        return path
+    found = file_kind(path)
+    if found == kind:
+        return path
+    what = KINDS[found] if found else "not a file this package writes, or unreadable"
+    raise ValueError(f"refusing to replace {path}: it is {what}, not {KINDS[kind]}; pass --overwrite to replace "
+                     "it, or choose another --out")

@@ -17,18 +17,21 @@ import numpy as np
 from ..profiles import PROFILES, get_profile
 from . import bench, coarsen, sweep
 from .common import add_physics, device, int_at_least, non_negative, params_from, positive
+from .common import add_overwrite, add_threads, set_threads
 
 __all__ = ["main", "build_parser"]
 
 
 def cmd_generate(args) -> int:
     from .. import artifacts, data
-    from ..files import check_writable
+    from ..files import check_replaceable, check_writable
 
     prof = get_profile(args.profile)
     p = params_from(args)
     L = prof.L_ed if args.L is None else args.L
     out = check_writable(args.out or artifacts.dataset_path(L, prof.name), "--out")
+    check_replaceable(out, "dataset", args.overwrite)  # a dataset may be regenerated; nothing else replaced
+    set_threads(args)
     ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
                        n_quench=prof.n_quench if args.n_quench is None else args.n_quench,
                        quench_runs=prof.quench_runs if args.runs is None else args.runs,
@@ -54,12 +57,14 @@ def cmd_simulate(args) -> int:
     import torch
 
     from .. import dynamics
-    from ..files import atomic_write, check_writable
+    from ..files import atomic_write, check_replaceable, check_writable
 
     prof = get_profile(args.profile)
     p = params_from(args)
     L = prof.L_ed if args.L is None else args.L
     out = check_writable(args.out, "--out")  # before the first step, not after the last
+    check_replaceable(out, "trajectory", args.overwrite)  # its own output (a rerun), nothing else
+    set_threads(args)
     ckpt = out.with_name(out.name + ".ckpt")
     if args.fresh:
         ckpt.unlink(missing_ok=True)
@@ -149,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--only-run", type=non_negative, action="append", metavar="R",
                    help="run only quench trajectory R (repeatable) and stop: several processes can share one "
                         "dataset's trajectories; the command without --only-run then assembles the file")
+    add_overwrite(g)
+    add_threads(g)
     add_physics(g)
     g.set_defaults(func=cmd_generate)
 
@@ -163,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output .npz with Q snapshots and times; its checkpoint "
                                                 "OUT.ckpt lives beside it until the run completes")
     s.add_argument("--fresh", action="store_true", help="delete an existing checkpoint and start over")
+    add_overwrite(s)
+    add_threads(s)
     add_physics(s)
     s.set_defaults(func=cmd_simulate)
 

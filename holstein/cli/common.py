@@ -7,7 +7,7 @@ import argparse
 from ..params import PAPER
 
 __all__ = ["int_at_least", "positive", "non_negative", "device", "params_from", "add_physics", "add_coupling",
-           "COUPLING"]
+           "add_threads", "set_threads", "add_overwrite", "COUPLING"]
 
 #: the parameters every dynamics subcommand may change; kT is one value (``add_physics``) or a
 #: list of temperatures (``sweep``, ``coarsen``), so it is not among them
@@ -64,3 +64,22 @@ def add_physics(sp):
     sp.add_argument("--kT", type=float, help=f"bath temperature (default {PAPER.kT})")
     sp.add_argument("--device", default="cpu", type=device, help="torch device, e.g. cpu or cuda")
     sp.add_argument("--seed", type=non_negative, default=0)
+
+
+def add_threads(sp):
+    """``--threads N``: torch's intra-op threads (``torch.set_num_threads``), as ``coarsen`` has."""
+    sp.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
+
+
+def set_threads(args) -> None:
+    """Apply ``--threads`` (if given) before any work."""
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def add_overwrite(sp):
+    """``--overwrite``: let ``--out`` replace a file of another kind (:func:`holstein.files.check_replaceable`)."""
+    sp.add_argument("--overwrite", action="store_true", help="replace an existing --out file that is not this "
+                                                             "command's own output (refused otherwise)")
