@@ -4,7 +4,7 @@
     python benchmarks/ensemble_bench.py --L 4 --steps 20 --trivial 50 --out /tmp/ensemble_toy.json
 
 Measures, for R replicas (one task each) of one quench setting:
-* ``batched``: :func:`holstein.coarsening.run_quenches` with B = R in this process, one thread;
+* ``batched``: one engine run (:func:`holstein.quench.run`) with B = R in this process, one thread;
 * ``serial``: the sweep's tasks one after the other in this process (``client="serial"``): the cost
   of per-task files, checkpoints and compact observables on top of the dynamics;
 * ``dask_<n>``: the same sweep on a LocalCluster of n single-threaded workers (cluster start-up
@@ -48,9 +48,9 @@ def main(argv=None) -> dict:
     import distributed
     import torch
 
-    from holstein import coarsening, ensemble
-    from holstein.artifacts import force_and_id
+    from holstein import ensemble, quench
     from holstein.bench import machine_info
+    from holstein.force import load_force
     from holstein.files import write_json
     from holstein.params import PAPER
 
@@ -65,9 +65,10 @@ def main(argv=None) -> dict:
         rows.append(dict(name=name, wall_s=wall, site_steps_per_s=site_steps / wall, **extra))
         print(f"{name:>10}: {wall:8.3f} s  {site_steps / wall:12.4g} site-steps/s", flush=True)
 
-    force_fn, force_id = force_and_id(args.model, p)
+    force = load_force(args.model, p)
+    force_id = force.id
     t0 = time.perf_counter()
-    coarsening.run_quenches(force_fn, args.L, args.steps, args.every, seeds=seeds, p=p, progress=False)
+    quench.run(force, args.L, seeds, p, args.steps, args.every, progress=False)
     row("batched", time.perf_counter() - t0, workers=1, B=args.replicas)
 
     tasks = ensemble.make_tasks(args.model, args.L, [args.kT], seeds, args.steps, args.every, p=p)

@@ -242,34 +242,63 @@ def benchmark(name: str) -> dict | None:
     return json.loads(path.read_text())
 
 
+def _series_force(name: str, prof: Profile, device: str):
+    """The force of a temperature series made now: ``name`` where it is valid at every profile
+    temperature; else ED where the profile's L_large fits its memory budget (at the ci size);
+    else ``name`` at the temperatures it is valid for. Returns ``({kT: Force}, note)``."""
+    from . import ed
+    from .force import load_force
+
+    refused = {}
+    for kT in prof.temperatures:
+        try:
+            load_force(name, PAPER.replace(kT=kT), "float32", device)
+        except ValueError as e:
+            refused[kT] = str(e)
+    if not refused:
+        return {kT: load_force(name, PAPER.replace(kT=kT), "float32", device) for kT in prof.temperatures}, None
+    why = next(iter(refused.values()))
+    try:
+        ed.check_memory(prof.L_large, prof.large_replicas)
+        return ({kT: load_force("ed", PAPER.replace(kT=kT), device=device) for kT in prof.temperatures},
+                f"ED at every temperature ({why})")
+    except ValueError:
+        keep = [kT for kT in prof.temperatures if kT not in refused]
+        return ({kT: load_force(name, PAPER.replace(kT=kT), "float32", device) for kT in keep},
+                f"{name} at kT = {keep} only ({why})")
+
+
 def coarsening_runs(prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
-    """``{kT: (identity, result)}`` of the large coarsening experiment (:mod:`holstein.experiment`)
+    """``{kT: (identity, result)}`` of the large coarsening experiment (:func:`holstein.quench.run`)
     at the profile's temperatures: the committed runs (:data:`COARSENING`, made by ``coarsen``)
-    where the profile says so and all exist, else run now with the best committed model at the
-    profile's ``L_large``, ``large_steps``, ``large_every`` and ``large_replicas`` (float32 model,
-    cached and resumable under :func:`cache_dir`)."""
-    from . import experiment
+    where the profile says so and all exist, else run now at the profile's ``L_large``,
+    ``large_steps``, ``large_every`` and ``large_replicas`` (cached and resumable under
+    :func:`cache_dir`) with the best committed model in float32 where it is valid at every
+    temperature, else with ED where L_large allows (the ci size: a T-blind model is valid at its
+    training kT only), else with the model at the temperatures it is valid for (printed)."""
+    from . import quench
 
     prof = prof or get_profile()
-    paths = {kT: experiment.run_path(COARSENING, kT, ".npz") for kT in prof.temperatures}
+    paths = {kT: quench.run_path(COARSENING, kT) for kT in prof.temperatures}
     if prof.large_committed and all(p.exists() for p in paths.values()):
-        return {kT: experiment.load(p) for kT, p in paths.items()}
-    name = best_model()
-    out = cache_dir() / f"coarsen_{name}_{prof.name}"
+        return {kT: quench.load(p) for kT, p in paths.items()}
+    forces, note = _series_force(best_model(), prof, device)
+    if note:
+        print(f"coarsening_runs: {note}")
     runs = {}
-    for kT in prof.temperatures:
-        p = PAPER.replace(kT=kT)
-        fn, fid = force_and_id(name, p, device, precision="float32")
-        runs[kT] = experiment.run(fn, fid, prof.L_large, prof.large_steps, prof.large_every, kT,
-                                  range(prof.large_replicas), out, p=p, device=device, progress=progress,
-                                  command=f"holstein.artifacts.coarsening_runs(profile {prof.name!r})")
+    for kT, force in forces.items():
+        out = cache_dir() / f"coarsen_{force.name}_{prof.name}"
+        runs[kT] = quench.run(force, prof.L_large, list(range(prof.large_replicas)), PAPER.replace(kT=kT),
+                              prof.large_steps, prof.large_every, quench.run_path(out, kT),
+                              phi_steps=quench.default_phi_steps(prof.large_steps, prof.large_every), device=device,
+                              progress=progress, command=f"holstein.artifacts.coarsening_runs(profile {prof.name!r})")
     return runs
 
 
 def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
     """``{force: (identity, result)}``: ED and ML quenches at kT = 0.1 on the profile's ``L_ed``
     from hot starts that no dataset used (seeds ``fresh_seed …`` + ``fresh_replicas``), replica k
-    of every force sharing its hot start and noise (:func:`holstein.experiment.paired_differences`).
+    of every force sharing its hot start and noise (:func:`holstein.quench.paired_differences`).
 
     Where the profile says so and an ED run is committed (:data:`ED_VS_ML`), the committed runs:
     ``"ed"`` and one per committed model, made by ``coarsen --model <force> --L <L_ed> --kT 0.1
@@ -277,17 +306,18 @@ def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: b
     resumable) for ED and every lean recipe, trained at the profile if none is committed; models in
     float32 (the ``coarsen`` default), ED in float64.
     """
-    from . import experiment
+    from . import quench
+    from .force import load_force
 
     prof = prof or get_profile()
-    kT, seeds = PAPER.kT, range(prof.fresh_seed, prof.fresh_seed + prof.fresh_replicas)
+    kT, seeds = PAPER.kT, list(range(prof.fresh_seed, prof.fresh_seed + prof.fresh_replicas))
     root = ED_VS_ML / f"L{prof.L_ed}"
-    if prof.fresh_committed and experiment.run_path(root / "ed", kT, ".npz").exists():
-        runs = {d.name: experiment.load(experiment.run_path(d, kT, ".npz")) for d in sorted(root.iterdir())
-                if experiment.run_path(d, kT, ".npz").exists()}
+    if prof.fresh_committed and quench.run_path(root / "ed", kT).exists():
+        runs = {d.name: quench.load(quench.run_path(d, kT)) for d in sorted(root.iterdir())
+                if quench.run_path(d, kT).exists()}
         runs = dict(ed=runs.pop("ed"), **runs)
         for name, (ident, res) in runs.items():  # the committed runs are the profile's, or none is used
-            if (ident["seeds"] != list(seeds) or int(res["step"][-1]) < prof.fresh_steps
+            if (ident["seeds"] != seeds or int(res["step"][-1]) < prof.fresh_steps
                     or ident["every"] != prof.fresh_every):
                 raise ValueError(f"the committed run {root / name} ({len(ident['seeds'])} replicas from seed "
                                  f"{ident['seeds'][0]}, {int(res['step'][-1])} steps every {ident['every']}) is not "
@@ -298,11 +328,11 @@ def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: b
     runs = {}
     for name in ["ed"] + [n for n in train.RECIPES if "_lean" in n]:
         if name == "ed":
-            fn, fid = force_and_id("ed", PAPER, device)
+            force = load_force("ed", PAPER, device=device)
         else:
-            fn, fid = force_and_id(str(trained_dir(name, prof, device, progress=progress) / "best.pt"), PAPER, device,
-                                   precision="float32")
-        runs[name] = experiment.run(fn, fid, prof.L_ed, prof.fresh_steps, prof.fresh_every, kT, seeds, out / name,
-                                    p=PAPER, phi_steps=phi_steps, device=device, progress=progress,
-                                    command=f"holstein.artifacts.fresh_quenches(profile {prof.name!r})")
+            force = load_force(str(trained_dir(name, prof, device, progress=progress) / "best.pt"), PAPER, "float32",
+                               device)
+        runs[name] = quench.run(force, prof.L_ed, seeds, PAPER, prof.fresh_steps, prof.fresh_every,
+                                quench.run_path(out / name, kT), phi_steps=phi_steps, device=device, progress=progress,
+                                command=f"holstein.artifacts.fresh_quenches(profile {prof.name!r})")
     return runs

@@ -131,17 +131,16 @@ def _save_npz(path: Path, arrays: dict, meta: dict) -> None:
 
 
 def _quench_run(parts: Path, r: int, count: int, L: int, p: HolsteinParams, quench_every: int, seed: int,
-                device: str, progress: bool):
-    """Quench trajectory ``r`` of a dataset (``count`` snapshots, one every ``quench_every`` steps),
-    run or resumed from its checkpoint ``parts/quench_<r>.pt``; returns its trajectory."""
-    force_fn = lambda Q: ed.forces(Q, p)  # noqa: E731
-    Q0, V0 = dynamics.hot_start(L, p, seed=dynamics.run_seed(seed, r))
-    state = dynamics.init(torch.as_tensor(Q0, device=device), force_fn, p, V0=torch.as_tensor(V0, device=device),
-                          seed=dynamics.run_seed(seed, r))
-    _, traj = dynamics.run(state, force_fn, p, n_steps=count * quench_every, record_every=quench_every,
-                           checkpoint_path=parts / f"quench_{r}.pt", checkpoint_every=max(quench_every, 10 * quench_every),
-                           resume=True, progress=progress, force_id=ed.force_id(p))
-    return traj
+                device: str, progress: bool) -> dict:
+    """Quench trajectory ``r`` of a dataset (``count`` snapshots, one every ``quench_every`` steps): the
+    unbatched ED run of integer seed ``run_seed(seed, r)`` with the quench engine, run or resumed in
+    ``parts/quench_<r>.npz``; returns its result (``Q (T, L, L)``, ``time (T,)``, ...)."""
+    from . import quench
+    from .force import load_force
+
+    return quench.run(load_force("ed", p, device=device), L, dynamics.run_seed(seed, r), p, count * quench_every,
+                      quench_every, parts / f"quench_{r}.npz", snapshots=True, checkpoint_every=10 * quench_every,
+                      device=device, progress=progress, desc=f"ED quench {r} L={L}")[1]
 
 
 def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quench_runs: int = 4,
@@ -202,9 +201,8 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         if count == 0:
             continue
         traj = _quench_run(parts, r, count, L, p, quench_every, seed, device, progress)
-        Q_rec = np.asarray(traj.Q)[-count:]
-        Qq.append(Q_rec)
-        tq.append(np.asarray(traj.time)[-count:])
+        Qq.append(np.asarray(traj["Q"])[-count:])
+        tq.append(np.asarray(traj["time"])[-count:])
         rq.append(np.full(count, r))
     Qq = np.concatenate(Qq) if Qq else np.zeros((0, L, L))
     nq = np.concatenate([ed.density(torch.as_tensor(Qq[s:s + batch], device=device), p).cpu().numpy()

@@ -1,36 +1,32 @@
-r"""Ensembles beyond one machine: replicas and temperature sweeps as Dask tasks, with resumable results.
+r"""Sweeps: a Dask map of quench-engine runs over tasks (temperatures × replica batches), resumable.
 
-A :class:`Task` is one quench, or one batch of replicas integrated together, identified by the force
-fingerprint (:func:`holstein.artifacts.force_and_id`: ``"ed:<params>"`` or
-``"model:<name>:<sha256[:16]>"``), L, kT and the other parameters, the seeds, the step count, the
-recording interval, the scheme and the observables' settings. Its result is a deterministic
-function of that identity: replica b starts from ``hot_start`` with the hot-start seed of
-``seeds[b]`` and draws that seed's noise (:func:`holstein.dynamics.matched_seeds`), so it is bit
-for bit the unbatched quench with integer seed ``seeds[b]``, wherever it runs.
+A :class:`Task` is one run of the quench engine (:func:`holstein.quench.run`): B replicas of one
+force at one kT. It carries the force's spec and precision, and each worker resolves them with
+:func:`holstein.force.load_force` (which refuses parameters or temperatures the force is not
+valid for); its ``key`` is the sha256 (16 hex digits) of the run's identity and length, so a moved
+weights file is the same task and a changed one is another. Replica b starts from the hot start
+and the noise of ``seeds[b]``, so it is bit for bit the unbatched quench of that seed, wherever it runs.
 
-:func:`sweep` sends the tasks to a ``dask.distributed`` client: by default a ``LocalCluster`` with
-one single-threaded worker per core; or a scheduler address or file; or any cluster object, e.g.
-``dask_jobqueue.SLURMCluster`` (optional; :func:`cluster_from_config` builds one from a YAML file).
-Files in the output folder ``out``:
+:func:`sweep` sends the tasks to a ``dask.distributed`` client (by default a ``LocalCluster`` of
+single-threaded workers; :func:`connect` makes the others). Files in the folder ``out``:
 
-* ``tasks/<key>.npz`` — one per task, key = sha256 of its identity (16 hex digits), holding the
-  :func:`holstein.coarsening.compact_observables` and the identity; written by the worker with
-  :func:`holstein.files.atomic_write`, so it is complete or absent;
-* ``tasks/<key>.ckpt`` — the dynamics checkpoint of an unfinished task (every ``checkpoint_every``
-  steps); a re-run resumes from it, bit for bit;
-* ``manifest.json`` — one entry per task: identity, status (done / failed / pending), attempts,
-  wall time, worker, error. Only client processes write it, under a file lock, merging their
-  entries into what is there; so sweeps of other identities may share the folder, even at once.
+* ``tasks/<key>.npz``, ``.state.pt``, ``.ckpt`` — the run's files (:mod:`holstein.quench.store`);
+  a re-run resumes a checkpoint bit for bit;
+* ``manifest.json`` — one entry per task: identity, force spec, status (done / failed / pending),
+  attempts, wall time, worker, error. Only client processes write it, under a file lock, merging
+  their entries into what is there; sweeps of other identities may share the folder, even at once.
 
-A re-run skips tasks whose result exists, and blow-ups (deterministic; ``retry_failed`` reruns
-them), and resumes the rest. A :class:`holstein.dynamics.BlowUpError` marks its task failed with the
-message; the others go on. Workers need ``out`` on a shared filesystem. :func:`analyse` gathers the
-finished tasks into α(T) with a jackknife over replicas.
+A re-run skips a task only when its result is verified (readable, of the task's identity, complete);
+an unreadable result or checkpoint is moved aside (``.corrupt``) and the task run again. Blow-ups are
+deterministic: they stay failed (``retry_failed`` reruns them). :func:`analyse` gathers the finished
+tasks into α(T) with a jackknife over replicas (:func:`holstein.quench.analyse`), each seed counted once.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
+import importlib.util
 import json
 import os
 import socket
@@ -42,46 +38,39 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from distributed.diagnostics.plugin import WorkerPlugin
 
-from . import coarsening, dynamics
-from .cluster import _OneThread, cluster_from_config, connect  # noqa: F401 (the last two public here too)
-from .files import atomic_write, write_json
+from . import dynamics, quench
+from .files import write_json
 from .params import PAPER, HolsteinParams
+from .quench import store
 
 __all__ = ["Task", "make_tasks", "run_task", "connect", "cluster_from_config", "sweep", "read_manifest",
            "load_result", "analyse", "MANIFEST"]
 
 MANIFEST = "manifest.json"
-_VERSION = 1
+_VERSION = 2
 _LOCK = threading.Lock()  # the file lock below does not exclude threads of one process on every OS
 
 
 # ----------------------------------------------------------------------------- tasks
-def _force(force, p: HolsteinParams, device: str):
-    """(force_fn, force_id): ``force`` a --model spec (str) or a picklable ``factory(p, device)``."""
-    if callable(force):
-        return force(p, device)
-    from . import artifacts
-
-    return artifacts.force_and_id(str(force), p, device)
-
-
 @dataclass(frozen=True)
 class Task:
-    """One quench (or batch of replicas). ``force`` says how a worker builds the force (a --model
-    spec or a picklable ``factory(p, device) -> (force_fn, force_id)``); only ``force_id`` enters
-    the identity, so a moved weights file is the same task."""
+    """One engine run: ``force`` (a spec for :func:`holstein.force.load_force`) in ``precision``,
+    fingerprinted ``force_id`` when the task was made; L, the seeds, steps, every, the parameters
+    (sorted items, kT included), the scheme, the shell width ``dr`` and the φ-map steps."""
 
-    force: object
+    force: str
+    precision: str | None
     force_id: str
     L: int
     seeds: tuple
     steps: int
     every: int
-    params: tuple               # sorted (name, value) items of the HolsteinParams (kT included)
+    params: tuple
     scheme: str = "vv_ou"
-    dr: float = 1.0             # shell width of C(r) and S(k) (compact_observables)
-    phi_at: tuple = ()          # times of the stored float16 φ maps
+    dr: float = 1.0
+    phi_steps: tuple = ()
 
     @property
     def p(self) -> HolsteinParams:
@@ -91,44 +80,54 @@ class Task:
     def kT(self) -> float:
         return float(dict(self.params)["kT"])
 
+    def recorder(self) -> quench.Recorder:
+        return quench.Recorder(self.every, self.dr, self.phi_steps)
+
     def identity(self) -> dict:
-        return dict(force=self.force_id, L=int(self.L), kT=self.kT, seeds=[int(s) for s in self.seeds],
-                    steps=int(self.steps), every=int(self.every), scheme=self.scheme, params=dict(self.params),
-                    observables=dict(dr=self.dr, phi_at=[float(t) for t in self.phi_at]))
+        """The identity of the task's run (:func:`holstein.quench.identity`)."""
+        return quench.identity(self.force_id, self.L, list(self.seeds), self.every, self.scheme, self.p,
+                               self.recorder().settings(len(self.seeds)))
 
     @property
     def key(self) -> str:
-        return _key(self.identity())
+        ident = dict(self.identity(), steps=int(self.steps))
+        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _key(identity: dict) -> str:
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def make_tasks(force, L: int, kTs: Sequence[float], seeds: Sequence[int], steps: int, every: int,
+def make_tasks(force: str, L: int, kTs: Sequence[float], seeds: Sequence[int], steps: int, every: int,
                p: HolsteinParams = PAPER, scheme: str = "vv_ou", batch: int = 1, dr: float = 1.0,
-               phi_at: Sequence[float] = ()) -> list[Task]:
-    """The tasks of a sweep: every kT in ``kTs`` × the ``seeds`` in batches of ``batch`` replicas.
+               phi_steps: Sequence[int] = (), precision: str | None = None) -> list[Task]:
+    """The tasks of a sweep: every kT in ``kTs`` × the ``seeds`` in batches of ``batch`` replicas
+    (the same seeds at every temperature: common random numbers). The force is resolved here once per
+    kT, so a force that is not valid for a temperature (a T-blind model away from its training kT)
+    or an ED run too large for memory is refused before any task starts."""
+    from .force import load_force
 
-    The same seeds are used at every temperature (common random numbers, as in
-    :func:`holstein.coarsening.run_temperatures`). The force is fingerprinted here, once per kT.
-    """
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds) or batch < 1:
         raise ValueError(f"need distinct seeds and batch >= 1, got seeds={seeds}, batch={batch}")
+    if force == "ed":
+        from . import ed
+
+        ed.check_memory(int(L), min(batch, len(seeds)))
     tasks = []
     for kT in kTs:
         pk = p.replace(kT=float(kT))
-        _, fid = _force(force, pk, "cpu")
+        fid = load_force(force, pk, precision).id
         for i in range(0, len(seeds), batch):
-            tasks.append(Task(force, fid, int(L), tuple(seeds[i:i + batch]), int(steps), int(every),
-                              tuple(sorted(pk.to_dict().items())), scheme, float(dr), tuple(map(float, phi_at))))
+            tasks.append(Task(str(force), precision, fid, int(L), tuple(seeds[i:i + batch]), int(steps), int(every),
+                              tuple(sorted(pk.to_dict().items())), scheme, float(dr), tuple(int(s) for s in phi_steps)))
     return tasks
 
 
-def _paths(out, key: str) -> tuple[Path, Path]:
-    d = Path(out) / "tasks"
-    return d / f"{key}.npz", d / f"{key}.ckpt"
+def _result_path(out, key: str) -> Path:
+    return Path(out) / "tasks" / f"{key}.npz"
+
+
+def _aside(path: Path, why: str) -> str:
+    """Move an unreadable file out of the way (``<name>.corrupt``) and say so."""
+    path.replace(path.with_name(path.name + ".corrupt"))
+    return f"{why}; moved to {path.name}.corrupt"
 
 
 def _worker_name() -> str:
@@ -141,53 +140,55 @@ def _worker_name() -> str:
 
 
 def run_task(task: Task, out, checkpoint_every: int = 1000, device: str = "cpu") -> dict:
-    """Run one task (on a worker, or here) and write ``tasks/<key>.npz``; return its manifest record.
+    """Run one task (on a worker, or here) with the engine into ``tasks/<key>.*``; return its manifest
+    record. Resumes a verified checkpoint (an unreadable one is moved aside and the task restarts).
+    A blow-up returns a failed record (the records up to it are kept, marked incomplete); any other
+    error propagates."""
+    from .force import load_force
 
-    Resumes from ``tasks/<key>.ckpt`` if present. A blow-up returns a failed record (the checkpoint
-    is removed, the message kept); any other error propagates.
-    """
     t0 = time.perf_counter()
-    res, ckpt = _paths(out, task.key)
-    res.parent.mkdir(parents=True, exist_ok=True)
-    rec = dict(worker=_worker_name(), pid=os.getpid(), device=device,
-               resumed_from_step=int(dynamics.load_checkpoint(ckpt)["state"]["step"]) if ckpt.exists() else 0)
-    p = task.p
-    force_fn, fid = _force(task.force, p, device)
-    if fid != task.force_id:
-        raise ValueError(f"the force changed since the task was made: {fid} here, {task.force_id} in the task")
-    hot, noise = dynamics.matched_seeds(task.seeds)
-    Q0, V0 = dynamics.hot_start(task.L, p, seed=hot, batch=len(hot), device=device)
-    state = dynamics.init(Q0, force_fn, p, V0=V0, seed=noise)
+    path = _result_path(out, task.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ident, ckpt, note = task.identity(), store.files(path)[2], None
+    resumed = 0
+    if ckpt.exists():
+        try:
+            resumed = int(store.read_checkpoint(path, ident)[0]["step"])
+        except ValueError as e:
+            note = _aside(ckpt, str(e))
+    rec = dict(worker=_worker_name(), pid=os.getpid(), device=device, resumed_from_step=resumed, note=note)
+    force = load_force(task.force, task.p, task.precision, device)
+    if force.id != task.force_id:
+        raise ValueError(f"the force changed since the task was made: {force.id} here, {task.force_id} in the task")
+    r = task.recorder()
     try:
-        _, traj = dynamics.run(state, force_fn, p, n_steps=task.steps, record_every=task.every, scheme=task.scheme,
-                               checkpoint_path=ckpt, checkpoint_every=checkpoint_every, resume=True, progress=False,
-                               force_id=fid)
+        quench.run(force, task.L, list(task.seeds), task.p, task.steps, task.every, path, dr=r.dr,
+                   phi_steps=r.phi_steps, scheme=task.scheme, checkpoint_every=checkpoint_every, device=device,
+                   progress=False, command=f"holstein.ensemble task {task.key}")
     except dynamics.BlowUpError as e:
-        ckpt.unlink(missing_ok=True)
         return dict(rec, status="failed", blowup=True, error=f"BlowUpError: {e}", wall_s=time.perf_counter() - t0)
-    comp = coarsening.compact_observables(traj.time.numpy(), traj.Q.numpy(), task.L, dr=task.dr,
-                                          phi_at=task.phi_at or None)
-    ident = json.dumps(task.identity(), sort_keys=True)
-    atomic_write(res, lambda fh: np.savez_compressed(fh, identity=np.array(ident), key=np.array(task.key), **comp))
-    ckpt.unlink(missing_ok=True)
-    return dict(rec, status="done", error=None, wall_s=time.perf_counter() - t0, file=str(res.relative_to(out)))
+    return dict(rec, status="done", error=None, wall_s=time.perf_counter() - t0, file=str(path.relative_to(out)))
 
 
-def load_result(path) -> tuple[dict, dict]:
-    """(identity, compact observables) of a task's result file."""
-    with np.load(path) as z:
-        comp = {k: z[k] for k in z.files if k not in ("identity", "key")}
-        ident = json.loads(str(z["identity"]))
-    if _key(ident) != Path(path).stem:
-        raise ValueError(f"{path} holds the result of another identity")
-    return ident, comp
+def load_result(path, expect: dict | None = None) -> tuple[dict, dict]:
+    """(identity, result) of a task's result file, verified (:func:`holstein.quench.load`)."""
+    return store.load(path, expect)
 
 
 # ----------------------------------------------------------------------------- manifest
 def read_manifest(out) -> dict:
-    """``{"version", "tasks": {key: entry}}`` of the folder (empty if none)."""
+    """``{"version", "tasks": {key: entry}}`` of the folder (empty if none); a damaged file is a
+    one-line ValueError naming it (a re-run of the sweep after moving it away rebuilds it)."""
     path = Path(out) / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else {"version": _VERSION, "tasks": {}}
+    if not path.exists():
+        return {"version": _VERSION, "tasks": {}}
+    try:
+        m = json.loads(path.read_text())
+        assert isinstance(m, dict) and isinstance(m.get("tasks"), dict)
+    except (ValueError, AssertionError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not a readable sweep manifest ({type(e).__name__}); move it away: a re-run of "
+                         "the sweep rebuilds it from the verified results in tasks/") from None
+    return m
 
 
 @contextlib.contextmanager
@@ -210,22 +211,108 @@ def _update_manifest(out, entries: dict) -> None:
         write_json(m, Path(out) / MANIFEST)
 
 
+# ----------------------------------------------------------------------------- clients
+class _OneThread(WorkerPlugin):
+    """Worker plugin: torch (and OpenMP) on one thread per worker thread, so workers don't oversubscribe."""
+
+    name = "holstein-one-thread"
+
+    def setup(self, worker):
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"  # for libraries that read it later
+        torch.set_num_threads(1)
+
+
+def cluster_from_config(path):
+    """A cluster object from a YAML file: ``cluster`` (the class, e.g. ``dask_jobqueue.SLURMCluster``),
+    ``options`` (its keyword arguments), and ``scale`` or ``adapt`` (keyword arguments of those
+    methods). dask-jobqueue is imported only here, when the file names it (it is optional)."""
+    import yaml
+
+    cfg = yaml.safe_load(Path(path).read_text()) or {}
+    if "cluster" not in cfg:
+        raise ValueError(f"{path}: needs a 'cluster:' entry naming the class, e.g. dask_jobqueue.SLURMCluster")
+    module, _, name = str(cfg["cluster"]).rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError as e:
+        raise ValueError(f"{path}: cannot import {cfg['cluster']} ({e}); dask-jobqueue is optional: "
+                         "pip install dask-jobqueue") from None
+    cluster = cls(**(cfg.get("options") or {}))
+    if cfg.get("adapt"):
+        cluster.adapt(**cfg["adapt"])
+    elif cfg.get("scale"):
+        cluster.scale(**cfg["scale"])
+    return cluster
+
+
+def connect(scheduler=None, cluster=None, workers: int | None = None):
+    """(client, close): a client to ``scheduler`` (address, or a scheduler JSON file), to ``cluster``
+    (an object, or a YAML path for :func:`cluster_from_config`), or else to a new ``LocalCluster``
+    with ``workers`` (default: one per core) single-threaded worker processes. ``close()`` shuts
+    down what was created here. Prints the dashboard link when there is one."""
+    from distributed import Client, LocalCluster
+
+    own = None
+    if scheduler is not None:
+        is_file = os.path.isfile(str(scheduler))
+        client = Client(scheduler_file=str(scheduler)) if is_file else Client(str(scheduler))
+    elif cluster is not None:
+        own = cluster_from_config(cluster) if isinstance(cluster, (str, os.PathLike)) else None
+        client = Client(own or cluster)
+    else:  # the scheduler's HTTP server always runs (on a free port); the dashboard pages need bokeh
+        own = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                           dashboard_address=":0")
+        client = Client(own)
+    local_only = scheduler is None and cluster is None and importlib.util.find_spec("bokeh") is None
+    print("Dask: no dashboard (pip install bokeh for one)" if local_only or not client.dashboard_link else
+          f"Dask dashboard: {client.dashboard_link}")
+
+    def close():
+        client.close()
+        if own is not None:
+            own.close()
+    return client, close
+
+
 # ----------------------------------------------------------------------------- sweep
+def _verified(t: Task, out) -> tuple[str, str | None]:
+    """("done" | "blowup" | "missing", note) of task ``t``'s result in ``out``."""
+    path = _result_path(out, t.key)
+    if not path.exists():
+        return "missing", None
+    try:
+        _, res = store.load(path, t.identity())
+    except ValueError as e:
+        return "missing", _aside(path, str(e))
+    if not bool(res["complete"]):
+        return "blowup", None
+    return ("done" if int(res["step"][-1]) >= t.steps else "missing"), None
+
+
 def _plan(tasks, out, retry_failed):
-    """(tasks to run, {key: manifest fields of tasks found finished})."""
+    """(tasks to run, {key: manifest fields of tasks whose state differs from the manifest's})."""
     m, todo, found, seen = read_manifest(out)["tasks"], [], {}, set()
     for t in tasks:
         if t.key in seen:
             continue
         seen.add(t.key)
-        res, ckpt = _paths(out, t.key)
-        e = m.get(t.key, {})
-        if res.exists():
+        e, (state, note) = m.get(t.key, {}), _verified(t, out)
+        if state == "done":
             if e.get("status") != "done":  # finished, but its client died before recording it
-                found[t.key] = dict(identity=t.identity(), status="done", error=None, file=str(res.relative_to(out)))
-            ckpt.unlink(missing_ok=True)
-        elif not (e.get("status") == "failed" and e.get("blowup") and not retry_failed):
-            todo.append(t)
+                found[t.key] = dict(identity=t.identity(), force_spec=t.force, status="done", error=None,
+                                    file=str(_result_path(out, t.key).relative_to(out)))
+            store.files(_result_path(out, t.key))[2].unlink(missing_ok=True)
+        elif state == "blowup" and not retry_failed:
+            if e.get("status") != "failed":
+                found[t.key] = dict(identity=t.identity(), force_spec=t.force, status="failed", blowup=True,
+                                    error=e.get("error") or "BlowUpError (the result is marked incomplete)")
+        else:
+            if state == "blowup":
+                for f in store.files(_result_path(out, t.key)):
+                    f.unlink(missing_ok=True)
+            todo.append((t, note))
     return todo, found
 
 
@@ -234,9 +321,10 @@ def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, c
     """Run the unfinished ``tasks`` into ``out`` and record each in the manifest as it ends.
 
     ``client``: a ``distributed.Client``; ``"serial"`` (in this process, one after the other);
-    or None (a new ``LocalCluster`` of ``workers`` processes, closed at the end; see
+    or None (a new ``LocalCluster`` of ``workers`` processes, closed at the end;
     :func:`connect`). Nothing is started when every task is finished already.
-    Returns ``dict(total, ran, skipped, done, failed, pending, out)`` for these tasks.
+    Returns ``dict(total, ran, skipped, done, failed, pending, out, errors)`` for these tasks,
+    ``errors``: ``{key: (kT, seeds, error)}`` of the failed ones.
     """
     from tqdm.auto import tqdm
 
@@ -244,8 +332,10 @@ def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, c
     (out / "tasks").mkdir(parents=True, exist_ok=True)
     todo, found = _plan(tasks, out, retry_failed)
     m = read_manifest(out)["tasks"]
-    _update_manifest(out, {**found, **{t.key: dict(identity=t.identity(), status="pending", error=None,
-                                                   attempts=m.get(t.key, {}).get("attempts", 0) + 1) for t in todo}})
+    _update_manifest(out, {**found, **{t.key: dict(identity=t.identity(), force_spec=t.force, status="pending",
+                                                   error=None, note=note,
+                                                   attempts=m.get(t.key, {}).get("attempts", 0) + 1)
+                                       for t, note in todo}})
 
     def record(t, fut_or_rec):
         try:
@@ -257,7 +347,7 @@ def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, c
 
     with tqdm(total=len(todo), desc="tasks", unit="task", disable=not progress or not todo) as bar:
         if todo and client == "serial":
-            for t in todo:
+            for t, _ in todo:
                 record(t, lambda t=t: run_task(t, out, checkpoint_every, device))
         elif todo:
             from distributed import as_completed
@@ -266,68 +356,81 @@ def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, c
             try:
                 c.register_plugin(_OneThread(), name=_OneThread.name)
                 futs = {c.submit(run_task, t, str(out), checkpoint_every, device,
-                                 key=f"holstein-task-{t.key}-{uuid.uuid4().hex[:8]}"): t for t in todo}
+                                 key=f"holstein-task-{t.key}-{uuid.uuid4().hex[:8]}"): t for t, _ in todo}
                 for fut in as_completed(futs):
                     record(futs[fut], fut)
             finally:
                 close()
     final = read_manifest(out)["tasks"]
     keys = list(dict.fromkeys(t.key for t in tasks))
+    by_key = {t.key: t for t in tasks}
     status = [final.get(k, {}).get("status", "pending") for k in keys]
+    errors = {k: (by_key[k].kT, list(by_key[k].seeds), final[k].get("error")) for k, s in zip(keys, status)
+              if s == "failed"}
     return dict(total=len(keys), ran=len(todo), skipped=len(keys) - len(todo), done=status.count("done"),
-                failed=status.count("failed"), pending=status.count("pending"), out=str(out))
+                failed=status.count("failed"), pending=status.count("pending"), out=str(out), errors=errors)
 
 
 # ----------------------------------------------------------------------------- analysis
-def _jsonable(x):
-    """Plain JSON types; NaN and infinities become null (strict JSON)."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        x = x.tolist()
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    x = x.item() if isinstance(x, np.generic) else x
-    return (x if np.isfinite(x) else None) if isinstance(x, float) else x
+def _disjoint(parts: list) -> tuple[list, list]:
+    """(parts to merge, seeds left out): larger batches first, then by first seed; a part that
+    shares a seed with one already taken is left out, so that no replica counts twice."""
+    taken, keep, dropped = set(), [], []
+    for ident, res in sorted(parts, key=lambda ir: (-len(ir[0]["seeds"]), ir[0]["seeds"])):
+        if taken & set(ident["seeds"]):
+            dropped.append(ident["seeds"])
+            continue
+        taken |= set(ident["seeds"])
+        keep.append((ident, res))
+    return sorted(keep, key=lambda ir: ir[0]["seeds"]), dropped
 
 
 def analyse(out, t_min: float | None = None, t_max: float | None = None, write: bool = True) -> list[dict]:
-    """Gather the finished tasks of ``out`` into coarsening observables and α(T).
+    """Gather the finished tasks of ``out`` into α(T) (:func:`holstein.quench.analyse`).
 
-    Tasks are grouped by identity up to kT and seeds (one group per sweep setting); within a group
-    the replicas of each kT are merged (:func:`holstein.coarsening.merge_compact`) and α fitted with
-    :func:`holstein.coarsening.growth_exponent_compact` (jackknife error over replicas).
-    Returns ``[dict(identity, kT (sorted), results={kT: dict(alpha, alpha_err, ..., n_replicas, seeds,
-    growth, compact)}, failed=[(kT, seeds, error)])]``; ``write``: a summary in ``out/analysis.json``."""
+    Tasks are grouped by force spec and identity up to kT, seeds and the force's fingerprint (which
+    holds kT for ED); within a group each kT's replicas are merged (:func:`holstein.quench.merge`;
+    a seed that ran in several batches counts once). Returns ``[dict(identity, force, kT (sorted),
+    results={kT: dict(alpha, alpha_err, ..., n_replicas, seeds, growth, compact)}, failed=[(kT, seeds,
+    error)], duplicates=[(kT, seeds)])]``; ``write``: a summary in ``out/analysis.json``."""
     out = Path(out)
+    if not (out / MANIFEST).exists():
+        raise ValueError(f"{out} holds no sweep (no {out / MANIFEST})")
     groups: dict[str, dict] = {}
     for key, e in read_manifest(out)["tasks"].items():
-        ident, res = e.get("identity"), _paths(out, key)[0]
-        base = {k: v for k, v in ident.items() if k not in ("kT", "seeds")}
+        ident = e.get("identity")
+        if not ident:
+            continue
+        base = {k: v for k, v in ident.items() if k not in ("kT", "seeds", "force", "phi_replicas")}
         base["params"] = {k: v for k, v in base["params"].items() if k != "kT"}
-        if base["force"].startswith("ed:"):  # the ED fingerprint holds kT too
-            base["force"] = "ed:" + json.dumps({k: v for k, v in json.loads(base["force"][3:]).items() if k != "kT"},
-                                               sort_keys=True)
-        g = groups.setdefault(json.dumps(base, sort_keys=True), dict(identity=base, parts={}, failed=[]))
-        if e.get("status") == "done" and res.exists():
-            g["parts"].setdefault(ident["kT"], []).append(load_result(res))
+        spec = e.get("force_spec", ident["force"])
+        g = groups.setdefault(json.dumps([spec, base], sort_keys=True),
+                              dict(identity=base, force=spec, parts={}, failed=[], duplicates=[]))
+        if e.get("status") == "done":
+            try:
+                g["parts"].setdefault(ident["kT"], []).append(store.load(_result_path(out, key), ident))
+            except (ValueError, FileNotFoundError) as err:
+                g["failed"].append((ident["kT"], ident["seeds"], str(err)))
         elif e.get("status") == "failed":
             g["failed"].append((ident["kT"], ident["seeds"], e.get("error")))
     result = []
     for g in groups.values():
         res = {}
         for kT, parts in sorted(g["parts"].items()):
-            parts = sorted(parts, key=lambda ic: ic[0]["seeds"])
-            comp = coarsening.merge_compact([c for _, c in parts])
-            a = coarsening.growth_exponent_compact(comp, t_min=t_min, t_max=t_max)
-            res[kT] = dict(a, n_replicas=int(comp["C"].shape[1]), seeds=[s for i, _ in parts for s in i["seeds"]],
-                           compact=comp)
-        result.append(dict(identity=g["identity"], kT=sorted(res), results=res, failed=g["failed"]))
+            parts, dropped = _disjoint(parts)
+            g["duplicates"] += [(kT, s) for s in dropped]
+            ident, comp = parts[0] if len(parts) == 1 else quench.merge(parts)
+            a = quench.analyse({kT: comp}, t_min=t_min, t_max=t_max)[kT]
+            fit = quench.growth_exponent(comp, t_min=a["t_min"], t_max=a["t_max"])
+            res[kT] = dict(a, fit=fit["fit"], growth=fit["growth"], seeds=quench.seed_list(ident["seeds"]),
+                           force=ident["force"], compact=comp)
+        result.append(dict(identity=g["identity"], force=g["force"], kT=sorted(res), results=res, failed=g["failed"],
+                           duplicates=g["duplicates"]))
     if write:
         keep = ("alpha", "alpha_err", "alpha_err_fit", "alpha_err_jackknife", "t_min", "t_max", "n_points",
-                "n_replicas", "seeds")
-        summary = [dict(identity=g["identity"], failed=g["failed"],
+                "n_replicas", "seeds", "force", "growth_factor", "collapse")
+        summary = [dict(identity=g["identity"], force=g["force"], failed=g["failed"], duplicates=g["duplicates"],
                         temperatures=[dict({k: r[k] for k in keep}, kT=kT, time=r["growth"]["time"], L=r["growth"]["L"])
                                       for kT, r in g["results"].items()]) for g in result]
-        write_json(_jsonable(summary), out / "analysis.json")
+        write_json(quench.jsonable(summary), out / "analysis.json")
     return result

@@ -1,4 +1,4 @@
-"""Support for the book's notebooks: setup, trained models, a cached quench, and tables.
+"""Support for the book's notebooks: setup, trained models, a cached quench (the engine's), and tables.
 
 Paths, datasets and trained models of a profile live in :mod:`holstein.artifacts`; this module
 only adds what a notebook cell needs on top of them: the trained force fields of a chapter with
@@ -48,20 +48,27 @@ def setup(seed: int = 0) -> tuple[str, Profile]:
 
 def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, seed: int = 0,
            prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
-    """A Langevin quench from the reference hot start to ``kT`` with ED or a trained model.
+    """A Langevin quench from the reference hot start of integer ``seed`` to ``kT`` with ED (``"ed"``,
+    ``"kpm"``) or a trained model (committed, else trained at the profile: :func:`artifacts.trained_dir`).
 
-    Returns ``dict(time (T,), Q (T, L, L))`` (numpy): the one-replica case of
-    :func:`holstein.coarsening.run_quenches`, cached (and resumable) in :func:`cache_dir` so that
-    chapters share it.
+    Returns ``dict(time (T,), Q (T, L, L))`` (numpy): the engine's unbatched run
+    (:func:`holstein.quench.run`), cached and resumable in :func:`artifacts.cache_dir` under a name
+    made of the force's fingerprint, so that chapters share it and retrained weights make a new run.
     """
-    from . import coarsening
+    import hashlib
+
+    from . import quench as engine
+    from .force import load_force
 
     prof = prof or get_profile()
     p = PAPER.replace(kT=kT)
-    path = artifacts.cache_dir() / f"quench_{name}_{prof.name}_L{L}_n{n_steps}_e{every}_kT{kT:g}_s{seed}.npz"
-    run = coarsening.run_quenches(artifacts.force_fn(name, p, prof, device), L, n_steps, every, seeds=[seed], p=p,
-                                  device=device, path=path, progress=progress)
-    return dict(time=run["time"], Q=run["Q"][:, 0])
+    spec = name if name in ("ed", "kpm") else str(artifacts.trained_dir(name, prof, device, progress=progress) / "best.pt")
+    force = load_force(spec, p, device=device)
+    tag = hashlib.sha256(force.id.encode()).hexdigest()[:12]
+    path = artifacts.cache_dir() / f"quench_{name}_{tag}_L{L}_n{n_steps}_e{every}_s{seed}.npz"
+    _, res = engine.run(force, L, int(seed), p, n_steps, every, path, snapshots=True, device=device, progress=progress,
+                        desc=f"quench {name} L={L}")
+    return dict(time=res["time"], Q=res["Q"])
 
 
 def markdown_table(header, rows, align=None):

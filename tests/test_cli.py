@@ -62,14 +62,14 @@ def test_generate_simulate_bench(tmp_path, capsys):
 
 
 def test_coarsen_runs_extends_and_analyses(tmp_path, capsys):
-    from holstein import experiment
+    from holstein import quench
 
     args = ["coarsen", "--model", "gcn_lean_mu_L24_extra", "--L", "8", "--kT", "0.1", "--replicas", "2",
             "--every", "10", "--checkpoint-every", "20", "--threads", "1", "--out", str(tmp_path)]
     assert main(args + ["--steps", "40", "--phi-steps", "10", "30"]) == 0
-    assert experiment.load(tmp_path / "kT0.1")[1]["phi_step"].tolist() == [10, 30]
+    assert quench.load(tmp_path / "kT0.1")[1]["phi_step"].tolist() == [10, 30]
     assert main(args + ["--steps", "80"]) == 0          # extends the finished run
-    ident, res = experiment.load(tmp_path / "kT0.1")
+    ident, res = quench.load(tmp_path / "kT0.1")
     assert res["step"][-1] == 80 and ident["force"].endswith(":float32") and "--steps 80" in res["command"]
     assert main(["coarsen", "--analyse", str(tmp_path)]) == 0
     assert "alpha" in capsys.readouterr().out
@@ -90,13 +90,22 @@ def test_helpful_errors(tmp_path, capsys):
 # ----------------------------------------------------------------------------- silent wrong results
 def _stale_checkpoint(out: Path, seed: int, steps: int = 20, every: int = 5):
     """The checkpoint a killed `simulate --seed SEED` leaves beside OUT (same settings as the CLI)."""
-    p = PAPER
-    Q0, V0 = dynamics.hot_start(4, p, seed=seed)
-    fn = lambda Q: ed.forces(Q, p)  # noqa: E731
-    st = dynamics.init(Q0, fn, p, V0=V0, seed=seed)
-    dynamics.run(st, fn, p, n_steps=steps, record_every=every, checkpoint_path=out.with_name(out.name + ".ckpt"),
-                 checkpoint_every=max(every, 1000), progress=False,
-                 force_id=ed.force_id(p))
+    from holstein import quench
+    from holstein.force import load_force
+
+    force = load_force("ed", PAPER)
+    calls = {"n": 0}
+
+    def killed(Q):  # dies after the first checkpoint
+        calls["n"] += 1
+        if calls["n"] > every + 2:
+            raise KeyboardInterrupt
+        return force(Q)
+
+    with pytest.raises(KeyboardInterrupt):
+        quench.run(killed, 4, seed, PAPER, steps, every, out, snapshots=True, checkpoint_every=every,
+                   force_id=force.id, progress=False)
+    assert quench.files(out)[2].exists()
 
 
 def test_simulate_refuses_a_checkpoint_of_another_seed(tmp_path, capsys):
@@ -316,10 +325,10 @@ def test_ctrl_c_in_simulate_says_how_to_resume(tmp_path, uninterrupted):
     """Defect 18: Ctrl-C gave a KeyboardInterrupt traceback; now one line, and the rerun is exact."""
     out = tmp_path / "s.npz"
     proc = _cli(*SIM, "--out", str(out))
-    _wait_for(out.with_name("s.npz.ckpt"), proc)  # the first periodic checkpoint (step 1000)
+    _wait_for(out.with_name("s.ckpt"), proc)  # the first periodic checkpoint (step 1000)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "Traceback" not in err and "resume" in err and "s.npz.ckpt" in err
+    assert proc.returncode == 130 and "Traceback" not in err and "resume" in err and "s.ckpt" in err
     assert _cli(*SIM, "--out", str(out)).wait(timeout=300) == 0
     np.testing.assert_array_equal(np.load(out)["Q"], uninterrupted["Q"])
 
@@ -331,7 +340,7 @@ def test_sigkill_then_resume_is_bit_for_bit(tmp_path, delay, tiny):
     command again: the result equals an uninterrupted run bit for bit."""
     rng = np.random.default_rng(int(delay * 10))
     jobs = {
-        "simulate": (SIM + ["--out", str(tmp_path / "s.npz")], tmp_path / "s.npz.ckpt", tmp_path / "s.npz"),
+        "simulate": (SIM + ["--out", str(tmp_path / "s.npz")], tmp_path / "s.ckpt", tmp_path / "s.npz"),
         "generate": (["generate", "--L", "6", "--n-random", "16", "--n-quench", "40", "--runs", "2", "--every", "10",
                       "--out", str(tmp_path / "g.npz")], tmp_path / "g.npz.parts" / "spec.json", tmp_path / "g.npz"),
         "train": (["train", "--model", "gcn_lean", "--data", str(tiny), "--epochs", "12", "--out", str(tmp_path / "t")],

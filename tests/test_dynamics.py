@@ -72,7 +72,8 @@ def test_same_seed_same_trajectory_and_batched_equals_one_by_one(scheme, device)
 
     a, ta = go(Q0, V0, 7)
     b, tb = go(Q0, V0, 7)
-    assert_same_state(a, b) and torch.equal(ta.Q, tb.Q)
+    assert_same_state(a, b)
+    assert torch.equal(ta.Q, tb.Q) and torch.equal(ta.F, tb.F)
     c, _ = go(Q0, V0, 8)
     assert not torch.equal(a.Q, c.Q)
     assert a.rng[0].device.type == device and ta.Q.shape == (1 + n // 5, B, L, L)
@@ -124,45 +125,23 @@ def test_hot_start_defaults_are_standard_deviations():
     assert torch.equal(Q1, Q[0])
 
 
-# ----------------------------------------------------------------------------- 3. resume
-class _Interrupt(Exception):
-    pass
-
-
+# ----------------------------------------------------------------------------- 3. segments
 @pytest.mark.parametrize("scheme", dyn.SCHEMES)
-def test_resume_is_bit_for_bit(tmp_path, scheme):
+def test_a_run_in_segments_is_the_run_in_one_go(scheme):
+    """What the quench engine's checkpoints rely on: run(n) then run(m) from its final state equals
+    run(n + m), state and snapshots, bit for bit (the generators continue where they stopped)."""
     p = HolsteinParams(g=0.0, gamma=0.7, kT=0.4, dt=0.05)
     f = harmonic(p)
     s0 = dyn.init(torch.zeros(3, 4, 4), f, p, seed=2)
-    kw = dict(record_every=4, scheme=scheme, fields=("Q", "F"), checkpoint_every=7, progress=False)
-    full, tfull = dyn.run(s0, f, p, 50, checkpoint_path=tmp_path / "full.pt", **kw)
-
-    calls = {"n": 0}
-
-    def dying(Q):  # killed during step 31 (after the checkpoint at step 28)
-        calls["n"] += 1
-        if calls["n"] == 32:
-            raise _Interrupt
-        return elastic(Q, p)
-
-    path = tmp_path / "ck.pt"
-    s0b = dyn.init(torch.zeros(3, 4, 4), f, p, seed=2)
-    with pytest.raises(_Interrupt):
-        dyn.run(s0b, dying, p, 50, checkpoint_path=path, **kw)
-    assert dyn.load_checkpoint(path)["state"]["step"] == 28
-    assert not list(tmp_path.glob("*.tmp*"))  # atomic writes leave no temporaries
-    again, tagain = dyn.run(s0b, f, p, 50, checkpoint_path=path, resume=True, **kw)
-    assert_same_state(again, full)
-    for name in ("time", "step", "Q", "F"):
-        assert torch.equal(getattr(tagain, name), getattr(tfull, name))
-    assert tagain.V is None and len(tagain) == 1 + -(-50 // 4)  # the final state is always recorded
-    # the resume() entry point; a finished checkpoint returns the same result at once
-    again2, tagain2 = dyn.resume(path, f, p, progress=False)
-    assert_same_state(again2, full) and torch.equal(tagain2.Q, tfull.Q)
-    with pytest.raises(ValueError, match="parameters"):
-        dyn.resume(path, f, p.replace(kT=0.5), progress=False)
-    with pytest.raises(ValueError, match="another run"):
-        dyn.run(s0b, f, p, 60, checkpoint_path=path, resume=True, **kw)
+    kw = dict(record_every=4, scheme=scheme, fields=("Q", "F"), progress=False)
+    full, tfull = dyn.run(s0, f, p, 48, **kw)
+    mid, t1 = dyn.run(s0, f, p, 28, **kw)
+    end, t2 = dyn.run(mid, f, p, 20, **kw)
+    assert_same_state(end, full)
+    assert torch.equal(torch.cat([t1.Q, t2.Q[1:]]), tfull.Q) and torch.equal(torch.cat([t1.F, t2.F[1:]]), tfull.F)
+    assert tfull.V is None and len(tfull) == 1 + 48 // 4
+    c, _ = dyn.run(dyn.init(torch.zeros(3, 4, 4), f, p, seed=3), f, p, 48, **kw)
+    assert not torch.equal(c.Q, full.Q)  # the comparison can fail
 
 
 # ----------------------------------------------------------------------------- 4. Newtonian

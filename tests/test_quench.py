@@ -1,11 +1,12 @@
-"""Tests of holstein.experiment: segmented, resumable, extendable coarsening runs and their analysis."""
+"""Tests of holstein.quench: the engine (segmented, resumable, extendable runs), the store (identity,
+verified reads, merge) and the analysis (α, collapse, paired tests)."""
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from holstein import coarsening, dynamics, experiment
+from holstein import coarsening, dynamics, observables, quench
 from holstein.forces import elastic
 from holstein.params import PAPER
 
@@ -17,9 +18,14 @@ def _force(Q):
     return elastic(Q, PAPER) + 1.5 * torch.tanh(Q)
 
 
+def _toy(L_, steps, every, kT, seeds, out, force=_force, force_id="toy", **kw):
+    """The engine at kT with a toy force, writing ``out/kT<kT>.npz``."""
+    return quench.run(force, L_, seeds, PAPER.replace(kT=kT), steps, every, quench.run_path(out, kT),
+                      force_id=force_id, progress=False, **kw)
+
+
 def _run(out, steps=60, every=10, checkpoint_every=20, force=_force, **kw):
-    return experiment.run(force, "toy", L, steps, every, 0.1, SEEDS, out, checkpoint_every=checkpoint_every,
-                          progress=False, **kw)
+    return _toy(L, steps, every, 0.1, SEEDS, out, force=force, checkpoint_every=checkpoint_every, **kw)
 
 
 def _reference(steps, every):
@@ -28,7 +34,7 @@ def _reference(steps, every):
     Q0, V0 = dynamics.hot_start(L, PAPER, seed=hot, batch=2)
     state = dynamics.init(Q0, _force, PAPER, V0=V0, seed=noise)
     _, traj = dynamics.run(state, _force, PAPER, n_steps=steps, record_every=every, progress=False)
-    return traj, coarsening.compact_observables(traj.time.numpy(), traj.Q.numpy(), L)
+    return traj, quench.compact_observables(traj.time.numpy(), traj.Q.numpy(), L)
 
 
 def test_segmented_run_equals_one_uninterrupted_run(tmp_path):
@@ -82,22 +88,69 @@ def test_extension_equals_the_longer_run(tmp_path):
     assert same["step"][-1] == 80
 
 
-def test_another_identity_is_refused(tmp_path):
+def test_another_identity_is_refused_naming_the_field(tmp_path):
     _run(tmp_path, steps=20)
-    with pytest.raises(ValueError, match="another run"):
-        experiment.run(_force, "another force", L, 40, 10, 0.1, SEEDS, tmp_path, progress=False,
-                       checkpoint_every=20)
+    with pytest.raises(ValueError, match=r"another run \(force: toy there, another force here\)"):
+        _toy(L, 40, 10, 0.1, SEEDS, tmp_path, force_id="another force", checkpoint_every=20)
+    with pytest.raises(ValueError, match=r"seeds: \[3, 5\] there, \[3, 6\] here"):
+        _toy(L, 40, 10, 0.1, [3, 6], tmp_path)
 
 
-@pytest.mark.parametrize("kw", [dict(steps=25, every=10), dict(checkpoint_every=15), dict(checkpoint_every=5)])
+def test_unaligned_lengths_record_every_multiple_and_the_last_step(tmp_path):
+    # steps not a multiple of every, checkpoints not on the recorded steps: the recorded steps are
+    # the multiples of every and the final one, and the numbers those of one uninterrupted run
+    _, res = _run(tmp_path / "a", steps=25, checkpoint_every=7)
+    assert res["step"].tolist() == [0, 10, 20, 25]
+    traj, ref = _reference(25, 10)
+    np.testing.assert_array_equal(res["m"], ref["m"])
+
+
+@pytest.mark.parametrize("kw", [dict(checkpoint_every=0), dict(steps=-1)])
 def test_bad_sizes_are_errors(tmp_path, kw):
     args = dict(steps=60, every=10, checkpoint_every=20) | kw
     with pytest.raises(ValueError):
         _run(tmp_path, **args)
 
 
+def test_a_run_with_files_needs_a_fingerprint(tmp_path):
+    with pytest.raises(ValueError, match="fingerprint"):
+        quench.run(_force, L, SEEDS, PAPER, 20, 10, tmp_path / "x.npz", progress=False)
+
+
+def test_damaged_files_are_one_line_errors_naming_the_file(tmp_path):
+    _run(tmp_path, steps=20)
+    res, state, ckpt = quench.files(tmp_path / "kT0.1.npz")
+    state.write_bytes(state.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"kT0\.1\.state\.pt is not a readable final state"):
+        _run(tmp_path, steps=40)
+    res.write_bytes(res.read_bytes()[:300])
+    with pytest.raises(ValueError, match=r"kT0\.1\.npz is not a readable quench result"):
+        _run(tmp_path, steps=40)
+    ckpt.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"kT0\.1\.ckpt is not a readable run checkpoint"):
+        _run(tmp_path, steps=40)
+    other = tmp_path / "data.npz"
+    np.savez(other, Q=np.zeros(3))
+    with pytest.raises(ValueError, match="not a quench result"):
+        quench.load(other)
+
+
+def test_a_blow_up_keeps_every_record_up_to_it(tmp_path):
+    # dt = 5 blows up within a few steps: the records before it are kept (after the last checkpoint too)
+    p = PAPER.replace(kT=0.1, dt=4.0)
+    with pytest.raises(dynamics.BlowUpError) as e:
+        quench.run(_force, L, SEEDS, p, 400, 1, tmp_path / "b.npz", force_id="toy", checkpoint_every=1000,
+                   progress=False)
+    ident, res = quench.load(tmp_path / "b.npz")
+    assert not bool(res["complete"]) and res["step"].tolist() == list(range(len(res["step"])))
+    assert len(res["step"]) > 1 and e.value.result[1]["step"].tolist() == res["step"].tolist()
+    assert not quench.files(tmp_path / "b.npz")[2].exists()
+    again = quench.run(_force, L, SEEDS, p, 400, 1, tmp_path / "b.npz", force_id="toy", progress=False)
+    assert not bool(again[1]["complete"])  # deterministic: returned as it is, still marked incomplete
+
+
 def test_default_phi_steps_hold_the_reference_times():
-    s = experiment.default_phi_steps(25000, 100)
+    s = quench.default_phi_steps(25000, 100)
     assert 600 in s and 20000 in s and s[0] == 100 and s[-1] == 25000 and all(x % 100 == 0 for x in s)
     assert len(s) >= 8
 
@@ -119,7 +172,7 @@ def _synthetic(alpha, B=4, T=60, L_sys=400, scaling=True, seed=0):
 
 
 def test_analysis_recovers_a_known_exponent_and_perfect_scaling():
-    row = experiment.analyse({0.1: _synthetic(0.3)})[0.1]
+    row = quench.analyse({0.1: _synthetic(0.3)})[0.1]
     assert row["alpha"] == pytest.approx(0.3, abs=0.01)
     assert row["n_replicas"] == 4 and np.isfinite(row["alpha_err_jackknife"])
     assert row["growth_factor"] == pytest.approx((row["t_max"] / row["t_min"]) ** 0.3, rel=0.05)
@@ -129,27 +182,27 @@ def test_analysis_recovers_a_known_exponent_and_perfect_scaling():
 
 
 def test_collapse_measure_sees_a_violation_of_scaling():
-    good = experiment.analyse({0.1: _synthetic(0.3)})[0.1]["collapse"]
-    bad = experiment.analyse({0.1: _synthetic(0.3, scaling=False)})[0.1]["collapse"]
+    good = quench.analyse({0.1: _synthetic(0.3)})[0.1]["collapse"]
+    bad = quench.analyse({0.1: _synthetic(0.3, scaling=False)})[0.1]["collapse"]
     assert bad > 10 * max(good, 1e-3)
 
 
 def test_collapse_spread_checks_its_input():
     r = np.arange(10.0)
     with pytest.raises(ValueError):
-        experiment.collapse_spread(r, np.ones((2, 10)), [1.0, np.nan])
+        quench.collapse_spread(r, np.ones((2, 10)), [1.0, np.nan])
     with pytest.raises(ValueError):
-        experiment.collapse_spread(r, np.ones((2, 9)), [1.0, 2.0])
-    assert experiment.collapse_spread(r, np.stack([2.0 ** (-r / 2), 2.0 ** (-r / 3)]), [2.0, 3.0]) < 1e-2
+        quench.collapse_spread(r, np.ones((2, 9)), [1.0, 2.0])
+    assert quench.collapse_spread(r, np.stack([2.0 ** (-r / 2), 2.0 ** (-r / 3)]), [2.0, 3.0]) < 1e-2
 
 
 def test_paired_differences_of_a_run_with_itself_vanish_and_see_a_changed_force(tmp_path):
     a = _run(tmp_path / "a", steps=40)
-    d = experiment.paired_differences(a, a)
+    d = quench.paired_differences(a, a)
     assert d["n"] == 2 and np.all(d["dC"] == 0) and np.all(d["dm"] == 0)
     stiffer = lambda Q: _force(Q) - 0.3 * Q  # noqa: E731
     b = _run(tmp_path / "b", steps=40, force=stiffer)
-    d = experiment.paired_differences(b, a, steps=[20, 40])
+    d = quench.paired_differences(b, a, steps=[20, 40])
     assert d["dC"].shape == (2, a[1]["r"].size) and np.all(np.isfinite(d["dC_se"]))
     assert np.abs(d["dm"]).max() > 0
 
@@ -159,13 +212,13 @@ def test_paired_differences_are_the_mean_and_standard_error_over_replicas():
     base = dict(step=np.array([0, 10]), r=np.arange(3.0), m=np.zeros((2, 3)), L=np.zeros((2, 3)),
                 C=np.zeros((2, 3, 3)))
     shifted = dict(base, C=base["C"] + np.array([0.1, 0.2, 0.3])[None, :, None])
-    d = experiment.paired_differences((ident, shifted), (ident, base))
+    d = quench.paired_differences((ident, shifted), (ident, base))
     np.testing.assert_allclose(d["dC"], 0.2)
     np.testing.assert_allclose(d["dC_se"], 0.1 / np.sqrt(3))
     with pytest.raises(ValueError, match="not paired"):
-        experiment.paired_differences((ident, shifted), (dict(ident, seeds=[0, 1, 3]), base))
+        quench.paired_differences((ident, shifted), (dict(ident, seeds=[0, 1, 3]), base))
     with pytest.raises(ValueError, match="not recorded"):
-        experiment.paired_differences((ident, shifted), (ident, base), steps=[5])
+        quench.paired_differences((ident, shifted), (ident, base), steps=[5])
 
 
 def test_paired_test_passes_noise_and_fails_a_bias():
@@ -174,21 +227,21 @@ def test_paired_test_passes_noise_and_fails_a_bias():
     r = np.arange(8.0)
     base = dict(step=np.array([0, 10]), r=r, m=np.zeros((2, 16)), L=np.zeros((2, 16)), C=np.zeros((2, 16, 8)))
     noisy = dict(base, C=1e-3 * rng.standard_normal((2, 16, 8)))
-    [row] = experiment.paired_test(experiment.paired_differences((ident, noisy), (ident, base)), [10])
+    [row] = quench.paired_test(quench.paired_differences((ident, noisy), (ident, base)), [10])
     assert row["sharp"] and row["max_zse"] < 0.01 and row["consistent"] == (row["worst"] <= 1)
     assert row["replicas_for_tol"] == int(np.ceil(16 * (row["max_zse"] / 0.01) ** 2)) <= 16
     biased = dict(noisy, C=noisy["C"] + 0.01 * (r < 3))  # a real difference at short range
-    [row] = experiment.paired_test(experiment.paired_differences((ident, biased), (ident, base)), [10])
+    [row] = quench.paired_test(quench.paired_differences((ident, biased), (ident, base)), [10])
     assert not row["consistent"] and row["max_dC"] > 0.009 and row["worst"] > 10
     far = dict(noisy, C=noisy["C"] + 0.01 * (r > 6))     # beyond r_max = 6: not tested
-    assert experiment.paired_test(experiment.paired_differences((ident, far), (ident, base)), [10])[0]["max_dC"] < 0.005
+    assert quench.paired_test(quench.paired_differences((ident, far), (ident, base)), [10])[0]["max_dC"] < 0.005
     with pytest.raises(ValueError, match="not among"):
-        experiment.paired_test(experiment.paired_differences((ident, noisy), (ident, base)), [5])
+        quench.paired_test(quench.paired_differences((ident, noisy), (ident, base)), [5])
 
 
 def test_default_checkpoint_interval_is_a_multiple_of_every(tmp_path):
     # e.g. the book profile records every 400 steps: checkpoints every 800, not the invalid 1000
-    ident, res = experiment.run(_force, "toy", L, 800, 400, 0.1, SEEDS, tmp_path, progress=False)
+    ident, res = _toy(L, 800, 400, 0.1, SEEDS, tmp_path)
     assert res["step"].tolist() == [0, 400, 800]
 
 
@@ -198,12 +251,12 @@ def test_committed_runs_are_found_for_every_temperature(tmp_path, monkeypatch):
     from holstein import artifacts, profiles
 
     for kT in (0.05, 0.1):
-        experiment.run(_force, f"toy {kT}", L, 20, 10, kT, SEEDS, tmp_path, progress=False)
+        _toy(L, 20, 10, kT, SEEDS, tmp_path, force_id=f"toy {kT}")
     monkeypatch.setattr(artifacts, "COARSENING", tmp_path)
-    monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
+    monkeypatch.setattr(quench, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
     runs = artifacts.coarsening_runs(profiles.get_profile("ci").replace(temperatures=(0.05, 0.1)))
     assert {kT: ident["force"] for kT, (ident, _) in runs.items()} == {0.05: "toy 0.05", 0.1: "toy 0.1"}
-    assert experiment.run_path(tmp_path, 0.1, ".npz").name == "kT0.1.npz"
+    assert quench.run_path(tmp_path, 0.1).name == "kT0.1.npz"
 
 
 def test_committed_fresh_quenches_are_loaded_ed_first_and_must_be_the_profiles(tmp_path, monkeypatch):
@@ -213,9 +266,9 @@ def test_committed_fresh_quenches_are_loaded_ed_first_and_must_be_the_profiles(t
     prof = profiles.get_profile("ci").replace(fresh_committed=True, fresh_steps=20, fresh_every=10, fresh_replicas=2)
     seeds = range(prof.fresh_seed, prof.fresh_seed + 2)
     for name in ("a_model", "ed"):
-        experiment.run(_force, f"toy {name}", L, 20, 10, 0.1, seeds, tmp_path / f"L{prof.L_ed}" / name, progress=False)
+        _toy(L, 20, 10, 0.1, list(seeds), tmp_path / f"L{prof.L_ed}" / name, force_id=f"toy {name}")
     monkeypatch.setattr(artifacts, "ED_VS_ML", tmp_path)
-    monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
+    monkeypatch.setattr(quench, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
     runs = artifacts.fresh_quenches(prof)
     assert list(runs) == ["ed", "a_model"] and runs["ed"][0]["force"] == "toy ed"
     with pytest.raises(ValueError, match="not the profile's"):
@@ -226,23 +279,139 @@ def test_merged_runs_equal_the_run_of_all_their_seeds(tmp_path, capsys):
     """Replica b of a batch is the unbatched quench of its seed, so runs of seeds [3] and [5]
     merge into the run of [3, 5]; runs of another force or sharing a seed do not merge."""
     whole = _run(tmp_path / "whole")
-    a = experiment.run(_force, "toy", L, 60, 10, 0.1, [3], tmp_path / "a", checkpoint_every=20, progress=False)
-    b = experiment.run(_force, "toy", L, 40, 10, 0.1, [5], tmp_path / "b", checkpoint_every=20, progress=False)
-    ident, res = experiment.merge([a, b], tmp_path / "m.npz", command="merge a b")
+    a = _toy(L, 60, 10, 0.1, [3], tmp_path / "a", checkpoint_every=20)
+    b = _toy(L, 40, 10, 0.1, [5], tmp_path / "b", checkpoint_every=20)
+    ident, res = quench.merge([a, b], tmp_path / "m.npz", command="merge a b")
     assert ident["seeds"] == SEEDS and res["command"] == "merge a b" and list(res["step"]) == [0, 10, 20, 30, 40]
     for k in ("m", "C", "L", "S_pipi"):
         np.testing.assert_array_equal(res[k], whole[1][k][:5])
     assert len(res["part_commands"]) == 2 and res["wall_s"] == pytest.approx(a[1]["wall_s"] + b[1]["wall_s"])
-    d = experiment.paired_differences((ident, res), (whole[0], whole[1]), steps=[40])
+    d = quench.paired_differences((ident, res), (whole[0], whole[1]), steps=[40])
     assert np.all(d["dC"] == 0)
     with pytest.raises(ValueError, match="share seeds"):
-        experiment.merge([a, a])
-    other = experiment.run(lambda Q: _force(Q) - 0.3 * Q, "stiffer", L, 40, 10, 0.1, [7], tmp_path / "o",
-                           checkpoint_every=20, progress=False)
+        quench.merge([a, a])
+    other = _toy(L, 40, 10, 0.1, [7], tmp_path / "o", force=lambda Q: _force(Q) - 0.3 * Q, force_id="stiffer",
+                 checkpoint_every=20)
     with pytest.raises(ValueError, match="force"):
-        experiment.merge([a, other])
+        quench.merge([a, other])
     from holstein.cli import main
     assert main(["coarsen", "--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "cli")]) == 0
-    back = experiment.load(tmp_path / "cli" / "kT0.1.npz")
+    back = quench.load(tmp_path / "cli" / "kT0.1.npz")
     assert back[0]["seeds"] == SEEDS and "--merge" in back[1]["command"]
     assert main(["coarsen", "--merge", str(tmp_path / "a"), str(tmp_path / "o")]) == 2  # no --out
+
+
+def test_ctrl_c_checkpoints_the_current_step_and_the_rerun_is_bit_for_bit(tmp_path):
+    """Ctrl-C inside a step (SIGINT to this process): the driver finishes the step and raises
+    dynamics.Interrupted; the engine checkpoints that (unrecorded) step and the rerun equals the
+    uninterrupted run, also on the recorded steps after it."""
+    import os
+    import signal
+
+    calls = {"n": 0}
+
+    def interrupted_once(Q):
+        calls["n"] += 1
+        if calls["n"] == 24:
+            os.kill(os.getpid(), signal.SIGINT)
+        return _force(Q)
+
+    with pytest.raises(KeyboardInterrupt, match="stopped at step 23 of 60"):
+        _run(tmp_path / "a", force=interrupted_once, checkpoint_every=40)
+    state, acc = quench.store.read_checkpoint(tmp_path / "a" / "kT0.1.npz")
+    assert state["step"] == 23 and acc["step"] == [0, 10, 20]
+    _, res = _run(tmp_path / "a", checkpoint_every=40)
+    _, ref = _run(tmp_path / "b", checkpoint_every=40)
+    for k in ("m", "C", "L", "S", "step"):
+        np.testing.assert_array_equal(res[k], ref[k])
+
+
+def test_batched_and_unbatched_starts():
+    # an int seed is the unbatched run; replica b of a batch is the unbatched run of seeds[b]
+    one = quench.start(_force, L, 5, PAPER)
+    batch = quench.start(_force, L, [3, 5], PAPER)
+    assert one.Q.shape == (L, L) and batch.Q.shape == (2, L, L)
+    assert torch.equal(batch.Q[1], one.Q) and torch.equal(batch.V[1], one.V)
+    with pytest.raises(ValueError, match="distinct"):
+        quench.start(_force, L, [3, 3], PAPER)
+
+
+def test_the_committed_200x200_runs_reproduce_their_analysis():
+    """The committed coarsening runs load through the store and give their committed analysis.json
+    bit for bit (α, jackknife errors, growth factors, window sensitivity, collapse)."""
+    from holstein import artifacts
+
+    committed = json.loads((artifacts.COARSENING / "analysis.json").read_text())["results"]
+    runs = {float(kT): quench.load(quench.run_path(artifacts.COARSENING, float(kT)))[1] for kT in committed}
+    assert quench.jsonable(quench.analyse(runs)) == committed
+
+
+# ----------------------------------------------------------------------------- compact observables
+def test_compact_observables_of_a_perfect_checkerboard():
+    Q0, T, B, n = 0.7, 3, 2, 8
+    stag = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    Q = np.stack([np.stack([Q0 * stag, -Q0 * stag + 0.3])] * T)  # replica 1: the other phase, shifted
+    c = quench.compact_observables(np.arange(T) * 2.0, Q, n)
+    np.testing.assert_allclose(c["m"], Q0, rtol=1e-12)
+    np.testing.assert_allclose(c["C"], 1.0, rtol=1e-12)             # one domain: C ≡ 1 on every shell
+    assert c["r"][0] == 0 and np.all(np.isnan(c["L"]))              # C never crosses 1/2
+    np.testing.assert_allclose(c["S_pipi"], n * n * Q0 ** 2, rtol=1e-12)
+    assert c["k"][0] == 0
+    np.testing.assert_allclose(c["S"][..., 0], n * n * Q0 ** 2, rtol=1e-12)  # peak at k = |q - (π, π)| = 0
+    np.testing.assert_allclose(c["S"][..., 1:], 0.0, atol=1e-12)
+    rec = quench.Recorder(every=1, phi_steps=(0, 2))   # the φ maps, chosen by step
+    acc = rec.new()
+    rec.observe(acc, [0, 1, 2], Q, dt=2.0)
+    res = rec.result(acc)
+    np.testing.assert_array_equal(res["phi_step"], [0, 2])
+    assert res["phi"].dtype == np.float16 and res["phi"].shape == (2, B, n, n)
+    np.testing.assert_allclose(res["phi"][:, 0].astype(float), Q0, rtol=1e-3)
+    np.testing.assert_allclose(res["phi"][:, 1].astype(float), -Q0, rtol=1e-3)
+    assert res["C"].dtype == np.float32 and "Q" not in res
+    one = quench.compact_observables(np.arange(T) * 2.0, Q[:, 0], n)   # (T, L, L): B = 1 kept
+    assert one["C"].shape == (T, 1, c["r"].size)
+
+
+def test_compact_observables_agree_with_the_ensemble_functions():
+    rng = np.random.default_rng(0)
+    n, T, B = 8, 4, 3
+    stag = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    Q = rng.normal(size=(T, B, n, n)) + stag * np.where(np.arange(n)[:, None] < n // 2, 1.0, -1.0)
+    c = quench.compact_observables(np.arange(T), Q, n)
+    _, C_ens = coarsening.correlation_curves(Q)
+    np.testing.assert_allclose(quench.ensemble_correlation(c), C_ens, rtol=0, atol=1e-13)
+    for i in range(T):
+        r, Cb = observables.correlation(Q[i], average_batch=False, dr=1.0)
+        np.testing.assert_array_equal(c["C"][i], Cb)
+        np.testing.assert_array_equal(c["L"][i], [observables.domain_size(r, x) for x in Cb])
+    runs = [(dict(format=1, seeds=[b], force="x", params=dict(dt=1.0)), dict(quench.compact_observables(
+        np.arange(T), Q[:, [b]], n), step=np.arange(T), phi_step=np.zeros(0, int), phi=np.zeros(0))) for b in range(B)]
+    _, merged = quench.merge(runs)
+    np.testing.assert_allclose(merged["C"], c["C"], atol=1e-14)
+    np.testing.assert_allclose(merged["phi2"], c["phi2"], atol=1e-14)
+
+
+def _power_law(alphas, A=1.5, L_sys=4000):
+    """Compact observables whose replica b has C_b(r, t) = 2^(-r / L_b(t)), L_b = A t^α_b (C_b(L_b) = 1/2)."""
+    t = np.geomspace(1, 1000, 25)
+    r = np.linspace(0, 200, 20001)
+    Lb = A * t[:, None] ** np.asarray(alphas)[None, :]                      # (T, B)
+    C = 2.0 ** (-r[None, None, :] / Lb[..., None])
+    return dict(time=t, r=r, C=C, phi2=np.ones_like(Lb), L_sys=L_sys)
+
+
+def test_jackknife_alpha_of_a_synthetic_power_law():
+    a = quench.growth_exponent(_power_law([0.4] * 4))
+    assert abs(a["alpha"] - 0.4) < 1e-4 and a["n_points"] >= 8
+    assert a["alpha_err_jackknife"] < 1e-4                                 # every replica has α = 0.4
+    assert np.isnan(quench.growth_exponent(_power_law([0.4]))["alpha_err_jackknife"])  # B = 1
+    comp = _power_law([0.3, 0.5, 0.35, 0.45])
+    a = quench.growth_exponent(comp)
+    assert 0.3 < a["alpha"] < 0.5
+    loo = []
+    for b in range(4):
+        sub = dict(comp, C=np.delete(comp["C"], b, axis=1), phi2=np.delete(comp["phi2"], b, axis=1))
+        loo.append(quench.growth_exponent(sub, t_min=a["t_min"], t_max=a["t_max"])["alpha"])
+    loo = np.array(loo)
+    assert a["alpha_err_jackknife"] == pytest.approx(np.sqrt(3 / 4 * np.sum((loo - loo.mean()) ** 2)), rel=1e-12)
+    assert a["alpha_err_jackknife"] > 0.02

@@ -7,31 +7,28 @@ otherwise, and reports a user error in one line (exit status 2) instead of a tra
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from ..profiles import PROFILES, get_profile
 from . import bench, coarsen, sweep
 from .common import add_physics, device, int_at_least, non_negative, params_from, positive
-from .common import add_overwrite, add_threads, set_threads
 
 __all__ = ["main", "build_parser"]
 
 
 def cmd_generate(args) -> int:
     from .. import artifacts, data
-    from ..files import check_replaceable, check_writable
+    from ..files import check_writable
 
     prof = get_profile(args.profile)
     p = params_from(args)
     L = prof.L_ed if args.L is None else args.L
+    if L % 2:  # before any file: a refused start must leave no partial work behind
+        raise ValueError(f"L must be even (the CDW checkerboard), got {L}")
     out = check_writable(args.out or artifacts.dataset_path(L, prof.name), "--out")
-    check_replaceable(out, "dataset", args.overwrite)  # a dataset may be regenerated; nothing else replaced
-    set_threads(args)
     ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
                        n_quench=prof.n_quench if args.n_quench is None else args.n_quench,
                        quench_runs=prof.quench_runs if args.runs is None else args.runs,
@@ -45,52 +42,45 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _force(args, p):
-    """(force_fn, force_id) of ``--model``: "ed", a committed model name or a checkpoint path
-    (:func:`holstein.artifacts.force_and_id`)."""
-    from .. import artifacts
-
-    return artifacts.force_and_id(args.model, p, args.device)
-
-
 def cmd_simulate(args) -> int:
-    import torch
-
-    from .. import dynamics
-    from ..files import atomic_write, check_replaceable, check_writable
+    """``simulate``: one quench from the hot start of ``--seed`` with the quench engine, keeping the Q
+    snapshots (:func:`holstein.quench.run`); resumable, extendable, refused for a force not valid here."""
+    from .. import dynamics, quench
+    from ..files import check_writable
+    from ..force import load_force
 
     prof = get_profile(args.profile)
     p = params_from(args)
     L = prof.L_ed if args.L is None else args.L
-    out = check_writable(args.out, "--out")  # before the first step, not after the last
-    check_replaceable(out, "trajectory", args.overwrite)  # its own output (a rerun), nothing else
-    set_threads(args)
-    ckpt = out.with_name(out.name + ".ckpt")
+    out = check_writable(quench.files(check_writable(args.out, "--out"))[0], "--out")  # before the first step
+    ckpt = quench.files(out)[2]
+    force = load_force(args.model, p, device=args.device)
     if args.fresh:
         ckpt.unlink(missing_ok=True)
-    force_fn, force_id = _force(args, p)
-    Q0, V0 = dynamics.hot_start(L, p, seed=args.seed)
-    state = dynamics.init(torch.as_tensor(Q0, device=args.device), force_fn, p,
-                          V0=torch.as_tensor(V0, device=args.device), seed=args.seed)
-    meta = dict(params=json.dumps(p.to_dict()), model=args.model, force=force_id, command=args.command_line)
-    save = lambda traj, complete: atomic_write(out, lambda fh: np.savez_compressed(  # noqa: E731
-        fh, Q=np.asarray(traj.Q), time=np.asarray(traj.time), step=np.asarray(traj.step), complete=complete, **meta))
+        quench.files(out)[1].unlink(missing_ok=True)
+        if out.exists():
+            quench.load(out)  # a quench result may be replaced, nothing else
+            out.unlink()
     try:
-        _, traj = dynamics.run(state, force_fn, p, n_steps=args.steps, record_every=args.every,
-                               checkpoint_path=ckpt, checkpoint_every=max(args.every, 1000), resume=True,
-                               progress=True, force_id=force_id)
+        ident, res = quench.run(force, L, args.seed, p, args.steps, args.every, out, snapshots=True,
+                                device=args.device, command=args.command_line, desc=f"simulate L={L}")
     except dynamics.BlowUpError as e:
-        save(e.trajectory, False)
-        print(f"error: {e}\nkept the {len(e.trajectory)} snapshots recorded before it in {out} (marked "
+        print(f"error: {e}\nkept the {len(e.result[1]['step'])} snapshots recorded before it in {out} (marked "
               "incomplete: complete=False)", file=sys.stderr)
         return 3
     except KeyboardInterrupt as e:
         print(f"interrupted: {e}; the checkpoint {ckpt} holds the run so far; run the same command again to "
               "resume it (add --fresh to start over)", file=sys.stderr)
         return 130
-    save(traj, True)
-    ckpt.unlink(missing_ok=True)
-    print(f"wrote {out}: {len(traj.time)} snapshots of a {L}x{L} quench to kT={p.kT}")
+    except ValueError as e:
+        if "belongs to another run" in str(e):
+            raise ValueError(f"{e} (--fresh deletes it and starts over)") from None
+        raise
+    if not bool(res["complete"]):
+        print(f"error: {out} holds a run that blew up at step {int(res['step'][-1])} or soon after (complete=False); "
+              "--fresh starts it over", file=sys.stderr)
+        return 3
+    print(f"wrote {out}: {len(res['step'])} snapshots of a {L}x{L} quench to kT={p.kT}")
     return 0
 
 
@@ -154,24 +144,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--only-run", type=non_negative, action="append", metavar="R",
                    help="run only quench trajectory R (repeatable) and stop: several processes can share one "
                         "dataset's trajectories; the command without --only-run then assembles the file")
-    add_overwrite(g)
-    add_threads(g)
     add_physics(g)
     g.set_defaults(func=cmd_generate)
 
     s = sub.add_parser("simulate", help="Langevin quench from a hot start with ED or a trained model")
-    s.add_argument("--model", default="ed", help="'ed', a committed model (e.g. gcn_lean_mu_L24_extra) or a "
-                                                 "checkpoint (.pt) from `train`")
+    s.add_argument("--model", default="ed", help="'ed', 'kpm', a committed model (e.g. gcn_lean_mu_L24_extra) or a "
+                                                 "checkpoint (.pt) from `train`; a model refuses parameters it was "
+                                                 "not trained for")
     s.add_argument("--profile", help=prof_help)
     s.add_argument("--L", type=int_at_least(2), help="lattice size, even (default: the profile's L_ed)")
     s.add_argument("--steps", type=non_negative, required=True)
     s.add_argument("--every", type=positive, default=50, help="steps between recorded snapshots (the final "
                                                              "state is always recorded)")
-    s.add_argument("--out", required=True, help="output .npz with Q snapshots and times; its checkpoint "
-                                                "OUT.ckpt lives beside it until the run completes")
-    s.add_argument("--fresh", action="store_true", help="delete an existing checkpoint and start over")
-    add_overwrite(s)
-    add_threads(s)
+    s.add_argument("--out", required=True, help="output .npz (a quench result: Q snapshots, compact observables); "
+                                                "its checkpoint <stem>.ckpt lives beside it until the run completes, "
+                                                "its final state <stem>.state.pt after (a rerun with more --steps "
+                                                "extends it)")
+    s.add_argument("--fresh", action="store_true", help="delete an existing checkpoint or result of this output "
+                                                        "and start over")
     add_physics(s)
     s.set_defaults(func=cmd_simulate)
 

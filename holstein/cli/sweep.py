@@ -1,6 +1,7 @@
 """``python -m holstein sweep``: quenches at several temperatures × replicas as Dask tasks."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..profiles import get_profile
@@ -12,19 +13,22 @@ __all__ = ["cmd_sweep", "add_parser"]
 def cmd_sweep(args) -> int:
     """``sweep``: a temperature × replica sweep on Dask (:func:`holstein.ensemble.sweep`), or ``--analyse DIR``."""
     from .. import ensemble
-    from ..cluster import connect
 
     if args.analyse:
         groups = ensemble.analyse(args.analyse)
         if not groups:
-            raise ValueError(f"{args.analyse} holds no sweep tasks (no {ensemble.MANIFEST})")
+            raise ValueError(f"{args.analyse} holds no sweep tasks ({ensemble.MANIFEST} lists none)")
         for g in groups:
             ident = g["identity"]
-            print(f"{ident['force'][:60]}, L={ident['L']}, {ident['steps']} steps every {ident['every']}:")
+            forces = sorted({r["force"] for r in g["results"].values()})
+            print(f"{g['force']} ({'; '.join(forces) or 'no finished task'}), L={ident['L']}, "
+                  f"{ident['params']}, every {ident['every']} steps:")
             for kT, r in g["results"].items():
                 print(f"  kT = {kT:<6g} alpha = {r['alpha']:.3f} ± {r['alpha_err']:.3f} (jackknife ± "
                       f"{r['alpha_err_jackknife']:.3f}) from {r['n_replicas']} replicas, {r['n_points']} points "
                       f"in t ∈ [{r['t_min']:g}, {r['t_max']:g}]")
+            for kT, seeds in g["duplicates"]:
+                print(f"  kT = {kT:<6g} seeds {seeds} ran in another batch too: counted once")
             for kT, seeds, err in g["failed"]:
                 print(f"  kT = {kT:<6g} seeds {seeds}: failed: {err}")
         print(f"wrote {Path(args.analyse) / 'analysis.json'}")
@@ -38,10 +42,10 @@ def cmd_sweep(args) -> int:
     p = params_from(args, COUPLING)
     seeds = range(args.seed, args.seed + args.replicas)
     tasks = ensemble.make_tasks(args.model, prof.L_ed if args.L is None else args.L, args.kT, seeds, args.steps,
-                                args.every, p=p, scheme=args.scheme, batch=args.batch)
+                                args.every, p=p, scheme=args.scheme, batch=args.batch, precision=args.precision)
     client, close = (None, lambda: None)  # None: sweep starts a LocalCluster only if there is work
     if args.scheduler or args.cluster:
-        client, close = connect(scheduler=args.scheduler, cluster=args.cluster)
+        client, close = ensemble.connect(scheduler=args.scheduler, cluster=args.cluster)
     try:
         res = ensemble.sweep(tasks, args.out, client=client, workers=args.workers,
                              checkpoint_every=args.checkpoint_every, device=args.device,
@@ -50,6 +54,8 @@ def cmd_sweep(args) -> int:
         close()
     print(f"{res['total']} tasks: {res['ran']} run, {res['skipped']} already finished; {res['done']} done, "
           f"{res['failed']} failed, {res['pending']} pending; manifest {Path(args.out) / ensemble.MANIFEST}")
+    for key, (kT, seeds, err) in res["errors"].items():
+        print(f"failed: task {key} (kT = {kT:g}, seeds {seeds}): {err}", file=sys.stderr)
     return 0 if res["done"] == res["total"] else 3
 
 
@@ -66,6 +72,7 @@ def add_parser(sub, prof_help: str) -> None:
     w.add_argument("--every", type=positive, default=100, help="steps between recorded times")
     w.add_argument("--checkpoint-every", type=positive, default=1000, help="steps between task checkpoints")
     w.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
+    w.add_argument("--precision", choices=["float32", "float64"], help="model arithmetic (default float64)")
     add_coupling(w)
     w.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
     w.add_argument("--device", default="cpu", type=device, help="torch device of the workers (cuda: one worker per GPU)")

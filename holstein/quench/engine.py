@@ -1,0 +1,147 @@
+r"""The one quench engine: :func:`run` integrates a run from its start, or resumes its checkpoint,
+or extends its finished result, recording what the :class:`~holstein.quench.recorder.Recorder`
+chooses, and writes the files of :mod:`holstein.quench.store`.
+
+Every quench of the package goes through it: ``simulate``, ``coarsen``, the sweep's tasks, the
+datasets' ED quench runs, the notebooks' and benchmarks' quenches. The dynamics are
+:func:`holstein.dynamics.run` (velocity Verlet + Ornstein–Uhlenbeck or BAOAB); the force is a
+function ``Q -> F`` (a :class:`holstein.force.Force`, whose ``id`` enters the run's identity).
+"""
+from __future__ import annotations
+
+import time as _time
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .. import dynamics
+from ..params import HolsteinParams
+from . import store
+from .recorder import Recorder
+from .start import seed_list, start
+
+__all__ = ["run", "snapshots"]
+
+
+def _check(L, steps, every, checkpoint_every):
+    if isinstance(L, bool) or int(L) < 2 or int(L) % 2:
+        raise ValueError(f"L must be even and >= 2, got {L}")
+    if isinstance(steps, bool) or int(steps) < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if int(checkpoint_every) < 1:
+        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+
+
+def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: int, path=None, *,
+        dr: float = 1.0, phi_steps: Sequence[int] = (), phi_replicas: int = 2, snapshots: bool = False,
+        scheme: str = "vv_ou", checkpoint_every: int | None = None, device: str = "cpu", progress: bool = True,
+        command: str = "", force_id: str | None = None, max_abs: float = 1e6, desc: str = "quench"
+        ) -> tuple[dict, dict]:
+    r"""The quench of ``seeds`` (:func:`holstein.quench.start.start`) to ``p.kT`` for ``steps`` steps of
+    dt, recording every ``every`` steps and the last (:class:`Recorder` with ``dr``, ``phi_steps``,
+    ``phi_replicas``, ``snapshots``). Returns ``(identity, result)`` as :func:`store.load` does.
+
+    With ``path`` (``<stem>.npz``) the run is resumable and lasting: a checkpoint of the same
+    identity is resumed (bit for bit), a finished result of as many or more steps is returned as it
+    is (a shorter one is extended from its final state: F is recomputed from Q, bit for bit where the
+    force is deterministic), and any file of another identity is refused. A checkpoint is written
+    every ``checkpoint_every`` steps (default: the largest multiple of ``every`` up to 1000) and on
+    Ctrl-C (then ``KeyboardInterrupt`` with the step). A blow-up (:class:`holstein.dynamics.BlowUpError`)
+    keeps every record up to it: the result is written with ``complete=False``, the checkpoint
+    removed, and the error re-raised with ``.result = (identity, result)``.
+
+    ``force_id`` defaults to ``force.id``; a run without ``path`` needs none.
+    """
+    force_id = getattr(force, "id", None) if force_id is None else force_id
+    if path is not None and not force_id:
+        raise ValueError("a run with a path needs the force's fingerprint (a holstein.force.Force, or force_id)")
+    checkpoint_every = every * max(1, 1000 // every) if checkpoint_every is None else int(checkpoint_every)
+    _check(L, steps, every, checkpoint_every)
+    rec = Recorder(int(every), dr, tuple(phi_steps), phi_replicas, snapshots)
+    ident = store.identity(force_id or "unspecified", L, seeds, every, scheme, p,
+                           rec.settings(len(seed_list(seeds))))
+    state = acc = None
+    if path is not None:
+        res_path, state_path, ckpt = store.files(path)
+        res_path.parent.mkdir(parents=True, exist_ok=True)
+        if ckpt.exists():
+            d, acc = store.read_checkpoint(path, ident)
+            state = dynamics.State.from_dict(d, device=device)
+        elif res_path.exists():
+            old = store.load(path, ident)
+            if int(old[1]["step"][-1]) >= steps or not bool(old[1]["complete"]):
+                return old
+            d = store.read_state(path)
+            Q = d["Q"].to(device)
+            state = dynamics.State.from_dict(dict(d, F=force(Q).to(Q.dtype)), device=device)
+            acc = rec.reopen(old[1])
+    if state is None:
+        state = start(force, L, seeds, p, device)
+        acc = rec.new()
+        rec.observe(acc, [0], state.Q.detach().cpu().numpy()[None], p.dt)
+    return _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress,
+                      command, max_abs, desc)
+
+
+def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress, command,
+               max_abs, desc):
+    from tqdm.auto import tqdm
+
+    t0 = _time.perf_counter() - acc["wall_s"]
+
+    def keep(traj):
+        idx = [i for i, s in enumerate(traj.step.tolist()[1:], 1) if rec.keeps(s, steps)]
+        rec.observe(acc, traj.step[idx].tolist(), traj.Q[idx].numpy(), p.dt)
+        acc["wall_s"] = _time.perf_counter() - t0
+
+    with tqdm(total=steps, initial=state.step, disable=not progress, unit="step", desc=desc) as bar:
+        while state.step < steps:
+            n = min(checkpoint_every - state.step % checkpoint_every, steps - state.step)
+            if state.step % rec.every:
+                n = min(n, rec.every - state.step % rec.every)  # back onto the recorded steps
+            try:
+                state, traj = dynamics.run(state, force, p, n_steps=n, record_every=rec.every, scheme=scheme,
+                                           progress=False, max_abs=max_abs)
+            except dynamics.BlowUpError as e:
+                keep(e.trajectory)
+                res = dict(rec.result(acc), complete=np.bool_(False), wall_s=np.float64(acc["wall_s"]))
+                if path is None:
+                    e.result = (ident, dict(res, command=command, time=res["step"] * p.dt))
+                    raise
+                store.save(path, ident, command, res)
+                store.files(path)[2].unlink(missing_ok=True)
+                e.result = store.load(path)
+                raise
+            except dynamics.Interrupted as e:
+                keep(e.trajectory)
+                if path is not None:
+                    store.write_checkpoint(path, ident, e.state, acc)
+                raise KeyboardInterrupt(f"stopped at step {e.state.step} of {steps}" + (
+                    f"; checkpoint {store.files(path)[2]} written" if path is not None else "")) from None
+            keep(traj)
+            if path is not None and state.step < steps:
+                store.write_checkpoint(path, ident, state, acc)
+            last = acc["parts"][-1]
+            bar.set_postfix(t=f"{state.time:.4g}", m=f"{last['m'][-1].mean():.3g}",
+                            L=f"{np.nanmean(last['L'][-1]):.3g}", refresh=False)
+            bar.update(n)
+    res = dict(rec.result(acc), complete=np.bool_(True), wall_s=np.float64(acc["wall_s"]))
+    if path is None:
+        return ident, dict(res, command=command, time=res["step"] * p.dt)
+    store.write_state(path, state)
+    store.save(path, ident, command, res)
+    store.files(path)[2].unlink(missing_ok=True)
+    return store.load(path)
+
+
+def snapshots(force: Callable, L: int, n_steps: int, every: int, seeds=(0,), p: HolsteinParams | None = None,
+              device: str = "cpu", path=None, progress: bool = True) -> dict:
+    """The Q snapshots of :func:`run` (``snapshots=True``): ``dict(time (T,), step (T,), Q (T, B, L, L)
+    numpy, seeds (B,))``, T = 1 + ceil(n_steps / every) (the final state is always recorded)."""
+    from ..params import PAPER
+
+    p = PAPER if p is None else p
+    ident, res = run(force, L, list(seeds), p, n_steps, every, path, snapshots=True, device=device,
+                     progress=progress)
+    return dict(time=res["time"], step=res["step"], Q=res["Q"], seeds=np.asarray(seed_list(ident["seeds"]), np.int64))

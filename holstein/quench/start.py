@@ -1,0 +1,42 @@
+"""The start of every quench: seeds -> hot starts and noise streams -> the initial state.
+
+Replica b of a batch ``seeds = [s_0, s_1, ...]`` draws its hot start and its Langevin noise from
+the streams of integer seed ``s_b`` (:func:`holstein.dynamics.matched_seeds`), so it is bit for
+bit the unbatched quench of seed ``s_b``, wherever and with whichever other replicas it runs; an
+ML ensemble therefore shares hot starts and noise with the ED one of the same seeds.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .. import dynamics
+from ..params import HolsteinParams
+
+__all__ = ["start", "seed_list"]
+
+
+def seed_list(seeds) -> list[int]:
+    """``seeds`` as a list of ints (an integer seed, the unbatched run, is one replica)."""
+    return [int(seeds)] if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+
+
+def start(force: Callable, L: int, seeds: int | Sequence[int], p: HolsteinParams, device: str = "cpu"
+          ) -> dynamics.State:
+    r"""The state at t = 0 of the quench of ``seeds`` from the reference hot start
+    (Q_i ~ N(0, 5/κ), V_i ~ N(0, 5/m): :func:`holstein.dynamics.hot_start`), F = ``force(Q0)``.
+
+    ``seeds``: an integer (one unbatched replica, Q of shape ``(L, L)``; the rule of ``simulate``
+    and of the datasets' ED quench runs) or a sequence of B distinct integers (a batch ``(B, L, L)``,
+    replica b the unbatched quench of ``seeds[b]``).
+    """
+    if isinstance(seeds, (int, np.integer)):
+        Q0, V0 = dynamics.hot_start(L, p, seed=int(seeds))  # drawn on the CPU, as simulate always did
+        return dynamics.init(Q0.to(device), force, p, V0=V0.to(device), seed=int(seeds))
+    seeds = seed_list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"need distinct seeds, got {seeds}")
+    hot, noise = dynamics.matched_seeds(seeds)
+    Q0, V0 = dynamics.hot_start(L, p, seed=hot, batch=len(hot), device=device)
+    return dynamics.init(Q0, force, p, V0=V0, seed=noise)
