@@ -15,13 +15,14 @@ from pathlib import Path
 from ..profiles import PROFILES, get_profile
 from . import bench, coarsen, sweep
 from .common import add_physics, device, int_at_least, non_negative, params_from, positive
+from .common import add_overwrite, add_threads, set_threads
 
 __all__ = ["main", "build_parser"]
 
 
 def cmd_generate(args) -> int:
     from .. import artifacts, data
-    from ..files import check_writable
+    from ..files import check_replaceable, check_writable
 
     prof = get_profile(args.profile)
     p = params_from(args)
@@ -29,6 +30,8 @@ def cmd_generate(args) -> int:
     if L % 2:  # before any file: a refused start must leave no partial work behind
         raise ValueError(f"L must be even (the CDW checkerboard), got {L}")
     out = check_writable(args.out or artifacts.dataset_path(L, prof.name), "--out")
+    check_replaceable(out, "dataset", args.overwrite)  # a dataset may be regenerated; nothing else replaced
+    set_threads(args)
     ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
                        n_quench=prof.n_quench if args.n_quench is None else args.n_quench,
                        quench_runs=prof.quench_runs if args.runs is None else args.runs,
@@ -46,15 +49,22 @@ def cmd_simulate(args) -> int:
     """``simulate``: one quench from the hot start of ``--seed`` with the quench engine, keeping the Q
     snapshots (:func:`holstein.quench.run`); resumable, extendable, refused for a force not valid here."""
     from .. import dynamics, quench
-    from ..files import check_writable
+    from ..files import check_replaceable, check_writable, file_kind
     from ..force import load_force
 
     prof = get_profile(args.profile)
     p = params_from(args)
     L = prof.L_ed if args.L is None else args.L
-    out = check_writable(quench.files(check_writable(args.out, "--out"))[0], "--out")  # before the first step
+    out = check_writable(args.out, "--out")  # before the first step, not after the last
+    check_replaceable(out, "trajectory", args.overwrite)  # its own output (a rerun), nothing else
+    if out.suffix != ".npz":
+        raise ValueError(f"--out {out}: a simulate result is an .npz file; name it <something>.npz")
+    set_threads(args)
     ckpt = quench.files(out)[2]
     force = load_force(args.model, p, device=args.device)
+    if args.overwrite and out.exists() and file_kind(out) != "trajectory":  # asked to replace another kind
+        for f in quench.files(out):
+            f.unlink(missing_ok=True)
     if args.fresh:
         ckpt.unlink(missing_ok=True)
         quench.files(out)[1].unlink(missing_ok=True)
@@ -144,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--only-run", type=non_negative, action="append", metavar="R",
                    help="run only quench trajectory R (repeatable) and stop: several processes can share one "
                         "dataset's trajectories; the command without --only-run then assembles the file")
+    add_overwrite(g)
+    add_threads(g)
     add_physics(g)
     g.set_defaults(func=cmd_generate)
 
@@ -162,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "extends it)")
     s.add_argument("--fresh", action="store_true", help="delete an existing checkpoint or result of this output "
                                                         "and start over")
+    add_overwrite(s)
+    add_threads(s)
     add_physics(s)
     s.set_defaults(func=cmd_simulate)
 

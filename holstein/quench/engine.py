@@ -35,6 +35,7 @@ def _check(L, steps, every, checkpoint_every):
 
 def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: int, path=None, *,
         dr: float = 1.0, phi_steps: Sequence[int] = (), phi_replicas: int = 2, snapshots: bool = False,
+        keep_state: bool | None = None,
         scheme: str = "vv_ou", checkpoint_every: int | None = None, device: str = "cpu", progress: bool = True,
         command: str = "", force_id: str | None = None, max_abs: float = 1e6, desc: str = "quench"
         ) -> tuple[dict, dict]:
@@ -51,6 +52,8 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
     keeps every record up to it: the result is written with ``complete=False``, the checkpoint
     removed, and the error re-raised with ``.result = (identity, result)``.
 
+    ``keep_state`` (default: not ``snapshots``): write the final state ``<stem>.state.pt`` that an
+    extension needs (a snapshot run, ``simulate``'s, is one file by default).
     ``force_id`` defaults to ``force.id``; a run without ``path`` needs none.
     """
     force_id = getattr(force, "id", None) if force_id is None else force_id
@@ -80,12 +83,13 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
         state = start(force, L, seeds, p, device)
         acc = rec.new()
         rec.observe(acc, [0], state.Q.detach().cpu().numpy()[None], p.dt)
+    keep_state = not snapshots if keep_state is None else keep_state
     return _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress,
-                      command, max_abs, desc)
+                      command, max_abs, desc, keep_state)
 
 
 def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress, command,
-               max_abs, desc):
+               max_abs, desc, keep_state):
     from tqdm.auto import tqdm
 
     t0 = _time.perf_counter() - acc["wall_s"]
@@ -129,7 +133,8 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
     res = dict(rec.result(acc), complete=np.bool_(True), wall_s=np.float64(acc["wall_s"]))
     if path is None:
         return ident, dict(res, command=command, time=res["step"] * p.dt)
-    store.write_state(path, state)
+    if keep_state:
+        store.write_state(path, state)
     store.save(path, ident, command, res)
     store.files(path)[2].unlink(missing_ok=True)
     return store.load(path)

@@ -8,7 +8,7 @@ unbatched run), ``every``, ``scheme``, ``params`` (kT included), and the recorde
 (``dr``, ``phi_replicas``, ``snapshots`` when Q is kept). For ``path = <stem>.npz``:
 
 * ``<stem>.npz`` — the result: ``identity`` (sorted JSON), ``command``, ``complete`` (False after
-  a blow-up: the records up to it), ``wall_s``, ``time`` (= step · dt) and the arrays of
+  a blow-up: the records up to it), ``wall_s``, ``time`` (= step · dt), ``force`` (the fingerprint) and the arrays of
   :meth:`holstein.quench.recorder.Recorder.result`; a merged run adds ``part_commands``;
 * ``<stem>.state.pt`` — the final Q, V, time, step and generator states: the run can be extended;
 * ``<stem>.ckpt`` — while running: the state and the records so far (torch.save of
@@ -100,7 +100,7 @@ def load(path, expect: dict | None = None) -> tuple[dict, dict]:
         with np.load(path, allow_pickle=False) as z:
             if "identity" not in z.files:
                 raise ValueError(f"{path} is not a quench result (no identity); refusing to use or replace it")
-            res = {k: z[k] for k in z.files if k not in ("identity", "command")}
+            res = {k: z[k] for k in z.files if k not in ("identity", "command", "force")}
             ident = json.loads(str(z["identity"]))
             res["command"] = str(z["command"]) if "command" in z.files else ""
     except ValueError as e:
@@ -123,6 +123,7 @@ def save(path, ident: dict, command: str, res: dict) -> Path:
     that use ``np.load``; :func:`load` recomputes it)."""
     arrays = {k: v for k, v in res.items() if k not in ("time", "command")}
     arrays["time"] = np.asarray(res["step"]) * ident["params"]["dt"]
+    arrays["force"] = np.array(ident["force"])  # the fingerprint, readable without parsing the identity
     return atomic_write(files(path)[0], lambda fh: np.savez_compressed(
         fh, identity=np.array(json.dumps(ident, sort_keys=True)), command=np.array(command), **arrays))
 
@@ -160,8 +161,12 @@ def read_state(path) -> dict:
     """The final state (without F) of the finished run at ``path``, to extend it."""
     res, state, _ = files(path)
     if not state.exists():
-        raise ValueError(f"{res} cannot be extended: it has no final state {state.name} (a merged run never has one;"
-                         " run more steps of its parts, or more replicas with other seeds, and merge again)")
+        with np.load(res) as z:
+            merged = "part_commands" in z.files
+        why = ("a merged run never has one: run more steps of its parts, or more replicas with other seeds, and merge "
+               "again" if merged else "a snapshot run keeps none: start it over with "
+               "all the steps (simulate --fresh)")
+        raise ValueError(f"{res} cannot be extended: it has no final state {state.name} ({why})")
     d = _torch_read(state, "final state", weights_only=True)
     if not isinstance(d, dict) or not {"Q", "V", "rng", "step", "time"} <= set(d):
         raise ValueError(f"{state} is not a final state of a run; delete it and rerun the run")
