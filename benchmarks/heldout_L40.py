@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
 
 from holstein import artifacts, data, train
+from holstein.bench import machine_record
 from holstein.files import write_json
 
 SETS = {"L40": artifacts.dataset_path(40, "paper"), "L24": artifacts.dataset_path(24, "book")}
@@ -49,12 +49,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="holstein/artifacts/L40/heldout.json")
     args = ap.parse_args(argv)
     sets = {name: data.load(path) for name, path in SETS.items()}
-    rows = {Path(w).name: row(w, sets) for w in args.models}
+    with machine_record() as machine:
+        rows = {Path(w).name: row(w, sets) for w in args.models}
     for name, r in rows.items():
         cells = [f"{k} {100 * r['heldout'][k][part]['rmse_over_std']:.2f}%" for k in sets for part in ("random", "quench")]
         print(f"{name:28s} {r['epochs']:4d} epochs {r['train_seconds']:6.0f} s  " + "  ".join(cells))
     write_json(dict(command="python " + " ".join(shlex.quote(a) for a in sys.argv), datasets={k: str(v) for k, v in SETS.items()},
-                    sha256={k: ds.sha256 for k, ds in sets.items()}, load=os.getloadavg(), models=rows), args.out, indent=2)
+                    sha256={k: ds.sha256 for k, ds in sets.items()}, machine=machine, models=rows), args.out, indent=2)
     print(f"wrote {args.out}")
     return 0
 

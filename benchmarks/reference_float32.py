@@ -13,7 +13,6 @@ over the RMSE (≪ 1: the precision does not change the result)::
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from holstein import artifacts, train
+from holstein.bench import machine_record
 from holstein.files import write_json
 from holstein.profiles import get_profile
 
@@ -48,13 +48,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     ds = artifacts.dataset(get_profile(args.profile))
-    rows = [check(r, ds) for r in args.runs]
+    with machine_record() as machine:
+        rows = [check(r, ds) for r in args.runs]
     for r in rows:
         print(f"{r['model']:12s} held-out RMSE float64 {r['rmse_float64']:.5f}, float32 {r['rmse_float32']:.5f}; "
               f"prediction difference rms {r['diff_rms']:.2e} (max {r['diff_max']:.2e}) = "
               f"{r['diff_rms_over_rmse']:.1e} of the RMSE")
-    write_json(dict(benchmark="reference_float32", dataset_sha256=ds.sha256, results=rows, torch=torch.__version__,
-                    loadavg=list(os.getloadavg()),
+    write_json(dict(benchmark="reference_float32", dataset_sha256=ds.sha256, results=rows, machine=machine,
                     command="python benchmarks/reference_float32.py " + shlex.join(sys.argv[1:] if argv is None else argv)),
                args.out)
     print(f"wrote {args.out}")

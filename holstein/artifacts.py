@@ -1,16 +1,16 @@
 """Where the committed results live, and load-or-make for the datasets and trained models.
 
-Every artifact under ``holstein/artifacts/`` (the folder beside this module) and ``benchmarks/``
-records the command that made it. The command line writes to these same paths by default, so
+Every artifact under ``holstein/artifacts/`` (the folder beside this module) records the
+command that made it. The command line writes to these same paths by default, so
 what ``python -m holstein generate/train/bench`` makes is what the book reads:
 
     data/ed_L<L>_<profile>.npz        ED datasets                 (``generate``)
     models/<model>_L<L>[_<tag>]/      weights, metrics, history   (``train``)
     reference/<model>_L<L>/           metrics, history, held-out predictions of a run without its weights
-    bench/ed.json                     ED cost benchmark           (``bench ed``)
+    bench/*.json, bench/*.png         every benchmark result: ED cost, speed, KPM accuracy, transfer, ...
+                                      (:data:`BENCHMARKS`; ``bench ed/speed/transfer``, ``benchmarks/*.py``)
     coarsening/L200/kT<kT>.npz        the 200x200 coarsening runs (``coarsen``)
     ed_vs_ml/L<L>/<force>/kT0.1.npz   ED and ML quenches from fresh hot starts (``coarsen``)
-    <repository>/benchmarks/*.json    speed, KPM accuracy, transfer (``bench speed`` ...)
 
 If an artifact is missing (e.g. at the ``ci`` profile) it is made here, resumably, under
 :func:`cache_dir` (``$HOLSTEIN_CACHE``, default ``runs/``).
@@ -35,7 +35,9 @@ __all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "m
            "reference_run"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+#: The one root of every benchmark result (JSON, PNG), inside the package so that an installed
+#: package has them; read them with :func:`benchmark`. The scripts live in ``<repository>/benchmarks/``.
+BENCHMARKS = ARTIFACTS / "bench"
 COARSENING = ARTIFACTS / "coarsening" / "L200"
 ED_VS_ML = ARTIFACTS / "ed_vs_ml"
 REFERENCE = ARTIFACTS / "reference"
@@ -232,8 +234,8 @@ def force_and_id(model: str, p=PAPER, device: str = "cpu", precision: str = "flo
 
 
 def benchmark(name: str) -> dict | None:
-    """The committed benchmark result ``benchmarks/<name>.json`` of the repository, or None (with a
-    note saying how to make it) where the package was installed without the repository."""
+    """The committed benchmark result ``holstein/artifacts/bench/<name>.json`` (:data:`BENCHMARKS`),
+    or None (with a note saying how to make it) where it is not there."""
     path = BENCHMARKS / f"{name}.json"
     if not path.exists():
         print(f"{path} is not here (installed without the repository?); make it with the command "

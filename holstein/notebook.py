@@ -129,16 +129,24 @@ def metrics_table(results: dict, kinds=("all", "random", "quench")):
 
 
 def benchmark_label(res: dict, name: str) -> str:
-    """One line saying where the timings of the committed benchmark ``benchmarks/<name>.json``
-    (``res``, as from :func:`holstein.artifacts.benchmark`) come from: the machine (GPU or CPU model,
-    cores, torch threads, device, torch version), its load average when the benchmark started
-    (``machine["loadavg"]`` or ``loadavg_before``; said so where the file records none) and the
+    """One line saying where the timings of the committed benchmark
+    ``holstein/artifacts/bench/<name>.json`` (``res``, as from :func:`holstein.artifacts.benchmark`)
+    come from: the machine (GPU or CPU model, cores, torch threads, device, torch version), its load
+    average when the benchmark started and ended (``machine["loadavg_before"]``, ``["loadavg_after"]``
+    of :func:`holstein.bench.timing.machine_record`; said so where the file records none) and the
     command that made it. Timings shown in the book carry this label; live ones say so instead."""
     m = res.get("machine", {})
-    load = m.get("loadavg") or res.get("loadavg_before")
-    load = (f"load average {', '.join(f'{x:.2f}' for x in load)} (1, 5, 15 min) when it started" if load
+
+    def avg(xs):
+        return ", ".join(f"{x:.2f}" for x in xs)
+
+    before, after = m.get("loadavg_before"), m.get("loadavg_after")
+    load = (f"load average {avg(before)} (1, 5, 15 min) when it started" if before
             else "load average not recorded in the file")
-    return (f"committed timings (benchmarks/{name}.json): {m.get('gpu') or m.get('cpu_model') or m.get('processor', '?')}, "
+    if before and after:
+        load += f", {avg(after)} when it ended"
+    return (f"committed timings (holstein/artifacts/bench/{name}.json): "
+            f"{m.get('gpu') or m.get('cpu_model') or m.get('processor', '?')}, "
             f"{m.get('cpu_count', '?')} cores, torch threads: {m.get('threads', '?')}, device "
             f"{m.get('device', '?')}, torch {m.get('torch', '?')}; {load}; made by `{res.get('command', '?')}`")
 

@@ -239,7 +239,7 @@ def plot_speed(res: dict, stem) -> list[Path]:
 
 def speed_figures(res: dict) -> tuple:
     """Two matplotlib Figures (scaling, ensemble) of a :func:`holstein.bench.bench_speed` result (a pure
-    function of the result dict, e.g. the committed ``benchmarks/speed.json``).
+    function of the result dict, e.g. the committed ``holstein/artifacts/bench/speed.json``).
 
     Scaling: (a) time per force evaluation against N = L² (log-log) for every method, with a
     c·N³ line through ED's largest point and a c·N line through the lean model's; (b) site-steps

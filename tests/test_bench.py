@@ -1,13 +1,16 @@
-"""Tests of holstein.bench: the timer and memory helpers, the ED benchmark, the KPM script.
+"""Tests of holstein.bench: the timer, the machine record and memory helpers, the ED benchmark, the
+KPM script, and that every benchmark result lives under one root.
 
 Timings are only checked against wide physical brackets (a sleep, a cost exponent), never tightly.
 The speed benchmark is tested in test_bench_speed.py.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,7 +55,48 @@ def test_peak_memory_counts_tensors():
 def test_machine_info():
     info = bench.machine_info()
     assert info["device"] == "cpu" and info["threads"] == torch.get_num_threads() and info["torch"] == torch.__version__
-    assert len(info["loadavg"]) == 3 and all(x >= 0 for x in info["loadavg"])
+    assert info["cpu_count"] == os.cpu_count() and "loadavg_after" not in info and "loadavg" not in info
+    assert len(info["loadavg_before"]) == 3 and all(x >= 0 for x in info["loadavg_before"])
+
+
+def test_machine_record_fills_the_load_after_the_block():
+    with bench.machine_record() as machine:
+        assert set(machine) == set(bench.machine_info()) and "loadavg_after" not in machine
+        time.sleep(0.01)
+    assert len(machine["loadavg_after"]) == 3 and all(x >= 0 for x in machine["loadavg_after"])
+    assert len(machine["loadavg_before"]) == 3
+    json.dumps(machine, allow_nan=False)  # JSON as it is
+    with pytest.raises(KeyError), bench.machine_record() as failed:  # the record is completed even so
+        raise KeyError
+    assert "loadavg_after" in failed
+
+
+def test_stopwatch_times_a_block():
+    with bench.stopwatch() as sw:
+        assert sw.seconds is None  # not read while it runs
+        time.sleep(0.02)
+    assert 0.019 < sw.seconds < 5
+    with bench.stopwatch() as empty:
+        pass
+    assert 0 <= empty.seconds < sw.seconds
+    with bench.stopwatch() as outer:  # nested blocks: the inner one's time is part of the outer one's
+        with bench.stopwatch() as inner:
+            time.sleep(0.005)
+    assert 0 < inner.seconds <= outer.seconds
+
+
+def test_no_clock_or_load_average_outside_the_timer():
+    """Every benchmark times with bench.timing (stopwatch / measure) and records the machine with
+    machine_record: no other module of holstein/bench/, no bench command and no benchmark script
+    (ensemble_bench.py excepted, for now) reads a clock or the load average itself."""
+    repo = Path(__file__).resolve().parents[1]
+    files = [f for f in (repo / "holstein/bench").glob("*.py") if f.name != "timing.py"]
+    files += [repo / "holstein/cli/bench.py"]
+    files += [f for f in (repo / "benchmarks").glob("*.py") if f.name != "ensemble_bench.py"]
+    clock = re.compile(r"\b(time\.(perf_counter|time|monotonic|process_time)|perf_counter|getloadavg)\b")
+    found = [f"{f.relative_to(repo)}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)
+             if clock.search(line)]
+    assert files and not found, found
 
 
 def test_measure_interleaved_alternates_and_reports_the_minimum():
@@ -118,3 +162,42 @@ def test_kpm_script_time_forces():
 
     r = time_forces(quench_like(8, PAPER, "stripes"), PAPER, repeats=2, label="x", probe_distance=4, tol=1e-3)
     assert r["L"] == 8 and r["repeats"] == 2 and 0 < r["seconds"] < 60 and r["n_moments"] > 0
+
+
+# ----------------------------------------------------------------------------- one root of benchmark results
+def test_every_committed_benchmark_is_found_by_name():
+    """All benchmark JSON lies under artifacts.BENCHMARKS (inside the package); the book reads each
+    with artifacts.benchmark(name); the repository's benchmarks/ folder holds scripts only."""
+    from holstein import artifacts
+
+    repo = Path(__file__).resolve().parents[1]
+    assert artifacts.BENCHMARKS == bench.BENCHMARKS == Path(artifacts.__file__).parent / "artifacts" / "bench"
+    committed = sorted(artifacts.BENCHMARKS.glob("*.json"))
+    assert {"ed", "speed", "kpm_accuracy", "transfer_L200", "step_L200", "tc_scan"} <= {f.stem for f in committed}
+    for f in committed:
+        assert artifacts.benchmark(f.stem) == json.loads(f.read_text()), f
+    assert not list((repo / "benchmarks").glob("*.json")) and not list((repo / "benchmarks").glob("*.png"))
+    assert all(Path(repo / p).exists() for p in artifacts.benchmark("speed")["plots"])
+
+
+def test_committed_machine_records_use_the_one_set_of_keys():
+    """The machine record of every committed benchmark is under "machine", with loadavg_before /
+    loadavg_after (the names of machine_record), never the older loadavg, load, cores or cpu."""
+    from holstein import artifacts
+
+    old = {"loadavg", "load", "cores", "cpu"}
+    for f in sorted(artifacts.BENCHMARKS.glob("*.json")):
+        res = json.loads(f.read_text())
+        for r in res.values() if f.stem == "step_L200" else [res]:  # step_L200: one result per label
+            assert "machine" in r and not old & set(r) and not old & set(r["machine"]), f
+            assert not {"loadavg_before", "loadavg_after"} & set(r), f"{f.name}: load outside the machine record"
+
+
+def test_the_package_imports_no_repository_script():
+    """No module of holstein/ imports from benchmarks/ or book/, by path or by name."""
+    root = Path(bench.__file__).resolve().parents[1]
+    bad = re.compile(r"spec_from_file_location|SourceFileLoader|sys\.path\.(insert|append)|runpy|"
+                     r"^\s*(from|import)\s+(benchmarks|book)\b|import_module\(\s*[\"'](benchmarks|book)")
+    found = [f"{f.relative_to(root)}:{i}: {line.strip()}" for f in sorted(root.rglob("*.py"))
+             for i, line in enumerate(f.read_text().splitlines(), 1) if bad.search(line)]
+    assert not found, found

@@ -1,4 +1,5 @@
-"""Tests of holstein.bench.speed: the reference approach, time_dynamics, bench_speed and its defaults.
+"""Tests of holstein.bench.speed and holstein.bench.reference: the reference approach, time_dynamics,
+bench_speed and its defaults; the benchmark scripts gpu_check.py and step_L200.py at toy size.
 
 Timings are only checked against wide physical brackets (a cost exponent), never tightly.
 """
@@ -21,9 +22,9 @@ from holstein.params import PAPER
 
 # ----------------------------------------------------------------------------- reference approach
 def _reference():
-    ref, where = bench.reference_module()
-    assert ref is not None, where
-    return ref
+    from holstein.bench import reference
+
+    return reference
 
 
 def _clone(gen):
@@ -89,8 +90,8 @@ def test_reference_baseline_graph_and_parameters():
 
 @pytest.mark.slow
 def test_reference_baseline_runs_standalone():
-    script = bench.BENCHMARKS / "reference_baseline.py"
-    out = subprocess.run([sys.executable, str(script), "--L", "4", "--repeats", "1", "--warmup", "0"],
+    out = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "holstein.bench.reference", "--L", "4",
+                          "--repeats", "1", "--warmup", "0"],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr
     assert "10,753,793 parameters" in out.stdout and "L=4" in out.stdout
@@ -212,3 +213,33 @@ def test_gpu_check_script_runs_on_the_cpu(tmp_path):
     res = json.loads(out.read_text())
     assert [(row["L"], row["B"]) for row in res["results"]] == [(8, 1), (8, 2)] * 2
     assert all(row["site_steps_per_s"] > 0 for row in res["results"]) and res["device"] == "cpu"
+
+
+def _step_L200(out, label, pre="pass"):
+    """Run benchmarks/step_L200.py at toy size in a fresh interpreter that first runs ``pre``."""
+    repo = Path(__file__).resolve().parents[1]
+    argv = [str(repo / "benchmarks/step_L200.py"), "--out", str(out), "--L", "6", "--repeats", "1", "--threads", "1",
+            "--gemm", "64", "--label", label]
+    code = f"import runpy, sys; {pre}; sys.argv = {argv!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_step_L200_script_runs_with_and_without_load_force(tmp_path):
+    """benchmarks/step_L200.py at toy size: one entry per --label in one file, each with the machine
+    record; it also runs where holstein.force does not exist (an older checkout), loading the model
+    as those checkouts did."""
+    out = tmp_path / "s.json"
+    r = _step_L200(out, "new")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = _step_L200(out, "old", "import holstein; sys.modules['holstein.force'] = None")  # import holstein.force fails
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert set(res) == {"new", "old"}
+    new, old = res["new"]["results"][0]["force"], res["old"]["results"][0]["force"]
+    assert new.startswith("model:gcn_lean_mu:") and new.endswith(":float32") and "before holstein.force" in old
+    for entry in res.values():
+        m = entry["machine"]
+        assert len(m["loadavg_before"]) == len(m["loadavg_after"]) == 3 and m["cpu_count"] >= 1
+        assert [row["model_dtype"] for row in entry["results"]] == ["float32", "float64"]
+        assert all(0 < row["t_step_s"] <= row["t_step_median_s"] and row["t_force_s"] > 0 for row in entry["results"])

@@ -1,4 +1,4 @@
-"""Tests of holstein.transfer: the ML-vs-KPM force check on a (here tiny) quench."""
+"""Tests of holstein.bench.transfer: the ML-vs-KPM force check on a (here tiny) quench."""
 import numpy as np
 import pytest
 import torch
@@ -6,7 +6,7 @@ import torch
 from holstein import coarsening, ed, kpm
 from holstein.params import PAPER
 from holstein.train import force_metrics
-from holstein.transfer import transfer_check
+from holstein.bench.transfer import transfer_check
 
 L, STEPS, EVERY, KPM = 8, 4, 2, dict(probe_distance=4, tol=1e-6)
 
@@ -30,6 +30,8 @@ def test_snapshots_and_settings(result):
     assert [s["time"] for s in result["snapshots"]] == pytest.approx([0.1, 0.2])  # the hot start is skipped
     assert result["L"] == L and result["driver"] == "ed" and result["kpm"] == KPM
     assert all(s["n_moments"] > 0 and s["t_kpm_s"] > 0 for s in result["snapshots"])
+    m = result["machine"]  # the one machine record: load before and after the check
+    assert len(m["loadavg_before"]) == len(m["loadavg_after"]) == 3 and m["device"] == "cpu"
 
 
 def test_exact_forces_have_no_error(result):

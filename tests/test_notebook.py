@@ -39,13 +39,16 @@ def test_load_models_reports_where_the_weights_come_from(monkeypatch, capsys):
 
 def test_benchmark_label_names_machine_load_and_command():
     res = dict(machine=dict(cpu_model="AMD EPYC", cpu_count=2, threads=1, device="cpu", torch="2.x",
-                            loadavg=[0.05, 0.1, 0.2]), command="python -m holstein bench speed")
+                            loadavg_before=[0.05, 0.1, 0.2]), command="python -m holstein bench speed")
     label = notebook.benchmark_label(res, "speed")
-    assert "benchmarks/speed.json" in label and "AMD EPYC" in label and "torch threads: 1" in label
-    assert "0.05, 0.10, 0.20" in label and "`python -m holstein bench speed`" in label
-    del res["machine"]["loadavg"]
+    assert "holstein/artifacts/bench/speed.json" in label and "AMD EPYC" in label and "torch threads: 1" in label
+    assert "0.05, 0.10, 0.20" in label and "`python -m holstein bench speed`" in label and "ended" not in label
+    after = dict(res, machine=dict(res["machine"], loadavg_after=[1.5, 1, 1]))
+    assert "0.05, 0.10, 0.20 (1, 5, 15 min) when it started, 1.50, 1.00, 1.00 when it ended" in notebook.benchmark_label(
+        after, "speed")
+    del res["machine"]["loadavg_before"]
     assert "not recorded" in notebook.benchmark_label(res, "speed")
-    assert "1.50" in notebook.benchmark_label(dict(res, loadavg_before=[1.5, 1, 1]), "speed")
+    assert "not recorded" in notebook.benchmark_label(dict(res, loadavg_before=[1.5, 1, 1]), "speed")  # only in machine
     assert "NVIDIA H200" in notebook.benchmark_label(dict(res, machine=dict(res["machine"], gpu="NVIDIA H200")), "x")
     speed = artifacts.benchmark("speed")  # the committed file the book reads
     assert speed is not None and "bench speed" in notebook.benchmark_label(speed, "speed")

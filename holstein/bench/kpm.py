@@ -4,16 +4,15 @@
 moment counts M and probe distances, with wall times per configuration (KPM and, when it is
 run here, ED). ``quench_like``: checkerboard fields with domain walls and noise, a stand-in for
 quench snapshots on lattices where no dataset exists. ``main`` runs the measurement of
-``benchmarks/kpm_accuracy.json``:
+``holstein/artifacts/bench/kpm_accuracy.json`` (the default ``--out``):
 
-    OMP_NUM_THREADS=1 python -m holstein.bench.kpm --out benchmarks/kpm_accuracy.json
+    OMP_NUM_THREADS=1 python -m holstein.bench.kpm --large-reference
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,8 @@ from .. import ed, kpm
 from ..data import QUENCH, RANDOM, load, random_configurations
 from ..files import check_writable, write_json
 from ..params import HolsteinParams
-from .timing import machine_info, measure
+from ..artifacts import BENCHMARKS
+from .timing import machine_record, measure, stopwatch
 
 __all__ = ["quench_like", "kpm_accuracy", "time_forces", "main"]
 
@@ -69,16 +69,16 @@ def kpm_accuracy(Q, p: HolsteinParams, n_ref=None, moments=(250, 500, 1000, 2000
     out = dict(label=label, L=L, configs=B, params=p.to_dict(), g_max_abs_Q=float(p.g * Q.abs().max()),
                half_width_max=float(kpm.spectral_bounds(Q, p)[1].max()))
     if n_ref is None:
-        t0 = time.perf_counter()
-        n_ref = torch.stack([ed.density(q, p) for q in Q])
-        out["ed_seconds_per_config"] = (time.perf_counter() - t0) / B
+        with stopwatch() as sw:
+            n_ref = torch.stack([ed.density(q, p) for q in Q])
+        out["ed_seconds_per_config"] = sw.seconds / B
     n_ref = torch.as_tensor(np.asarray(n_ref), dtype=torch.float64).reshape(Q.shape)
     rows = []
     for pd in probe_distances:
         for M, tol in [(M, None) for M in moments] + [(None, tol) for tol in tols]:
-            t0 = time.perf_counter()
-            sols = [kpm.solve(q, p, n_moments=M, probe_distance=pd, tol=tol or 1e-4) for q in Q]
-            dt = (time.perf_counter() - t0) / B
+            with stopwatch() as sw:
+                sols = [kpm.solve(q, p, n_moments=M, probe_distance=pd, tol=tol or 1e-4) for q in Q]
+            dt = sw.seconds / B
             err = torch.stack([s.n for s in sols]) - n_ref
             rows.append(dict(probe_distance=pd, probe_period=sols[0].probe_period, tol=tol,
                              n_moments=max(s.n_moments for s in sols), max_error=float(err.abs().max()),
@@ -98,7 +98,7 @@ def time_forces(Q, p: HolsteinParams, repeats: int = 3, label: str = "", **kw) -
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="benchmarks/kpm_accuracy.json")
+    ap.add_argument("--out", default=str(BENCHMARKS / "kpm_accuracy.json"))
     ap.add_argument("--data", default=str(Path(__file__).parents[1] / "artifacts/data/ed_L24_book.npz"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--L-large", type=int, default=200)
@@ -107,33 +107,35 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     check_writable(args.out)
     torch.set_num_threads(args.threads)
-    d = load(args.data)
-    p = d.params
-    test = d.split()[1]
-    command = "python -m holstein.bench.kpm " + " ".join(sys.argv[1:] if argv is None else argv)
-    results = dict(command=command, machine=machine_info(), params=p.to_dict(), accuracy=[])
-    for kind, name in [(QUENCH, "quench"), (RANDOM, "hot random")]:
-        idx = [i for i in test if d.kind[i] == kind]
-        span = f", t = {d.time[idx].min():.0f}..{d.time[idx].max():.0f}" if kind == QUENCH else ""
-        results["accuracy"].append(kpm_accuracy(d.Q[idx], p, d.n[idx], probe_distances=(4, 8, 12),
-                                                label=f"L={d.L} {name} (held-out ED snapshots{span})"))
-        print(json.dumps(results["accuracy"][-1]["rows"][-1]), flush=True)
-    results["accuracy"].append(kpm_accuracy(random_configurations(40, p, 4, seed=7), p,
-                                            label="L=40 hot random Q ~ N(0, sqrt(5/kappa))"))
-    Q40 = np.stack([quench_like(40, p, w, seed=s) for s, w in enumerate(["stripes", "disc", "random", "random"])])
-    results["accuracy"].append(kpm_accuracy(Q40, p, label="L=40 quench-like: checkerboard, domain walls "
-                                            "(stripes, disc, 2x random), noise 0.3"))
-    QL = quench_like(args.L_large, p, "random", seed=11)
-    results["timing"] = [
-        time_forces(QL, p, label="quench-like (random walls), moments stored: one pass", probe_distance=8, tol=1e-3),
-        time_forces(QL, p, label="same, max_memory=0: trace pass + density pass", probe_distance=8, tol=1e-3,
-                    max_memory=0)]
-    if args.large_reference:
-        a = kpm.density(QL, p, probe_distance=8, tol=1e-3)
-        b = kpm.density(QL, p, probe_distance=10, tol=1e-6)
-        results["large_self_consistency"] = dict(L=args.L_large, compare="p=8,tol=1e-3 vs p=10,tol=1e-6",
-                                                 max_diff=float((a - b).abs().max()),
-                                                 rms_diff=float((a - b).pow(2).mean().sqrt()))
+    with machine_record() as machine:  # loadavg_after is filled when the measurements end
+        d = load(args.data)
+        p = d.params
+        test = d.split()[1]
+        command = "python -m holstein.bench.kpm " + " ".join(sys.argv[1:] if argv is None else argv)
+        results = dict(command=command, machine=machine, params=p.to_dict(), accuracy=[])
+        for kind, name in [(QUENCH, "quench"), (RANDOM, "hot random")]:
+            idx = [i for i in test if d.kind[i] == kind]
+            span = f", t = {d.time[idx].min():.0f}..{d.time[idx].max():.0f}" if kind == QUENCH else ""
+            results["accuracy"].append(kpm_accuracy(d.Q[idx], p, d.n[idx], probe_distances=(4, 8, 12),
+                                                    label=f"L={d.L} {name} (held-out ED snapshots{span})"))
+            print(json.dumps(results["accuracy"][-1]["rows"][-1]), flush=True)
+        results["accuracy"].append(kpm_accuracy(random_configurations(40, p, 4, seed=7), p,
+                                                label="L=40 hot random Q ~ N(0, sqrt(5/kappa))"))
+        Q40 = np.stack([quench_like(40, p, w, seed=s) for s, w in enumerate(["stripes", "disc", "random", "random"])])
+        results["accuracy"].append(kpm_accuracy(Q40, p, label="L=40 quench-like: checkerboard, domain walls "
+                                                "(stripes, disc, 2x random), noise 0.3"))
+        QL = quench_like(args.L_large, p, "random", seed=11)
+        results["timing"] = [
+            time_forces(QL, p, label="quench-like (random walls), moments stored: one pass", probe_distance=8,
+                        tol=1e-3),
+            time_forces(QL, p, label="same, max_memory=0: trace pass + density pass", probe_distance=8, tol=1e-3,
+                        max_memory=0)]
+        if args.large_reference:
+            a = kpm.density(QL, p, probe_distance=8, tol=1e-3)
+            b = kpm.density(QL, p, probe_distance=10, tol=1e-6)
+            results["large_self_consistency"] = dict(L=args.L_large, compare="p=8,tol=1e-3 vs p=10,tol=1e-6",
+                                                     max_diff=float((a - b).abs().max()),
+                                                     rms_diff=float((a - b).pow(2).mean().sqrt()))
     write_json(results, args.out, indent=2)
     return results
 

@@ -30,21 +30,20 @@ uses i = y*L + x; the model is D4 symmetric, so the forces are the same field), 
 table is computed instead of read from a CSV file, the noise comes from a seeded
 ``numpy.random.RandomState`` instead of the global one, and nothing is written to disk.
 
-Standalone: ``python benchmarks/reference_baseline.py --L 200`` prints the time of one step
-(needs torch, torch_geometric and numpy only). ``holstein.bench.speed`` imports this file by path and
-calls :func:`setup` (and :func:`time_step`).
+``python -m holstein.bench.reference --L 200`` prints the time of one step (timed with
+:func:`holstein.bench.timing.measure`); :mod:`holstein.bench.speed` (``bench speed``) calls
+:func:`setup`. torch_geometric is imported only when a :class:`ReferenceGCN` is built.
 """
 from __future__ import annotations
 
 import argparse
 import math
-import statistics
-import time
 from types import SimpleNamespace
 
 import numpy as np
 import torch
-from torch_geometric.nn import GCNConv
+
+from .timing import measure, stopwatch
 
 #: Widths of the reference GCN.
 REFERENCE_CHANNELS = (1, 128, 512, 1024, 2048, 1024, 512, 128, 1)
@@ -84,6 +83,8 @@ class ReferenceGCN(torch.nn.Module):
     the nn edges (no bias), ReLU between layers. 10,753,793 parameters for the default channels."""
 
     def __init__(self, channels=REFERENCE_CHANNELS):
+        from torch_geometric.nn import GCNConv
+
         super().__init__()
         pairs = list(zip(channels[:-1], channels[1:]))
         self.convs = torch.nn.ModuleList(GCNConv(a, b, add_self_loops=False, normalize=True, bias=True)
@@ -177,23 +178,18 @@ def setup(L: int, p=REFERENCE_PARAMS, channels=REFERENCE_CHANNELS, seed: int = 0
 
 
 def time_step(L: int, repeats: int = 2, warmup: int = 1, **kwargs) -> dict:
-    """Wall time of one reference dynamics step on an L×L lattice (median over ``repeats`` steps
-    after ``warmup`` steps), and of the setup (network, edge lists, first force)."""
-    t0 = time.perf_counter()
-    dyn = setup(L, **kwargs)
-    t_setup = time.perf_counter() - t0
+    """Wall time of one reference dynamics step on an L×L lattice (:func:`measure`: median and
+    minimum over ``repeats`` steps after ``warmup`` untimed steps), and of the setup (network,
+    edge lists, first force)."""
+    device = str(kwargs.get("device", "cpu"))
+    with stopwatch(device) as sw:
+        dyn = setup(L, **kwargs)
     for _ in range(warmup):
         dyn.step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        dyn.step()
-        if str(dyn.device).startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
+    r = measure(dyn.step, repeats, device=device, warmup=False)
     n_par = sum(q.numel() for q in dyn.net.parameters())
-    return dict(L=L, N=L * L, t_step_s=statistics.median(times), t_steps_s=times, t_setup_s=t_setup,
-                site_steps_per_s=L * L / statistics.median(times), parameters=n_par, grad=dyn.grad)
+    return dict(L=L, N=L * L, t_step_s=r["t_s"], t_step_min_s=r["t_min_s"], n=r["n"], t_setup_s=sw.seconds,
+                site_steps_per_s=L * L / r["t_s"], parameters=n_par, grad=dyn.grad)
 
 
 def main(argv=None) -> None:
@@ -207,7 +203,7 @@ def main(argv=None) -> None:
     r = time_step(args.L, repeats=args.repeats, warmup=args.warmup, grad=not args.no_grad, device=args.device)
     print(f"reference GCN ({r['parameters']:,} parameters, float64, PyG, per-site loops), L={r['L']}: "
           f"setup {r['t_setup_s']:.2f} s, one step {r['t_step_s']:.3f} s "
-          f"({r['site_steps_per_s']:.3g} site-steps/s; steps {', '.join(f'{t:.3f}' for t in r['t_steps_s'])} s)")
+          f"({r['site_steps_per_s']:.3g} site-steps/s; fastest of {r['n']}: {r['t_step_min_s']:.3f} s)")
 
 
 if __name__ == "__main__":

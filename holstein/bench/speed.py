@@ -2,7 +2,7 @@
 
 On one machine, in one run: time per force evaluation and per Langevin step, site-steps per
 second and peak memory against L; linear scaling of the lean models and the cost exponent of
-every method; the reference approach (``benchmarks/reference_baseline.py``) against the lean
+every method; the reference approach (:mod:`holstein.bench.reference`) against the lean
 model; ensemble throughput against the number of replicas; float32 against float64;
 ``torch.compile``. :func:`holstein.plotting.speed_figures` draws the result.
 """
@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from types import MappingProxyType
 
 import torch
 from tqdm.auto import tqdm
 
 from .. import ed
-from ..artifacts import BENCHMARKS
 from ..observables import fit_power_law
 from ..params import PAPER, HolsteinParams
-from .timing import MEMORY_METHOD, _sync, machine_info, measure, peak_memory
+from .timing import MEMORY_METHOD, machine_record, measure, peak_memory, stopwatch
 
-__all__ = ["speed_summary", "SpeedSizes", "SPEED_FULL", "SPEED_TINY", "BENCHMARKS", "START_CONFIGURATION", "start_configuration",
-           "time_dynamics", "cost_exponent", "reference_module", "bench_speed"]
-
-#: The repository's ``benchmarks/`` folder (results and the reference baseline; absent in an installed package).
+__all__ = ["speed_summary", "SpeedSizes", "SPEED_FULL", "SPEED_TINY", "START_CONFIGURATION", "start_configuration",
+           "time_dynamics", "cost_exponent", "bench_speed"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,29 +109,14 @@ def time_dynamics(force_fn, L: int, p: HolsteinParams = PAPER, device: str = "cp
     from .. import dynamics
 
     Q0, V0 = start_configuration(L, p, device, seed, batch)
-    t0 = time.perf_counter()
-    state = dynamics.init(Q0, force_fn, p, V0=V0, seed=seed)
-    _sync(device)
-    t_init = time.perf_counter() - t0
-    f = measure(lambda: force_fn(Q0), repeats, budget_s, device, t_warm=t_init)
+    with stopwatch(device) as sw:
+        state = dynamics.init(Q0, force_fn, p, V0=V0, seed=seed)
+    f = measure(lambda: force_fn(Q0), repeats, budget_s, device, t_warm=sw.seconds)
     s = measure(lambda: dynamics.step(state, force_fn, p), repeats, budget_s, device, memory=memory)
     B = 1 if batch is None else int(batch)
     mem = {k: v for k, v in s.items() if k.startswith("mem_")}
     return dict(L=int(L), N=int(L * L), B=B, t_force_s=f["t_s"], t_force_min_s=f["t_min_s"], t_step_s=s["t_s"],
                 t_step_min_s=s["t_min_s"], site_steps_per_s=B * L * L / s["t_s"], n_force=f["n"], n_step=s["n"], **mem)
-
-
-def reference_module():
-    """``benchmarks/reference_baseline.py`` of the repository, imported by path (None, reason if absent)."""
-    import importlib.util
-
-    path = BENCHMARKS / "reference_baseline.py"
-    if not path.exists():
-        return None, f"{path} not found"
-    spec = importlib.util.spec_from_file_location("holstein_reference_baseline", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod, str(path)
 
 
 def _build(name: str, device: str, dtype: torch.dtype):
@@ -176,7 +157,7 @@ def bench_speed(ed_Ls=_D.ed_Ls, Ls=_D.Ls, models=_D.models, max_L=None, kpm: boo
     - ``scaling``: time per site t/N of each lean model at ``scaling_Ls`` (added to its Ls), the
       ratio large/small (1 = linear scaling) and whether it is within 20 %; ``cost_exponents``:
       the slope b of log t_force = b log N + c over the three largest sizes of each method.
-    - ``reference``: one step of the reference approach (``benchmarks/reference_baseline.py``:
+    - ``reference``: one step of the reference approach (:mod:`holstein.bench.reference`:
       per-site Python loops, float64 10.75 M-parameter PyG GCN, autograd on as in the reference
       unless ``reference_grad=False``) against one step of ``lean`` in float64 and float32 at each
       of ``reference_Ls``; speedup = t_reference / t_lean. ``ed_vs_lean``: the same for ED at
@@ -189,63 +170,65 @@ def bench_speed(ed_Ls=_D.ed_Ls, Ls=_D.Ls, models=_D.models, max_L=None, kpm: boo
       force and step time), or the reason it was skipped or failed.
 
     Repeats: each point is timed n = clamp(budget_s / t_warm-up, 1, repeats) times, so slow
-    points get few calls. Returns a JSON-able dict.
+    points get few calls. Returns a JSON-able dict; ``machine`` is its
+    :func:`~holstein.bench.timing.machine_record` (load before and after).
     """
-    caps = {**SPEED_FULL.max_L, **(max_L or {})}
-    if not device.startswith("cuda"):
-        peak_memory(lambda: None)  # the profiler's one-time start-up, outside any measurement
-    kpm_kwargs = dict(kpm_kwargs or {})
-    Ls, scaling_Ls = sorted({int(L) for L in Ls}), tuple(int(L) for L in scaling_Ls)
-    tm = dict(p=p, device=device, repeats=repeats, budget_s=budget_s, seed=seed)
-    methods, rows = {}, []
+    with machine_record(device) as machine:  # loadavg_after is filled when the last measurement ends
+        caps = {**SPEED_FULL.max_L, **(max_L or {})}
+        if not device.startswith("cuda"):
+            peak_memory(lambda: None)  # the profiler's one-time start-up, outside any measurement
+        kpm_kwargs = dict(kpm_kwargs or {})
+        Ls, scaling_Ls = sorted({int(L) for L in Ls}), tuple(int(L) for L in scaling_Ls)
+        tm = dict(p=p, device=device, repeats=repeats, budget_s=budget_s, seed=seed)
+        methods, rows = {}, []
 
-    def sweep(name, fn, sizes):
-        for L in tqdm(sizes, desc=f"speed {name}", disable=not progress):
-            rows.append(dict(method=name, **time_dynamics(fn, L, **tm)))
+        def sweep(name, fn, sizes):
+            for L in tqdm(sizes, desc=f"speed {name}", disable=not progress):
+                rows.append(dict(method=name, **time_dynamics(fn, L, **tm)))
 
-    methods["ed"] = dict(kind="exact diagonalization (torch.linalg.eigh)", dtype="torch.float64")
-    sweep("ed", lambda Q: ed.forces(Q, p), sorted(ed_Ls))
-    if kpm:
-        from .. import kpm as kpm_module
+        methods["ed"] = dict(kind="exact diagonalization (torch.linalg.eigh)", dtype="torch.float64")
+        sweep("ed", lambda Q: ed.forces(Q, p), sorted(ed_Ls))
+        if kpm:
+            from .. import kpm as kpm_module
 
-        cap = caps.get("kpm")
-        methods["kpm"] = dict(kind="kernel polynomial method", kwargs=kpm_kwargs, dtype="torch.float64", status="ok")
-        sweep("kpm", lambda Q: kpm_module.forces(Q, p, **kpm_kwargs), [L for L in Ls if cap is None or L <= cap])
-    for name in models:
-        model = _build(name, device, torch.float64)
-        methods[name] = _model_info(model, torch.float64)
-        cap = caps.get(name)
-        sizes = sorted(set(Ls) | (set(scaling_Ls) if "lean" in name else set()))
-        sweep(name, model.as_force_fn(), [L for L in sizes if cap is None or L <= cap])
+            cap = caps.get("kpm")
+            methods["kpm"] = dict(kind="kernel polynomial method", kwargs=kpm_kwargs, dtype="torch.float64", status="ok")
+            sweep("kpm", lambda Q: kpm_module.forces(Q, p, **kpm_kwargs), [L for L in Ls if cap is None or L <= cap])
+        for name in models:
+            model = _build(name, device, torch.float64)
+            methods[name] = _model_info(model, torch.float64)
+            cap = caps.get(name)
+            sizes = sorted(set(Ls) | (set(scaling_Ls) if "lean" in name else set()))
+            sweep(name, model.as_force_fn(), [L for L in sizes if cap is None or L <= cap])
 
-    res = dict(benchmark="speed", params=p.to_dict(), machine=machine_info(device), repeats=repeats,
-               budget_s=budget_s, memory_method=MEMORY_METHOD["cuda" if device.startswith("cuda") else "cpu"],
-               state_dtype="torch.float64", scheme="vv_ou", start=START_CONFIGURATION,
-               methods=methods, results=rows)
-    res["scaling"] = _scaling(rows, [m for m in models if "lean" in m], scaling_Ls, lean)
-    res["cost_exponents"] = {}
-    for name in methods:
-        pts = sorted((r["N"], r["t_force_s"]) for r in rows if r["method"] == name)[-3:]
-        if len(pts) >= 2:
-            b, err = cost_exponent(*zip(*pts))
-            res["cost_exponents"][name] = dict(exponent=b, stderr=None if err != err else err,
-                                               N=[n for n, _ in pts])
+        res = dict(benchmark="speed", params=p.to_dict(), machine=machine, repeats=repeats,
+                   budget_s=budget_s, memory_method=MEMORY_METHOD["cuda" if device.startswith("cuda") else "cpu"],
+                   state_dtype="torch.float64", scheme="vv_ou", start=START_CONFIGURATION,
+                   methods=methods, results=rows)
+        res["scaling"] = _scaling(rows, [m for m in models if "lean" in m], scaling_Ls, lean)
+        res["cost_exponents"] = {}
+        for name in methods:
+            pts = sorted((r["N"], r["t_force_s"]) for r in rows if r["method"] == name)[-3:]
+            if len(pts) >= 2:
+                b, err = cost_exponent(*zip(*pts))
+                res["cost_exponents"][name] = dict(exponent=b, stderr=None if err != err else err,
+                                                   N=[n for n, _ in pts])
 
-    lean_fns = {dt: _build(lean, device, dt).as_force_fn() for dt in (torch.float64, torch.float32)}
-    res["reference"] = _bench_reference(reference_Ls, lean, lean_fns, reference_grad, tm, progress)
-    if ed_vs_lean_L:
-        L = int(ed_vs_lean_L)
-        t_ed = time_dynamics(lambda Q: ed.forces(Q, p), L, **tm)["t_step_s"]
-        t_lean = {str(dt).split(".")[-1]: time_dynamics(fn, L, **tm)["t_step_s"] for dt, fn in lean_fns.items()}
-        res["ed_vs_lean"] = dict(L=L, model=lean, t_step_ed_s=t_ed,
-                                 **{f"t_step_lean_{k}_s": v for k, v in t_lean.items()},
-                                 **{f"speedup_{k}": t_ed / v for k, v in t_lean.items()})
-    res["ensemble"] = dict(model=lean, L=int(ensemble_L), results=[
-        dict(dtype=str(dt), **time_dynamics(fn, ensemble_L, batch=int(B), **tm))
-        for dt, fn in lean_fns.items() for B in tqdm(ensemble_B, desc=f"ensemble {dt}", disable=not progress)])
-    res["dtype"] = _bench_dtypes([m for m in models if "lean" in m], dtype_Ls, device, repeats, budget_s, p, seed)
-    res["compile"] = (_bench_compile(lean, compile_L, tm) if compile
-                      else dict(status="skipped", reason="disabled (compile=False / --no-compile)"))
+        lean_fns = {dt: _build(lean, device, dt).as_force_fn() for dt in (torch.float64, torch.float32)}
+        res["reference"] = _bench_reference(reference_Ls, lean, lean_fns, reference_grad, tm, progress)
+        if ed_vs_lean_L:
+            L = int(ed_vs_lean_L)
+            t_ed = time_dynamics(lambda Q: ed.forces(Q, p), L, **tm)["t_step_s"]
+            t_lean = {str(dt).split(".")[-1]: time_dynamics(fn, L, **tm)["t_step_s"] for dt, fn in lean_fns.items()}
+            res["ed_vs_lean"] = dict(L=L, model=lean, t_step_ed_s=t_ed,
+                                     **{f"t_step_lean_{k}_s": v for k, v in t_lean.items()},
+                                     **{f"speedup_{k}": t_ed / v for k, v in t_lean.items()})
+        res["ensemble"] = dict(model=lean, L=int(ensemble_L), results=[
+            dict(dtype=str(dt), **time_dynamics(fn, ensemble_L, batch=int(B), **tm))
+            for dt, fn in lean_fns.items() for B in tqdm(ensemble_B, desc=f"ensemble {dt}", disable=not progress)])
+        res["dtype"] = _bench_dtypes([m for m in models if "lean" in m], dtype_Ls, device, repeats, budget_s, p, seed)
+        res["compile"] = (_bench_compile(lean, compile_L, tm) if compile
+                          else dict(status="skipped", reason="disabled (compile=False / --no-compile)"))
     return res
 
 
@@ -268,15 +251,14 @@ def _scaling(rows, names, scaling_Ls, headline) -> dict:
 
 def _bench_reference(Ls, lean, lean_fns, grad, tm, progress) -> dict:
     """One reference dynamics step against one lean step (float64, float32) at each L."""
-    ref, where = reference_module()
-    if ref is None:
-        return dict(status="skipped", reason=where)
+    from . import reference as ref  # here, not at the top: ``python -m holstein.bench.reference`` stays clean
+
     device = tm["device"]
-    out = dict(status="ok", source=where, grad=grad, lean_model=lean, results=[])
+    out = dict(status="ok", source=ref.__name__, grad=grad, lean_model=lean, results=[])
     for L in tqdm(Ls, desc="reference baseline", disable=not progress):
-        t0 = time.perf_counter()
-        dyn = ref.setup(int(L), p=tm["p"], seed=tm["seed"], grad=grad, device=device)
-        t_setup = time.perf_counter() - t0
+        with stopwatch(device) as sw:
+            dyn = ref.setup(int(L), p=tm["p"], seed=tm["seed"], grad=grad, device=device)
+        t_setup = sw.seconds
         r = measure(dyn.step, tm["repeats"], tm["budget_s"], device, memory=True)
         row = dict(L=int(L), N=int(L * L), parameters=sum(q.numel() for q in dyn.net.parameters()),
                    t_setup_reference_s=t_setup, t_step_reference_s=r["t_s"], t_step_reference_min_s=r["t_min_s"],
@@ -318,10 +300,9 @@ def _bench_compile(name, L, tm) -> dict:
             compiled = torch.compile(model)
             fn_c = type(model).as_force_fn(compiled)  # the model's force function, calling the compiled module
             Q = start_configuration(int(L), tm["p"], tm["device"], tm["seed"])[0]
-            t0 = time.perf_counter()
-            fn_c(Q)
-            _sync(tm["device"])
-            t_compile = time.perf_counter() - t0
+            with stopwatch(tm["device"]) as sw:
+                fn_c(Q)
+            t_compile = sw.seconds
             eager = time_dynamics(model.as_force_fn(), int(L), memory=False, **tm)
             comp = time_dynamics(fn_c, int(L), memory=False, **tm)
             out["results"].append(dict(dtype=str(dt), t_compile_s=t_compile, t_force_eager_s=eager["t_force_s"],

@@ -1,7 +1,15 @@
-"""How every benchmark measures: the machine and its load, wall time (:func:`measure`; several
-functions against each other: :func:`measure_interleaved`) and peak memory.
+"""How every benchmark measures: the machine and its load, wall time and peak memory.
 
-Results are written with :func:`holstein.files.write_json` (atomic, strict JSON).
+- the machine record: :func:`machine_info` (platform, CPU, torch threads, device, GPU and
+  ``loadavg_before``) and :func:`machine_record`, the same dict that gets ``loadavg_after`` when
+  the measured block ends; every benchmark JSON stores it under ``"machine"``;
+- the timer: :func:`stopwatch` (one block, CUDA-synchronised), used by :func:`measure` (one
+  warm-up call, then n timed calls) and :func:`measure_interleaved` (several functions against
+  each other); no benchmark reads a clock itself;
+- :func:`peak_memory`.
+
+Results are written with :func:`holstein.files.write_json` (atomic, strict JSON) under
+:data:`holstein.artifacts.BENCHMARKS`.
 """
 from __future__ import annotations
 
@@ -11,10 +19,12 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 
 import torch
 
-__all__ = ["machine_info", "load_average", "measure", "measure_interleaved", "peak_memory", "MEMORY_METHOD"]
+__all__ = ["machine_info", "machine_record", "load_average", "Stopwatch", "stopwatch", "measure", "measure_interleaved",
+           "peak_memory", "MEMORY_METHOD"]
 
 
 def _cpu_model() -> str | None:
@@ -38,20 +48,59 @@ def load_average() -> list[float] | None:
 
 
 def machine_info(device: str = "cpu") -> dict:
-    """The machine a benchmark ran on: platform, CPU model and count, torch version and threads,
-    the torch ``device``, for CUDA the GPU's name, and the load average when it started
-    (``loadavg``, :func:`load_average`)."""
+    """The machine a benchmark runs on, as every benchmark JSON records it under ``"machine"``:
+    ``platform``, ``processor``, ``cpu_model``, ``cpu_count``, ``python``, ``torch`` (version),
+    ``threads`` (torch's intra-op threads now), ``device`` (the torch device), ``gpu`` (its name, on
+    CUDA) and ``loadavg_before``, the load average now (:func:`load_average`).
+    :func:`machine_record` adds ``loadavg_after`` when the measurement ends."""
     info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpu_model=_cpu_model(), cpu_count=os.cpu_count(), torch=torch.__version__,
-                threads=torch.get_num_threads(), device=device, loadavg=load_average())
-    if device.startswith("cuda") and torch.cuda.is_available():
+                cpu_model=_cpu_model(), cpu_count=os.cpu_count(), python=platform.python_version(),
+                torch=torch.__version__, threads=torch.get_num_threads(), device=str(device),
+                loadavg_before=load_average())
+    if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
 
 
+@contextlib.contextmanager
+def machine_record(device: str = "cpu"):
+    """``with machine_record(device) as machine: ...``: ``machine`` is :func:`machine_info` taken
+    on entry (``loadavg_before``); on exit it gets ``loadavg_after``. Store it as the result's
+    ``"machine"``: a timing is only comparable to another made at the same (ideally ~0) load."""
+    info = machine_info(device)
+    try:
+        yield info
+    finally:
+        info["loadavg_after"] = load_average()
+
+
 def _sync(device: str) -> None:
-    if device.startswith("cuda"):
+    if str(device).startswith("cuda"):
         torch.cuda.synchronize()
+
+
+@dataclass
+class Stopwatch:
+    """What :func:`stopwatch` yields: ``seconds`` is None while the block runs, then its wall time."""
+
+    device: str = "cpu"
+    seconds: float | None = None
+
+
+@contextlib.contextmanager
+def stopwatch(device: str = "cpu"):
+    """``with stopwatch(device) as sw: ...``; then ``sw.seconds`` is the block's wall time (s).
+
+    The one clock of the benchmarks (:func:`time.perf_counter`). On CUDA the device is
+    synchronised before the start and at the end, so queued kernels are counted where they run."""
+    sw = Stopwatch(str(device))
+    _sync(sw.device)
+    t0 = time.perf_counter()
+    try:
+        yield sw
+    finally:
+        _sync(sw.device)
+        sw.seconds = time.perf_counter() - t0
 
 
 def measure(fn, repeats: int = 5, budget_s: float | None = None, device: str = "cpu", warmup: bool = True,
@@ -70,23 +119,21 @@ def measure(fn, repeats: int = 5, budget_s: float | None = None, device: str = "
     """
     mem = {}
     if memory or (warmup and t_warm is None):
-        t0 = time.perf_counter()
-        if memory:
-            mem["mem_peak_bytes"] = peak_memory(fn, device)
-        else:
-            fn()
-        _sync(device)
-        t_warm = time.perf_counter() - t0 if t_warm is None else t_warm
+        with stopwatch(device) as sw:
+            if memory:
+                mem["mem_peak_bytes"] = peak_memory(fn, device)
+            else:
+                fn()
+        t_warm = sw.seconds if t_warm is None else t_warm
     n = int(repeats)
     if budget_s is not None and t_warm is not None:
         n = max(1, min(n, int(budget_s / max(t_warm, 1e-9))))
     times = []
     for k in range(max(n, 1)):
         rss0 = _reset_rss_peak() if memory and k == 0 else None
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
+        with stopwatch(device) as sw:
+            fn()
+        times.append(sw.seconds)
         if memory and k == 0:
             hwm = _proc_status_bytes("VmHWM") if rss0 is not None else None
             mem["mem_rss_peak_increase_bytes"] = None if hwm is None else max(hwm - rss0, 0)

@@ -6,17 +6,15 @@ with the committed 24×24 models.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import coarsening, kpm
-from .bench.timing import machine_info
-from .forces import from_density
-from .params import PAPER, HolsteinParams
-from .train import force_metrics
+from .. import coarsening, kpm
+from ..forces import from_density
+from ..params import PAPER, HolsteinParams
+from ..train import force_metrics
+from .timing import machine_record, stopwatch
 
 __all__ = ["transfer_check"]
 
@@ -34,10 +32,16 @@ def transfer_check(models: dict, L: int, n_steps: int, every: int, driver: str, 
     ``models`` ({name: force function}). This is the check that the force fields, trained on
     24×24 ED data, transfer to the lattices of the coarsening study.
 
-    Returns a JSON-able dict: settings, KPM time and moments per snapshot, and per model the
+    Returns a JSON-able dict: settings, KPM time and moments per snapshot, per model the
     errors (:func:`holstein.train.force_metrics` of the KPM forces and the model's) of every
-    snapshot and of all together.
+    snapshot and of all together, and the ``machine`` record (load before and after).
     """
+    with machine_record(device) as machine:
+        res = _transfer(models, L, n_steps, every, driver, p, seed, skip_first, kpm_kwargs, device, progress)
+    return dict(res, machine=machine)
+
+
+def _transfer(models, L, n_steps, every, driver, p, seed, skip_first, kpm_kwargs, device, progress) -> dict:
     kpm_kwargs = dict(kpm_kwargs or {})
     run = coarsening.run_quenches(models[driver], L, n_steps, every, seeds=[seed], p=p, device=device,
                                   progress=progress)
@@ -45,9 +49,9 @@ def transfer_check(models: dict, L: int, n_steps: int, every: int, driver: str, 
     ref, snaps = [], []
     for t, Q in zip(tqdm(times, desc=f"KPM L={L}", disable=not progress), Qs):
         Qt = torch.as_tensor(Q, dtype=torch.float64, device=device)
-        t0 = time.perf_counter()
-        sol = kpm.solve(Qt, p, **kpm_kwargs)
-        t_kpm = time.perf_counter() - t0
+        with stopwatch(device) as sw:
+            sol = kpm.solve(Qt, p, **kpm_kwargs)
+        t_kpm = sw.seconds
         ref.append(from_density(sol.n, Qt, p).cpu().numpy())
         snaps.append(dict(time=float(t), t_kpm_s=t_kpm, n_moments=int(sol.n_moments), max_abs_Q=float(abs(Q).max())))
     ref = np.stack(ref)  # (T, L, L)
@@ -57,4 +61,4 @@ def transfer_check(models: dict, L: int, n_steps: int, every: int, driver: str, 
         per_model[name] = dict(all=force_metrics(ref, F), snapshots=[force_metrics(r, f) for r, f in zip(ref, F)])
     return dict(benchmark="transfer_to_large_lattices", L=int(L), n_steps=int(n_steps), every=int(every),
                 driver=driver, seed=int(seed), params=p.to_dict(), kpm=kpm_kwargs, snapshots=snaps,
-                models=per_model, machine=machine_info(device))
+                models=per_model)

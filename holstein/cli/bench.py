@@ -16,7 +16,7 @@ def cmd_bench(args) -> int:
     prof = get_profile(args.profile)
     if args.what == "ed":
         Ls = tuple(args.L) if args.L else prof.bench_L
-        out = check_writable(args.out or artifacts.ARTIFACTS / "bench" / "ed.json")
+        out = check_writable(args.out or artifacts.BENCHMARKS / "ed.json")
         res = bench.bench_ed(Ls, repeats=5 if args.repeats is None else args.repeats, device=args.device)
         res["command"] = args.command_line
         path = write_json(res, out, indent=2)
@@ -32,16 +32,18 @@ def cmd_bench(args) -> int:
 
 
 def _bench_transfer(args, bench) -> int:
-    """``bench transfer``: :func:`holstein.transfer.transfer_check` with the committed 24×24 models."""
-    from .. import artifacts, train
+    """``bench transfer``: :func:`holstein.bench.transfer.transfer_check` with the committed 24×24 models."""
+    from .. import artifacts
+    from ..bench.transfer import transfer_check
     from ..files import check_writable, write_json
-    from ..transfer import transfer_check
+    from ..force import load_force
+    from ..params import PAPER
 
     names = args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]
     fns = {}
-    for entry in names:  # [LABEL=]MODEL, MODEL as for coarsen --model (artifacts.checkpoint_path)
+    for entry in names:  # [LABEL=]MODEL, MODEL a committed name, a .pt file or a run folder (holstein.force)
         name, _, where = entry.rpartition("=") if "=" in entry else (entry, "", entry)
-        fns[name] = train.load_model(artifacts.checkpoint_path(where), device=args.device).double().as_force_fn()
+        fns[name] = load_force(where, PAPER, precision="float64", device=args.device)  # refused unless valid at PAPER
     names = list(fns)
     if args.driver not in fns:
         raise ValueError(f"--driver {args.driver!r} must be one of the models {names}")
@@ -49,7 +51,7 @@ def _bench_transfer(args, bench) -> int:
     kw = dict(probe_distance=args.probe_distance, tol=args.kpm_tol)
     if args.kpm_moments:
         kw["n_moments"] = args.kpm_moments
-    out = check_writable(args.out or f"benchmarks/transfer_L{L}.json")
+    out = check_writable(args.out or artifacts.BENCHMARKS / f"transfer_L{L}.json")
     res = transfer_check(fns, L, args.steps, args.every, args.driver, seed=args.seed, kpm_kwargs=kw,
                          device=args.device)
     res["command"] = args.command_line
@@ -65,10 +67,11 @@ def _bench_transfer(args, bench) -> int:
 
 def _bench_speed(args, bench) -> int:
     """``bench speed``: :func:`holstein.bench.bench_speed` with the full (or ``--tiny``) sizes, then plots."""
+    from ..artifacts import BENCHMARKS
     from ..files import check_writable, write_json
     from ..plotting import plot_speed
 
-    out = check_writable(args.out or "benchmarks/speed.json")
+    out = check_writable(args.out or BENCHMARKS / "speed.json")
     kw = (bench.SPEED_TINY if args.tiny else bench.SPEED_FULL).kwargs()
     given = dict(Ls=args.L, ed_Ls=args.ed_L, reference_Ls=args.reference_L, ensemble_B=args.ensemble_B,
                  dtype_Ls=args.dtype_L, scaling_Ls=args.scaling_L, ensemble_L=args.ensemble_L,
@@ -104,7 +107,7 @@ def add_parser(sub, prof_help: str) -> None:
                    help="ed: ED force evaluation vs a bare eigh; speed: ED, KPM and the models against L, the "
                         "reference approach, ensembles, float32, torch.compile (holstein.bench.bench_speed); "
                         "transfer: the committed models' force error on a large quench against KPM "
-                        "(holstein.transfer.transfer_check)")
+                        "(holstein.bench.transfer.transfer_check)")
     b.add_argument("--profile", help=prof_help)
     b.add_argument("--L", "--Ls", dest="L", type=int_at_least(2), nargs="+",
                    help=f"lattice sizes (ed: default the profile's bench_L; speed: KPM and models, default "
@@ -113,8 +116,8 @@ def add_parser(sub, prof_help: str) -> None:
                                                 f"per point (default {D.repeats}, {T.repeats} with --tiny)")
     b.add_argument("--device", default="cpu", type=device)
     b.add_argument("--seed", type=non_negative, default=0)
-    b.add_argument("--out", help="output JSON (default holstein/artifacts/bench/ed.json, benchmarks/speed.json for speed, "
-                                 "benchmarks/transfer_L<L>.json for transfer)")
+    b.add_argument("--out", help="output JSON (default holstein/artifacts/bench/ed.json, speed.json or "
+                                 "transfer_L<L>.json: every benchmark result lives in holstein/artifacts/bench/)")
     sp = b.add_argument_group("speed")
     sp.add_argument("--tiny", action="store_true", help="everything at minimal sizes, in seconds (a smoke test)")
     sp.add_argument("--ed-L", type=positive, nargs="+", help=f"ED sizes (default {dflt(D.ed_Ls)})")
