@@ -8,7 +8,7 @@ weights file is the same task and a changed one is another. Replica b starts fro
 and the noise of ``seeds[b]``, so it is bit for bit the unbatched quench of that seed, wherever it runs.
 
 :func:`sweep` sends the tasks to a ``dask.distributed`` client (by default a ``LocalCluster`` of
-single-threaded workers; :func:`connect` makes the others). Files in the folder ``out``:
+single-threaded workers; :mod:`holstein.cluster` makes the others). Files in the folder ``out``:
 
 * ``tasks/<key>.npz``, ``.state.pt``, ``.ckpt`` — the run's files (:mod:`holstein.quench.store`);
   a re-run resumes a checkpoint bit for bit;
@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
-import importlib.util
 import json
 import os
 import socket
@@ -38,9 +36,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import dynamics, quench
+from .cluster import _OneThread, cluster_from_config, connect  # noqa: F401 (the last two public here too)
 from .files import write_json
 from .params import PAPER, HolsteinParams
 from .quench import store
@@ -211,71 +209,6 @@ def _update_manifest(out, entries: dict) -> None:
         write_json(m, Path(out) / MANIFEST)
 
 
-# ----------------------------------------------------------------------------- clients
-class _OneThread(WorkerPlugin):
-    """Worker plugin: torch (and OpenMP) on one thread per worker thread, so workers don't oversubscribe."""
-
-    name = "holstein-one-thread"
-
-    def setup(self, worker):
-        import torch
-
-        os.environ["OMP_NUM_THREADS"] = "1"  # for libraries that read it later
-        torch.set_num_threads(1)
-
-
-def cluster_from_config(path):
-    """A cluster object from a YAML file: ``cluster`` (the class, e.g. ``dask_jobqueue.SLURMCluster``),
-    ``options`` (its keyword arguments), and ``scale`` or ``adapt`` (keyword arguments of those
-    methods). dask-jobqueue is imported only here, when the file names it (it is optional)."""
-    import yaml
-
-    cfg = yaml.safe_load(Path(path).read_text()) or {}
-    if "cluster" not in cfg:
-        raise ValueError(f"{path}: needs a 'cluster:' entry naming the class, e.g. dask_jobqueue.SLURMCluster")
-    module, _, name = str(cfg["cluster"]).rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except ImportError as e:
-        raise ValueError(f"{path}: cannot import {cfg['cluster']} ({e}); dask-jobqueue is optional: "
-                         "pip install dask-jobqueue") from None
-    cluster = cls(**(cfg.get("options") or {}))
-    if cfg.get("adapt"):
-        cluster.adapt(**cfg["adapt"])
-    elif cfg.get("scale"):
-        cluster.scale(**cfg["scale"])
-    return cluster
-
-
-def connect(scheduler=None, cluster=None, workers: int | None = None):
-    """(client, close): a client to ``scheduler`` (address, or a scheduler JSON file), to ``cluster``
-    (an object, or a YAML path for :func:`cluster_from_config`), or else to a new ``LocalCluster``
-    with ``workers`` (default: one per core) single-threaded worker processes. ``close()`` shuts
-    down what was created here. Prints the dashboard link when there is one."""
-    from distributed import Client, LocalCluster
-
-    own = None
-    if scheduler is not None:
-        is_file = os.path.isfile(str(scheduler))
-        client = Client(scheduler_file=str(scheduler)) if is_file else Client(str(scheduler))
-    elif cluster is not None:
-        own = cluster_from_config(cluster) if isinstance(cluster, (str, os.PathLike)) else None
-        client = Client(own or cluster)
-    else:  # the scheduler's HTTP server always runs (on a free port); the dashboard pages need bokeh
-        own = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=":0")
-        client = Client(own)
-    local_only = scheduler is None and cluster is None and importlib.util.find_spec("bokeh") is None
-    print("Dask: no dashboard (pip install bokeh for one)" if local_only or not client.dashboard_link else
-          f"Dask dashboard: {client.dashboard_link}")
-
-    def close():
-        client.close()
-        if own is not None:
-            own.close()
-    return client, close
-
-
 # ----------------------------------------------------------------------------- sweep
 def _verified(t: Task, out) -> tuple[str, str | None]:
     """("done" | "blowup" | "missing", note) of task ``t``'s result in ``out``."""
@@ -322,7 +255,7 @@ def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, c
 
     ``client``: a ``distributed.Client``; ``"serial"`` (in this process, one after the other);
     or None (a new ``LocalCluster`` of ``workers`` processes, closed at the end;
-    :func:`connect`). Nothing is started when every task is finished already.
+    :func:`holstein.cluster.connect`). Nothing is started when every task is finished already.
     Returns ``dict(total, ran, skipped, done, failed, pending, out, errors)`` for these tasks,
     ``errors``: ``{key: (kT, seeds, error)}`` of the failed ones.
     """

@@ -13,6 +13,7 @@ __all__ = ["cmd_sweep", "add_parser"]
 def cmd_sweep(args) -> int:
     """``sweep``: a temperature × replica sweep on Dask (:func:`holstein.ensemble.sweep`), or ``--analyse DIR``."""
     from .. import ensemble
+    from ..cluster import connect
 
     if args.analyse:
         groups = ensemble.analyse(args.analyse)
@@ -45,7 +46,7 @@ def cmd_sweep(args) -> int:
                                 args.every, p=p, scheme=args.scheme, batch=args.batch, precision=args.precision)
     client, close = (None, lambda: None)  # None: sweep starts a LocalCluster only if there is work
     if args.scheduler or args.cluster:
-        client, close = ensemble.connect(scheduler=args.scheduler, cluster=args.cluster)
+        client, close = connect(scheduler=args.scheduler, cluster=args.cluster)
     try:
         res = ensemble.sweep(tasks, args.out, client=client, workers=args.workers,
                              checkpoint_every=args.checkpoint_every, device=args.device,
