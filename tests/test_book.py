@@ -234,4 +234,4 @@ def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypat
                                                                                           report=False).values())
     for path in _notebooks():
         for name in re.findall(r"artifacts\.benchmark\(\"(\w+)\"\)", path.read_text()):
-            assert artifacts.benchmark(name) is not None, f"{path.name} reads benchmarks/{name}.json"
+            assert artifacts.benchmark(name) is not None, f"{path.name} reads holstein/artifacts/bench/{name}.json"

@@ -120,7 +120,8 @@ def test_history_and_validation_rmse_against_training_seconds(ax):
 
 @pytest.mark.slow
 def test_speed_figures_of_the_committed_benchmark(tmp_path):
-    """The speed figures are a pure function of a bench_speed result: here benchmarks/speed.json."""
+    """The speed figures are a pure function of a bench_speed result: here the committed
+    holstein/artifacts/bench/speed.json."""
     import json
 
     from holstein.bench import BENCHMARKS
