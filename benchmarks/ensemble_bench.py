@@ -50,6 +50,7 @@ def main(argv=None) -> dict:
 
     from holstein import ensemble, quench
     from holstein.bench import machine_info
+    from holstein.cluster import connect
     from holstein.force import load_force
     from holstein.files import write_json
     from holstein.params import PAPER
@@ -79,7 +80,7 @@ def main(argv=None) -> dict:
         trivial = None
         for n in args.workers:
             t0 = time.perf_counter()
-            client, close = ensemble.connect(workers=n)
+            client, close = connect(workers=n)
             try:
                 client.wait_for_workers(n)
                 client.run(lambda: [__import__(m) for m in ("holstein.ensemble", "holstein.artifacts")])  # first imports

@@ -9,7 +9,7 @@ what ``python -m holstein generate/train/bench`` makes is what the book reads:
     reference/<model>_L<L>/           metrics, history, held-out predictions of a run without its weights
     bench/*.json, bench/*.png         every benchmark result: ED cost, speed, KPM accuracy, transfer, ...
                                       (:data:`BENCHMARKS`; ``bench ed/speed/transfer``, ``benchmarks/*.py``)
-    coarsening/L200/kT<kT>.npz        the 200x200 coarsening runs (``coarsen``)
+    coarsening/L200/kT<kT>.npz        the 200x200 coarsening runs (``coarsen``; :mod:`holstein.quench` store)
     ed_vs_ml/L<L>/<force>/kT0.1.npz   ED and ML quenches from fresh hot starts (``coarsen``)
 
 If an artifact is missing (e.g. at the ``ci`` profile) it is made here, resumably, under
@@ -17,7 +17,6 @@ If an artifact is missing (e.g. at the ``ci`` profile) it is made here, resumabl
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -29,9 +28,8 @@ from . import data, train
 from .params import PAPER
 from .profiles import Profile, get_profile
 
-__all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir", "weights_path",
-           "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "checkpoint_path",
-           "force_and_id", "benchmark", "COARSENING", "coarsening_runs", "ED_VS_ML", "trained_dir", "fresh_quenches", "REFERENCE", "ReferenceRun",
+__all__ = ["ARTIFACTS", "BENCHMARKS", "cache_dir", "dataset_path", "dataset", "model_dir",
+           "committed_dir", "committed_models", "best_model", "trained_model", "force_fn", "benchmark", "COARSENING", "coarsening_runs", "ED_VS_ML", "trained_dir", "fresh_quenches", "REFERENCE", "ReferenceRun",
            "reference_run"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -77,15 +75,6 @@ def dataset(prof: Profile | None = None, progress: bool = True) -> data.Dataset:
 def model_dir(name: str, L: int, tag: str = "") -> Path:
     """The committed folder of a trained model: ``models/<name>_L<L>`` (+ ``_<tag>``)."""
     return ARTIFACTS / "models" / (f"{name}_L{L}" + (f"_{tag}" if tag else ""))
-
-
-def weights_path(name: str, L: int = 24) -> Path:
-    """``best.pt`` of a committed model given by registered name (at lattice L) or by folder name
-    under ``models/`` (e.g. ``gcn_lean_mu_L24_extra``). A ValueError lists what is committed."""
-    found = committed_dir(name, L)
-    if found is not None:
-        return found / "best.pt"
-    raise ValueError(f"no committed weights for {name!r}; committed: {sorted(committed_models())}")
 
 
 def committed_dir(name: str, L: int) -> Path | None:
@@ -192,45 +181,6 @@ def force_fn(name: str, p=PAPER, prof: Profile | None = None, device: str = "cpu
         return lambda Q: ed.forces(Q, p)
     model, _ = trained_model(name, prof, device=device)
     return model.as_force_fn()
-
-
-def checkpoint_path(model: str) -> Path:
-    """The checkpoint of a model given as on the command line: a ``.pt`` file (returned as given,
-    so a missing one fails where it is loaded), a training run's folder (its ``best.pt``), or a
-    committed model's name (:func:`weights_path`, whose error lists them)."""
-    path = Path(model)
-    if path.is_dir():
-        return path / "best.pt"
-    return path if path.exists() or model.endswith(".pt") else weights_path(model)
-
-
-def force_and_id(model: str, p=PAPER, device: str = "cpu", precision: str = "float64"):
-    """(force_fn, force_id) of a force given as on the command line (``--model``).
-
-    ``model`` is "ed" (exact diagonalization with parameters ``p``), a committed model name, a
-    checkpoint (.pt) or a run folder from ``train`` (:func:`checkpoint_path`). ``force_id`` fingerprints the
-    force for checkpoint resumption and result identities: ``"ed:<parameters as sorted JSON>"``, or
-    ``"model:<registered name>:<first 16 hex digits of the sha256 of the weights file>"``.
-
-    ``precision="float32"`` evaluates a model in float32 (its input cast down, its force cast back,
-    so the dynamics stay float64; ~2x faster on a CPU, see ``benchmarks/step_L200.json``) and
-    appends ``":float32"`` to the id; ED is float64 only.
-    """
-    if precision not in ("float64", "float32"):
-        raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
-    if model == "ed":
-        if precision != "float64":
-            raise ValueError("ED forces are computed in float64 only")
-        from . import ed
-
-        return (lambda Q: ed.forces(Q, p)), ed.force_id(p)
-    path = checkpoint_path(model)
-    net, ck = train.load_checkpoint(path, device=device)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    fid = f"model:{ck['model']}:{digest}"
-    if precision == "float32":
-        return net.float().as_force_fn(), fid + ":float32"
-    return net.as_force_fn(), fid
 
 
 def benchmark(name: str) -> dict | None:

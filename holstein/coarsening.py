@@ -23,14 +23,16 @@ __all__ = ["run_quenches", "correlation_curves", "domain_growth"]
 
 def run_quenches(force_fn: Callable, L: int, n_steps: int, every: int, seeds: Sequence[int] = (0,),
                  p: HolsteinParams = PAPER, device: str = "cpu", path=None, progress: bool = True) -> dict:
-    """A batch of Langevin quenches from hot starts to ``p.kT`` with ``force_fn``: the snapshots of
-    :func:`holstein.quench.snapshots` (with ``path``, a run of the store: resumable, identity-checked;
-    ``force_fn`` must then be a :class:`holstein.force.Force`).
+    """A batch of Langevin quenches from hot starts to ``p.kT`` with ``force_fn``: the Q snapshots of
+    the engine's run (:func:`holstein.quench.run` with ``snapshots=True``; with ``path``, a run of the
+    store: resumable, identity-checked; ``force_fn`` must then be a :class:`holstein.force.Force`).
 
     Returns ``dict(time (T,), step (T,), Q (T, B, L, L), seeds (B,))`` with T = 1 + ceil(n_steps / every)
     (the final state is always recorded) and time = step · dt.
     """
-    return quench.snapshots(force_fn, L, n_steps, every, seeds, p, device, path, progress)
+    ident, res = quench.run(force_fn, L, list(seeds), p, n_steps, every, path, snapshots=True, device=device,
+                            progress=progress)
+    return dict(time=res["time"], step=res["step"], Q=res["Q"], seeds=np.asarray(ident["seeds"], np.int64))
 
 
 def correlation_curves(Q, dr: float | None = 1.0, use_phi: bool = True) -> tuple[np.ndarray, np.ndarray]:

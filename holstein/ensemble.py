@@ -233,13 +233,14 @@ def _plan(tasks, out, retry_failed):
         seen.add(t.key)
         e, (state, note) = m.get(t.key, {}), _verified(t, out)
         if state == "done":
-            if e.get("status") != "done":  # finished, but its client died before recording it
-                found[t.key] = dict(identity=t.identity(), force_spec=t.force, status="done", error=None,
+            if e.get("status") != "done" or e.get("steps") != t.steps:  # its client died before recording it
+                found[t.key] = dict(identity=t.identity(), force_spec=t.force, steps=t.steps, status="done", error=None,
                                     file=str(_result_path(out, t.key).relative_to(out)))
             store.files(_result_path(out, t.key))[2].unlink(missing_ok=True)
         elif state == "blowup" and not retry_failed:
             if e.get("status") != "failed":
-                found[t.key] = dict(identity=t.identity(), force_spec=t.force, status="failed", blowup=True,
+                found[t.key] = dict(identity=t.identity(), force_spec=t.force, steps=t.steps, status="failed",
+                                    blowup=True,
                                     error=e.get("error") or "BlowUpError (the result is marked incomplete)")
         else:
             if state == "blowup":
@@ -265,7 +266,8 @@ def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, c
     (out / "tasks").mkdir(parents=True, exist_ok=True)
     todo, found = _plan(tasks, out, retry_failed)
     m = read_manifest(out)["tasks"]
-    _update_manifest(out, {**found, **{t.key: dict(identity=t.identity(), force_spec=t.force, status="pending",
+    _update_manifest(out, {**found, **{t.key: dict(identity=t.identity(), force_spec=t.force, steps=t.steps,
+                                                   status="pending",
                                                    error=None, note=note,
                                                    attempts=m.get(t.key, {}).get("attempts", 0) + 1)
                                        for t, note in todo}})
@@ -321,8 +323,8 @@ def _disjoint(parts: list) -> tuple[list, list]:
 def analyse(out, t_min: float | None = None, t_max: float | None = None, write: bool = True) -> list[dict]:
     """Gather the finished tasks of ``out`` into α(T) (:func:`holstein.quench.analyse`).
 
-    Tasks are grouped by force spec and identity up to kT, seeds and the force's fingerprint (which
-    holds kT for ED); within a group each kT's replicas are merged (:func:`holstein.quench.merge`;
+    Tasks are grouped by force spec, steps and identity up to kT, seeds and the force's fingerprint
+    (which holds kT for ED); within a group each kT's replicas are merged (:func:`holstein.quench.merge`;
     a seed that ran in several batches counts once). Returns ``[dict(identity, force, kT (sorted),
     results={kT: dict(alpha, alpha_err, ..., n_replicas, seeds, growth, compact)}, failed=[(kT, seeds,
     error)], duplicates=[(kT, seeds)])]``; ``write``: a summary in ``out/analysis.json``."""
@@ -335,6 +337,7 @@ def analyse(out, t_min: float | None = None, t_max: float | None = None, write: 
         if not ident:
             continue
         base = {k: v for k, v in ident.items() if k not in ("kT", "seeds", "force", "phi_replicas")}
+        base["steps"] = e.get("steps")
         base["params"] = {k: v for k, v in base["params"].items() if k != "kT"}
         spec = e.get("force_spec", ident["force"])
         g = groups.setdefault(json.dumps([spec, base], sort_keys=True),

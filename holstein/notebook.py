@@ -62,7 +62,8 @@ def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, se
 
     prof = prof or get_profile()
     p = PAPER.replace(kT=kT)
-    spec = name if name in ("ed", "kpm") else str(artifacts.trained_dir(name, prof, device, progress=progress) / "best.pt")
+    spec = name if name in ("ed", "kpm") else str(artifacts.trained_dir(name, prof, device, progress=progress)
+                                                  / "best.pt")
     force = load_force(spec, p, device=device)
     tag = hashlib.sha256(force.id.encode()).hexdigest()[:12]
     path = artifacts.cache_dir() / f"quench_{name}_{tag}_L{L}_n{n_steps}_e{every}_s{seed}.npz"

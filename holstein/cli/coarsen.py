@@ -62,7 +62,8 @@ def _merge(dirs, out, command: str = "") -> int:
             raise ValueError(f"no {name} in {', '.join(str(Path(m).parent) for m in missing)}")
         target = check_writable(Path(out) / name, "--out")
         if quench.files(target)[1].exists():
-            raise ValueError(f"{target} is an extendable run (it has {quench.files(target)[1].name}), not a merged one; "
+            raise ValueError(f"{target} is an extendable run (it has {quench.files(target)[1].name}), not a merged "
+                             "one; "
                              "give a new folder")
         ident, res = quench.merge([quench.load(f) for f in parts], target, command)
         print(f"{target}: {len(ident['seeds'])} replicas (seeds {ident['seeds'][0]}-{ident['seeds'][-1]}), "

@@ -11,8 +11,8 @@ Time is always ``step · dt``.
 """
 from .driver import FIELDS, BlowUpError, Interrupted, Trajectory, run
 from .integrators import (HOT_START_STREAM, NOISE_STREAM, SCHEMES, State, hot_start, init, matched_seeds,
-                          replica_seeds, run_seed, state_fingerprint, step)
+                          replica_seeds, run_seed, step)
 
 __all__ = ["State", "Trajectory", "BlowUpError", "SCHEMES", "FIELDS", "replica_seeds", "matched_seeds", "run_seed",
-           "hot_start", "init", "step", "run", "Interrupted", "state_fingerprint", "NOISE_STREAM",
+           "hot_start", "init", "step", "run", "Interrupted", "NOISE_STREAM",
            "HOT_START_STREAM"]

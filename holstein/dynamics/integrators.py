@@ -42,7 +42,6 @@ replica 0 of a batch equals the unbatched run with the same integer ``seed``. Th
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
@@ -54,7 +53,7 @@ from ..lattice import check_field
 from ..params import HolsteinParams
 
 __all__ = ["State", "SCHEMES", "replica_seeds", "matched_seeds", "run_seed", "hot_start", "init", "step",
-           "state_fingerprint", "NOISE_STREAM", "HOT_START_STREAM"]
+           "NOISE_STREAM", "HOT_START_STREAM"]
 
 #: The integration schemes understood by :func:`step`.
 SCHEMES = ("vv_ou", "baoab")
@@ -112,17 +111,6 @@ class State:
             g.set_state(st.cpu())
             gens.append(g)
         return cls(Q=Q, V=V, F=F, time=float(d["time"]), step=int(d["step"]), rng=tuple(gens))
-
-
-def state_fingerprint(state: State) -> str:
-    """sha256 of a state's step, Q, V and generator states: it identifies the start of a run
-    (its configuration and, through the generators, its seeds) for checkpoint resumption."""
-    h = hashlib.sha256(f"step={int(state.step)}|shape={tuple(state.Q.shape)}".encode())
-    for t in (state.Q, state.V):
-        h.update(t.detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
-    for g in state.rng:
-        h.update(g.get_state().cpu().numpy().tobytes())
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- seeds and rngs

@@ -12,11 +12,11 @@ the notebooks, the benchmarks) is a call of :func:`run` with a force from
 """
 from .analysis import (analyse, jsonable, collapse_spread, default_window, ensemble_correlation, growth_exponent,
                        paired_differences, paired_test)
-from .engine import run, snapshots
+from .engine import run
 from .recorder import Recorder, compact_observables, default_phi_steps
 from .start import seed_list, start
 from .store import files, identity, load, merge, run_path
 
-__all__ = ["run", "snapshots", "jsonable", "start", "seed_list", "Recorder", "compact_observables", "default_phi_steps",
+__all__ = ["run", "jsonable", "start", "seed_list", "Recorder", "compact_observables", "default_phi_steps",
            "identity", "files", "run_path", "load", "merge", "analyse", "collapse_spread", "default_window",
            "ensemble_correlation", "growth_exponent", "paired_differences", "paired_test"]

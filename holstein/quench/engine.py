@@ -21,7 +21,7 @@ from . import store
 from .recorder import Recorder
 from .start import seed_list, start
 
-__all__ = ["run", "snapshots"]
+__all__ = ["run"]
 
 
 def _check(L, steps, every, checkpoint_every):
@@ -138,15 +138,3 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
     store.save(path, ident, command, res)
     store.files(path)[2].unlink(missing_ok=True)
     return store.load(path)
-
-
-def snapshots(force: Callable, L: int, n_steps: int, every: int, seeds=(0,), p: HolsteinParams | None = None,
-              device: str = "cpu", path=None, progress: bool = True) -> dict:
-    """The Q snapshots of :func:`run` (``snapshots=True``): ``dict(time (T,), step (T,), Q (T, B, L, L)
-    numpy, seeds (B,))``, T = 1 + ceil(n_steps / every) (the final state is always recorded)."""
-    from ..params import PAPER
-
-    p = PAPER if p is None else p
-    ident, res = run(force, L, list(seeds), p, n_steps, every, path, snapshots=True, device=device,
-                     progress=progress)
-    return dict(time=res["time"], step=res["step"], Q=res["Q"], seeds=np.asarray(seed_list(ident["seeds"]), np.int64))

@@ -175,9 +175,9 @@ def read_state(path) -> dict:
 
 def merge(runs: Sequence[tuple], path=None, command: str = "") -> tuple[dict, dict]:
     """One run of the replicas of several: ``runs`` are :func:`load` results ``(identity, result)``
-    of one identity up to the seeds (and the number of φ-map replicas), with disjoint seeds (replica b of a batch is the unbatched quench
-    of its seed, so the merge of ``--seed 0 --replicas 16`` and ``--seed 16 --replicas 9`` is the
-    25-replica run). The per-time observables are concatenated along the replica axis over the
+    of one identity up to the seeds (and the number of φ-map replicas), with disjoint seeds (replica b
+    of a batch is the unbatched quench of its seed, so the merge of ``--seed 0 --replicas 16`` and
+    ``--seed 16 --replicas 9`` is the 25-replica run). The per-time observables are concatenated along the replica axis over the
     steps every run recorded; the φ maps are the first run's; ``wall_s`` is the sum;
     ``part_commands`` keeps each run's command. Written to ``path`` when given (no ``.state.pt``: a
     merged run is not extendable). A replica never counts twice: shared seeds are refused."""
