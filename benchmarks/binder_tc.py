@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from holstein import PAPER, criticality, ed, load_force, quench
-from holstein.bench.timing import machine_info
+from holstein.bench import machine_record
 from holstein.files import write_json
 
 
@@ -58,8 +58,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    machine = machine_info()
-    rows = [run_one(args.model, L, kT, args) for L in args.L for kT in args.kT]
+    with machine_record() as machine:
+        rows = [run_one(args.model, L, kT, args) for L in args.L for kT in args.kT]
     crossings = []
     for La, Lb in zip(args.L[:-1], args.L[1:]):
         ms = [r["m_samples"] for r in rows if r["L"] == La]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from holstein import artifacts, data, force, train
-from holstein.bench.timing import machine_info
+from holstein.bench import machine_record
 from holstein.files import write_json
 
 GRID = artifacts.ARTIFACTS / "data" / "kT"
@@ -61,9 +61,9 @@ def main(argv=None) -> int:
     ap.add_argument("--off-grid", type=float, nargs="*", default=[0.3, 3.0])
     ap.add_argument("--out", default=str(artifacts.ARTIFACTS / "kT" / "heldout.json"))
     args = ap.parse_args(argv)
-    machine = machine_info()
-    sets = temperature_sets(args.off_grid)
-    rows = {Path(m).name: score(m, sets) for m in args.models}
+    with machine_record() as machine:
+        sets = temperature_sets(args.off_grid)
+        rows = {Path(m).name: score(m, sets) for m in args.models}
     print("kT     " + "  ".join(f"{n[:22]:>24s}" for n in rows))
     for kT in sets:
         cells = [f"{100 * r['by_kT'][f'{kT:g}']['random']['rmse_over_std']:5.2f}% / "
