@@ -79,7 +79,7 @@ def test_runs_shared_between_processes_assemble_the_same_file(small, tmp_path, m
     path = tmp_path / "shared.npz"
     assert data.generate(path, **SMALL, only_runs=[1]) is None and not path.exists()
     assert data.generate(path, **SMALL, only_runs=[0]) is None
-    assert {f.name for f in (tmp_path / "shared.npz.parts").glob("quench_*.pt")} == {"quench_0.pt", "quench_1.pt"}
+    assert {f.name for f in (tmp_path / "shared.npz.parts").glob("quench_*")} == {"quench_0.npz", "quench_1.npz"}
     calls = {"n": 0}
     real = ed.forces
 
@@ -89,7 +89,7 @@ def test_runs_shared_between_processes_assemble_the_same_file(small, tmp_path, m
 
     monkeypatch.setattr(ed, "forces", counted)
     assert data.generate(path, **SMALL).sha256 == ds.sha256
-    assert calls["n"] == 2  # one initial force per trajectory, no step: they came from their checkpoints
+    assert calls["n"] == 0  # no force at all: the finished quench runs are read from the engine's store
     with pytest.raises(ValueError, match="quench runs 0..1"):
         data.generate(tmp_path / "bad.npz", **SMALL, only_runs=[2])
 

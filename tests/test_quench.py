@@ -415,3 +415,18 @@ def test_jackknife_alpha_of_a_synthetic_power_law():
     loo = np.array(loo)
     assert a["alpha_err_jackknife"] == pytest.approx(np.sqrt(3 / 4 * np.sum((loo - loo.mean()) ** 2)), rel=1e-12)
     assert a["alpha_err_jackknife"] > 0.02
+
+
+def test_a_series_made_at_the_ci_size_uses_ed_where_the_model_is_refused(capsys):
+    """A T-blind model is valid at its training kT only: chapter 8's series at the ci size (three
+    temperatures, L_large = 16) runs ED at every temperature instead of a silent or refused model;
+    where ED does not fit (the paper's 200x200), the model runs at the temperatures it is valid for."""
+    from holstein import artifacts, profiles
+
+    ci = profiles.get_profile("ci")
+    forces, note = artifacts._series_force(artifacts.best_model(), ci, "cpu")
+    assert sorted(forces) == sorted(ci.temperatures) and all(f.name == "ed" for f in forces.values())
+    assert "kT=0.05 was asked for" in note
+    big = ci.replace(L_large=200)
+    forces, note = artifacts._series_force(artifacts.best_model(), big, "cpu")
+    assert list(forces) == [0.1] and forces[0.1].name != "ed" and "only" in note
