@@ -1,10 +1,10 @@
 """Tests of holstein.coarsening: snapshot quenches through the engine (batched == unbatched, cached
-runs), the ensemble C(r, t) and L(t), and α from them (holstein.quench.growth_exponent)."""
+runs); and the ensemble L(t) and α of domain fields (holstein.quench.growth_exponent)."""
 import numpy as np
 import pytest
 import torch
 
-from holstein import coarsening, dynamics, quench
+from holstein import coarsening, dynamics, observables, quench
 from holstein.forces import elastic
 from holstein.params import PAPER
 
@@ -48,7 +48,7 @@ def test_domain_growth_tracks_domain_size():
     rng = np.random.default_rng(0)
     L = 32
     Q = np.stack([np.stack([_domains(L, s, rng) for _ in range(4)]) for s in (2, 4, 8)])  # (T=3, B=4, L, L)
-    g = coarsening.domain_growth([1.0, 4.0, 16.0], Q)
+    g = quench.growth_exponent(quench.compact_observables([1.0, 4.0, 16.0], Q))["growth"]
     assert g["C"].shape[0] == 3 and np.allclose(g["C"][:, 0], 1.0)
     assert np.all(np.diff(g["L"]) > 0)
 
@@ -67,8 +67,10 @@ def test_growth_exponent_recovers_one_half():
     assert res["n_points"] == 4
     assert res["alpha"] == pytest.approx(0.5, abs=0.1)
     assert np.isfinite(res["alpha_err_jackknife"]) and res["alpha_err"] >= res["alpha_err_fit"]
-    # the compact ensemble L(t) is the snapshot ensemble's (domain_growth)
-    np.testing.assert_allclose(res["growth"]["L"], coarsening.domain_growth(t, Q)["L"], rtol=1e-12)
+    # the compact ensemble L(t) is the snapshot ensemble's: C(r) of the replica-averaged G(r), C(L) = 1/2
+    for k in range(len(t)):
+        r, C = observables.correlation(Q[k], average_batch=True, dr=1.0)
+        assert res["growth"]["L"][k] == pytest.approx(observables.domain_size(r, C), rel=1e-12)
 
 
 def test_growth_exponent_too_few_points_is_nan():

@@ -98,19 +98,17 @@ def load(path, expect: dict | None = None) -> tuple[dict, dict]:
         raise FileNotFoundError(f"no run result at {path}")
     try:
         with np.load(path, allow_pickle=False) as z:
-            if "identity" not in z.files:
-                raise ValueError(f"{path} is not a quench result (no identity); refusing to use or replace it")
-            res = {k: z[k] for k in z.files if k not in ("identity", "command", "force")}
-            ident = json.loads(str(z["identity"]))
-            res["command"] = str(z["command"]) if "command" in z.files else ""
-    except ValueError as e:
-        if str(path) in str(e):
-            raise
-        raise ValueError(f"{path} is not a readable quench result ({type(e).__name__}: {e}); delete it") from None
+            names = z.files
+            res = {k: z[k] for k in names if k not in ("identity", "command", "force")}
+            ident = json.loads(str(z["identity"])) if "identity" in names else None
+            res["command"] = str(z["command"]) if "command" in names else ""
     except _BROKEN as e:
         raise ValueError(f"{path} is not a readable quench result ({type(e).__name__}: {e}); delete it") from None
+    if ident is None:
+        raise ValueError(f"{path} is not a quench result (no identity); refusing to use or replace it")
     if not isinstance(ident, dict) or ident.get("format") != FORMAT:
-        raise ValueError(f"{path} is a quench result of another format ({ident.get('format')!r}); this package "
+        got = ident.get("format") if isinstance(ident, dict) else ident
+        raise ValueError(f"{path} is a quench result of another format ({got!r}); this package "
                          f"reads format {FORMAT}")
     _same(path, ident, expect)
     res["time"] = res["step"] * ident["params"]["dt"]
