@@ -44,7 +44,7 @@ from .params import PAPER, HolsteinParams
 from .quench import store
 
 __all__ = ["Task", "make_tasks", "run_task", "connect", "cluster_from_config", "sweep", "read_manifest",
-           "load_result", "analyse", "MANIFEST"]
+           "analyse", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 _VERSION = 2
@@ -166,11 +166,6 @@ def run_task(task: Task, out, checkpoint_every: int = 1000, device: str = "cpu")
     except dynamics.BlowUpError as e:
         return dict(rec, status="failed", blowup=True, error=f"BlowUpError: {e}", wall_s=time.perf_counter() - t0)
     return dict(rec, status="done", error=None, wall_s=time.perf_counter() - t0, file=str(path.relative_to(out)))
-
-
-def load_result(path, expect: dict | None = None) -> tuple[dict, dict]:
-    """(identity, result) of a task's result file, verified (:func:`holstein.quench.load`)."""
-    return store.load(path, expect)
 
 
 # ----------------------------------------------------------------------------- manifest

@@ -32,37 +32,9 @@ def default_window(time, Lt, L_sys: int, max_fraction: float = 0.25) -> tuple[fl
     return t_min, t_max
 
 
-def _fit_alpha(growth: dict, L_without, B: int, L_sys: int, t_min, t_max, max_fraction) -> dict:
-    """α, its fit and jackknife errors from the ensemble ``growth`` (time, L) and ``L_without(keep)``,
-    the ensemble L(t) of the replicas ``keep`` (a list of indices): see :func:`growth_exponent`."""
-    w0, w1 = default_window(growth["time"], growth["L"], L_sys, max_fraction)
-    t_min = w0 if t_min is None else float(t_min)
-    t_max = w1 if t_max is None else float(t_max)
-    out = dict(alpha=float("nan"), alpha_err=float("nan"), alpha_err_fit=float("nan"),
-               alpha_err_jackknife=float("nan"), fit=None, t_min=t_min, t_max=t_max, n_points=0, growth=growth)
-    try:
-        fit = obs.fit_growth_exponent(growth["time"], growth["L"], t_min=t_min, t_max=t_max)
-    except ValueError:
-        return out
-    out.update(alpha=fit.alpha, alpha_err_fit=fit.alpha_err, fit=fit, n_points=fit.n_points)
-    if B >= 2:
-        alphas = []
-        for b in range(B):
-            try:
-                Lb = L_without([c for c in range(B) if c != b])
-                alphas.append(obs.fit_growth_exponent(growth["time"], Lb, t_min=t_min, t_max=t_max).alpha)
-            except ValueError:
-                alphas.append(np.nan)
-        alphas = np.asarray(alphas)
-        if np.all(np.isfinite(alphas)):
-            out["alpha_err_jackknife"] = float(np.sqrt((B - 1) / B * np.sum((alphas - alphas.mean()) ** 2)))
-    out["alpha_err"] = float(np.nanmax([out["alpha_err_fit"], out["alpha_err_jackknife"]]))
-    return out
-
-
 def ensemble_correlation(comp: dict, replicas=None) -> np.ndarray:
-    """The ensemble C(r, t) = Σ_b G_b(r) / Σ_b G_b(0) of :func:`correlation_curves`, from the
-    per-replica curves of :func:`compact_observables` (C_b weighted by ⟨φ²⟩_b) -> ``(T, n_r)``.
+    """The ensemble C(r, t) = Σ_b G_b(r) / Σ_b G_b(0) (replicas averaged before normalising), from the
+    per-replica curves of :func:`holstein.quench.recorder.compact_observables` (C_b weighted by ⟨φ²⟩_b) -> ``(T, n_r)``.
 
     ``replicas``: indices of the replicas to include (default all)."""
     C, w = np.asarray(comp["C"]), np.asarray(comp["phi2"])
@@ -74,8 +46,8 @@ def ensemble_correlation(comp: dict, replicas=None) -> np.ndarray:
         return np.where(den > 0, num.sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
 
 
-def growth_exponent(comp: dict, t_min: float | None = None, t_max: float | None = None,
-                            level: float = 0.5, max_fraction: float = 0.25) -> dict:
+def growth_exponent(comp: dict, t_min: float | None = None, t_max: float | None = None, level: float = 0.5,
+                    max_fraction: float = 0.25) -> dict:
     """The growth exponent α of L(t) ∝ t^α from a run's compact observables ``comp`` (one run, or
     runs merged over tasks or seeds).
 
@@ -97,7 +69,30 @@ def growth_exponent(comp: dict, t_min: float | None = None, t_max: float | None 
 
     time = np.asarray(comp["time"], dtype=np.float64)  # step · dt
     growth = dict(time=time, r=r, C=ensemble_correlation(comp), L=L_of(None))
-    return _fit_alpha(growth, L_of, np.shape(comp["C"])[1], int(comp["L_sys"]), t_min, t_max, max_fraction)
+    B = np.shape(comp["C"])[1]
+    w0, w1 = default_window(time, growth["L"], int(comp["L_sys"]), max_fraction)
+    t_min = w0 if t_min is None else float(t_min)
+    t_max = w1 if t_max is None else float(t_max)
+    out = dict(alpha=float("nan"), alpha_err=float("nan"), alpha_err_fit=float("nan"),
+               alpha_err_jackknife=float("nan"), fit=None, t_min=t_min, t_max=t_max, n_points=0, growth=growth)
+    try:
+        fit = obs.fit_growth_exponent(time, growth["L"], t_min=t_min, t_max=t_max)
+    except ValueError:
+        return out
+    out.update(alpha=fit.alpha, alpha_err_fit=fit.alpha_err, fit=fit, n_points=fit.n_points)
+    if B >= 2:
+        alphas = []
+        for b in range(B):
+            try:
+                Lb = L_of([c for c in range(B) if c != b])
+                alphas.append(obs.fit_growth_exponent(time, Lb, t_min=t_min, t_max=t_max).alpha)
+            except ValueError:
+                alphas.append(np.nan)
+        alphas = np.asarray(alphas)
+        if np.all(np.isfinite(alphas)):
+            out["alpha_err_jackknife"] = float(np.sqrt((B - 1) / B * np.sum((alphas - alphas.mean()) ** 2)))
+    out["alpha_err"] = float(np.nanmax([out["alpha_err_fit"], out["alpha_err_jackknife"]]))
+    return out
 
 
 def collapse_spread(r, C, Lt, x_max: float = 1.5, n_x: int = 61) -> float:
