@@ -126,9 +126,9 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
             keep(traj)
             if path is not None and state.step < steps:
                 store.write_checkpoint(path, ident, state, acc)
-            last = acc["parts"][-1]
-            bar.set_postfix(t=f"{state.time:.4g}", m=f"{last['m'][-1].mean():.3g}",
-                            L=f"{np.nanmean(last['L'][-1]):.3g}", refresh=False)
+            m, Lt = acc["parts"][-1]["m"][-1], acc["parts"][-1]["L"][-1]  # (B,) at the last record
+            bar.set_postfix(t=f"{state.time:.4g}", m=f"{m.mean():.3g}",
+                            L=f"{Lt[np.isfinite(Lt)].mean() if np.isfinite(Lt).any() else np.nan:.3g}", refresh=False)
             bar.update(n)
     res = dict(rec.result(acc), complete=np.bool_(True), wall_s=np.float64(acc["wall_s"]))
     if path is None:
