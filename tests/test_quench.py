@@ -430,3 +430,26 @@ def test_a_series_made_at_the_ci_size_uses_ed_where_the_model_is_refused(capsys)
     big = ci.replace(L_large=200)
     forces, note = artifacts._series_force(artifacts.best_model(), big, "cpu")
     assert list(forces) == [0.1] and forces[0.1].name != "ed" and "only" in note
+
+
+def test_a_checkpoint_of_the_old_experiment_runner_resumes(tmp_path):
+    """holstein.experiment (87f4f47) wrote dict(identity, state, acc) without a version: a long coarsen
+    run interrupted before the engine landed resumes from it, bit for bit."""
+    calls = {"n": 0}
+
+    def dies(Q):
+        calls["n"] += 1
+        if calls["n"] > 35:
+            raise KeyboardInterrupt
+        return _force(Q)
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "a", force=dies)
+    ckpt = tmp_path / "a" / "kT0.1.ckpt"
+    ck = torch.load(ckpt, weights_only=False)
+    acc = {k: v for k, v in ck["acc"].items() if k != "Q"}
+    torch.save(dict(identity=ck["identity"], state=ck["state"], acc=acc), ckpt)  # the old layout
+    _, res = _run(tmp_path / "a")
+    _, ref = _run(tmp_path / "b")
+    for k in ("m", "C", "L", "step"):
+        np.testing.assert_array_equal(res[k], ref[k])

@@ -143,6 +143,8 @@ def read_checkpoint(path, expect: dict | None = None) -> tuple[dict, dict]:
     """(state dict, records) of the checkpoint of the run at ``path``, verified as :func:`load`."""
     ckpt = files(path)[2]
     ck = _torch_read(ckpt, "run checkpoint", weights_only=False)
+    if isinstance(ck, dict) and "version" not in ck and {"identity", "state", "acc"} <= set(ck):
+        ck = dict(ck, version=_CKPT_VERSION, acc=dict(ck["acc"], Q=[]))  # a holstein.experiment run's (87f4f47)
     if not isinstance(ck, dict) or ck.get("version") != _CKPT_VERSION or "acc" not in ck:
         raise ValueError(f"{ckpt} is not a run checkpoint of this version; delete it")
     _same(ckpt, json.loads(ck["identity"]), expect)
