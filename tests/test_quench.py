@@ -453,3 +453,24 @@ def test_a_checkpoint_of_the_old_experiment_runner_resumes(tmp_path):
     _, ref = _run(tmp_path / "b")
     for k in ("m", "C", "L", "step"):
         np.testing.assert_array_equal(res[k], ref[k])
+
+
+def test_notebook_quench_is_cached_by_the_force_fingerprint(tmp_path, monkeypatch):
+    """notebook.quench keyed its cache by the model's name, so retrained weights reused a stale quench."""
+    import shutil
+
+    from holstein import artifacts, notebook
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(artifacts.ARTIFACTS / "models" / "gcn_lean_L24" / "best.pt", run / "best.pt")
+    monkeypatch.setenv("HOLSTEIN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(artifacts, "trained_dir", lambda name, *a, **k: run)
+    first = notebook.quench("gcn_lean", L=4, n_steps=4, every=2, progress=False)
+    ck = torch.load(run / "best.pt", weights_only=False)
+    key = next(k for k, v in ck["state_dict"].items() if v.is_floating_point())
+    ck["state_dict"][key] = ck["state_dict"][key] + 0.1   # "retrained"
+    torch.save(ck, run / "best.pt")
+    second = notebook.quench("gcn_lean", L=4, n_steps=4, every=2, progress=False)
+    assert len(list((tmp_path / "cache").glob("quench_gcn_lean_*.npz"))) == 2
+    assert not np.array_equal(first["Q"][-1], second["Q"][-1]) and np.array_equal(first["Q"][0], second["Q"][0])
