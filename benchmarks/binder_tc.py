@@ -1,9 +1,10 @@
 r"""T_c of the semiclassical Holstein model at the preset from the Binder cumulant of the CDW order.
 
-For every lattice L and temperature kT: B Langevin replicas from the reference hot start, with
+For every lattice L and temperature kT: B Langevin replicas from an ordered start, with
 electrons and bath at kT, through the one quench engine (:func:`holstein.quench.run`, resumable
 under ``--runs``); after ``--burn`` steps the order m (T, B) of every ``--every``-th step gives
-U_L(kT) (:func:`holstein.criticality.binder_jackknife`). The crossings of consecutive sizes give
+U_L(kT) (:func:`holstein.criticality.binder_jackknife`). Every replica starts from the checkerboard
+(``--ordered``; the seeds give the velocities and the noise). The crossings of consecutive sizes give
 T_c (:func:`holstein.criticality.crossing_jackknife`). Equilibration is checked by U of the first
 and second half of the kept samples. With ``--model ed`` the same at a size ED can reach checks
 the model's U and ⟨m⟩.
@@ -32,7 +33,7 @@ def run_one(model: str, L: int, kT: float, args) -> dict:
     force = load_force(model, p, precision=None if model == "ed" else "float32")
     seeds = list(range(args.seed, args.seed + args.replicas))
     path = Path(args.runs) / model.replace("/", "_") / f"L{L}" / f"kT{kT:g}.npz"
-    _, res = quench.run(force, L, seeds, p, args.steps, args.every, path=path, progress=True,
+    _, res = quench.run(force, L, seeds, p, args.steps, args.every, path=path, progress=True, ordered=args.ordered,
                         command="python " + " ".join(shlex.quote(a) for a in sys.argv), desc=f"binder L={L} kT={kT:g}")
     keep = np.asarray(res["step"]) >= args.burn
     m = np.asarray(res["m"])[keep]  # (T, B)
@@ -54,6 +55,9 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=20)
     ap.add_argument("--seed", type=int, default=300000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--ordered", type=float, default=round(ed.checkerboard_amplitude(PAPER), 6),
+                    help="start every replica from the checkerboard of this amplitude (default: the kT = 0.1 "
+                         "mean-field one); a hot start below T_c would still be coarsening when sampled")
     ap.add_argument("--runs", default="runs/binder")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
@@ -72,7 +76,7 @@ def main(argv=None) -> int:
         print(f"L = {r['L']:3d} kT = {r['kT']:5.2f}  U = {r['U']:.3f} ± {r['U_err']:.3f} "
               f"(halves {r['U_first_half']:.3f}, {r['U_second_half']:.3f})  <m> = {r['m_mean']:.3f}")
     write_json(quench.jsonable(dict(command="python " + " ".join(shlex.quote(a) for a in sys.argv), model=args.model,
-                    replicas=args.replicas, steps=args.steps, burn=args.burn, every=args.every, seed=args.seed,
+                    replicas=args.replicas, ordered=args.ordered, steps=args.steps, burn=args.burn, every=args.every, seed=args.seed,
                     mean_field_T_c=_mean_field_tc(), machine=machine, results=rows, crossings=crossings)), args.out)
     print(f"wrote {args.out}")
     return 0

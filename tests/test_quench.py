@@ -474,3 +474,19 @@ def test_notebook_quench_is_cached_by_the_force_fingerprint(tmp_path, monkeypatc
     second = notebook.quench("gcn_lean", L=4, n_steps=4, every=2, progress=False)
     assert len(list((tmp_path / "cache").glob("quench_gcn_lean_*.npz"))) == 2
     assert not np.array_equal(first["Q"][-1], second["Q"][-1]) and np.array_equal(first["Q"][0], second["Q"][0])
+
+
+def test_an_ordered_start_is_the_checkerboard_and_enters_the_identity(tmp_path):
+    from holstein import PAPER, ed, load_force, quench
+    from holstein.lattice import SquareLattice
+
+    p = PAPER.replace(kT=0.5)
+    f = load_force("ed", p)
+    state = quench.start(f, 4, [1, 2], p, ordered=3.0)
+    np.testing.assert_array_equal(state.Q.numpy(), 3.0 * np.broadcast_to(SquareLattice(4).stagger, (2, 4, 4)))
+    hot = quench.start(f, 4, [1, 2], p)
+    torch.testing.assert_close(state.V, hot.V, rtol=0, atol=0)  # the seeds' velocities
+    ident, res = quench.run(f, 4, [1, 2], p, 10, 5, tmp_path / "o.npz", ordered=3.0, progress=False)
+    assert ident["start"] == dict(ordered=3.0) and res["m"][0].tolist() == [3.0, 3.0]
+    with pytest.raises(ValueError, match="start"):
+        quench.run(f, 4, [1, 2], p, 10, 5, tmp_path / "o.npz", progress=False)  # a hot start is another run

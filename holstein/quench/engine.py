@@ -37,8 +37,8 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
         dr: float = 1.0, phi_steps: Sequence[int] = (), phi_replicas: int = 2, snapshots: bool = False,
         keep_state: bool | None = None,
         scheme: str = "vv_ou", checkpoint_every: int | None = None, device: str = "cpu", progress: bool = True,
-        command: str = "", force_id: str | None = None, max_abs: float = 1e6, desc: str = "quench"
-        ) -> tuple[dict, dict]:
+        command: str = "", force_id: str | None = None, max_abs: float = 1e6, desc: str = "quench",
+        ordered: float | None = None) -> tuple[dict, dict]:
     r"""The quench of ``seeds`` (:func:`holstein.quench.start.start`) to ``p.kT`` for ``steps`` steps of
     dt, recording every ``every`` steps and the last (:class:`Recorder` with ``dr``, ``phi_steps``,
     ``phi_replicas``, ``snapshots``). Returns ``(identity, result)`` as :func:`store.load` does.
@@ -55,6 +55,8 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
     ``keep_state`` (default: not ``snapshots``): write the final state ``<stem>.state.pt`` that an
     extension needs (a snapshot run, ``simulate``'s, is one file by default).
     ``force_id`` defaults to ``force.id``; a run without ``path`` needs none.
+    ``ordered``: start from the checkerboard Q_i = ordered · (-1)^(x+y) instead of the hot start
+    (:func:`holstein.quench.start.start`; part of the identity), e.g. for equilibrium runs below T_c.
     """
     force_id = getattr(force, "id", None) if force_id is None else force_id
     if path is not None and not force_id:
@@ -64,6 +66,8 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
     rec = Recorder(int(every), dr, tuple(phi_steps), phi_replicas, snapshots)
     ident = store.identity(force_id or "unspecified", L, seeds, every, scheme, p,
                            rec.settings(len(seed_list(seeds))))
+    if ordered is not None:
+        ident["start"] = dict(ordered=float(ordered))
     state = acc = None
     if path is not None:
         res_path, state_path, ckpt = store.files(path)
@@ -80,7 +84,7 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
             state = dynamics.State.from_dict(dict(d, F=force(Q).to(Q.dtype)), device=device)
             acc = rec.reopen(old[1])
     if state is None:
-        state = start(force, L, seeds, p, device)
+        state = start(force, L, seeds, p, device, ordered=ordered)
         acc = rec.new()
         rec.observe(acc, [0], state.Q.detach().cpu().numpy()[None], p.dt)
     keep_state = not snapshots if keep_state is None else keep_state

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
+import torch
 
 from .. import dynamics
 from ..params import HolsteinParams
@@ -22,21 +23,34 @@ def seed_list(seeds) -> list[int]:
     return [int(seeds)] if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
 
 
-def start(force: Callable, L: int, seeds: int | Sequence[int], p: HolsteinParams, device: str = "cpu"
-          ) -> dynamics.State:
+def start(force: Callable, L: int, seeds: int | Sequence[int], p: HolsteinParams, device: str = "cpu",
+          ordered: float | None = None) -> dynamics.State:
     r"""The state at t = 0 of the quench of ``seeds`` from the reference hot start
     (Q_i ~ N(0, 5/κ), V_i ~ N(0, 5/m): :func:`holstein.dynamics.hot_start`), F = ``force(Q0)``.
 
     ``seeds``: an integer (one unbatched replica, Q of shape ``(L, L)``; the rule of ``simulate``
     and of the datasets' ED quench runs) or a sequence of B distinct integers (a batch ``(B, L, L)``,
     replica b the unbatched quench of ``seeds[b]``).
+
+    ``ordered``: Q0_i = ordered · (-1)^(x+y), the checkerboard, for every replica instead of the
+    hot Q (the velocities and the noise stay the seeds' draws): an equilibrium run from the ordered
+    side, as a Binder-cumulant measurement below T_c needs (a hot start would still be coarsening).
     """
     if isinstance(seeds, (int, np.integer)):
         Q0, V0 = dynamics.hot_start(L, p, seed=int(seeds))  # drawn on the CPU, as simulate always did
-        return dynamics.init(Q0.to(device), force, p, V0=V0.to(device), seed=int(seeds))
+        return dynamics.init(_ordered(Q0, ordered).to(device), force, p, V0=V0.to(device), seed=int(seeds))
     seeds = seed_list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"need distinct seeds, got {seeds}")
     hot, noise = dynamics.matched_seeds(seeds)
     Q0, V0 = dynamics.hot_start(L, p, seed=hot, batch=len(hot), device=device)
-    return dynamics.init(Q0, force, p, V0=V0, seed=noise)
+    return dynamics.init(_ordered(Q0, ordered), force, p, V0=V0, seed=noise)
+
+
+def _ordered(Q0, amplitude: float | None):
+    """``Q0`` itself, or the checkerboard amplitude · (-1)^(x+y) of its shape."""
+    if amplitude is None:
+        return Q0
+    L = Q0.shape[-1]
+    x = torch.arange(L, device=Q0.device)
+    return (float(amplitude) * (1 - 2 * ((x[:, None] + x[None, :]) % 2))).to(Q0.dtype).expand_as(Q0).clone()
