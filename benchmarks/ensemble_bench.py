@@ -83,7 +83,7 @@ def main(argv=None) -> dict:
             client, close = connect(workers=n)
             try:
                 client.wait_for_workers(n)
-                client.run(lambda: [__import__(m) for m in ("holstein.ensemble", "holstein.artifacts")])  # first imports
+                client.run(lambda: [__import__(m) for m in ("holstein.ensemble", "holstein.recipes")])  # first imports
                 startup = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 s = ensemble.sweep(tasks, Path(tmp) / f"dask{n}", client=client, progress=False)

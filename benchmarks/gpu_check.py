@@ -13,7 +13,7 @@ import sys
 import torch
 
 from holstein import PAPER, dynamics
-from holstein.artifacts import BENCHMARKS
+from holstein.catalog import BENCHMARKS
 from holstein.bench import machine_record, measure
 from holstein.files import write_json
 from holstein.force import load_force

@@ -19,16 +19,16 @@ import shlex
 import sys
 from pathlib import Path
 
-from holstein import artifacts, data, train
+from holstein import catalog, data, train
 from holstein.bench import machine_record
 from holstein.files import write_json
 
-SETS = {"L40": artifacts.dataset_path(40, "paper"), "L24": artifacts.dataset_path(24, "book")}
+SETS = {"L40": catalog.dataset_path(40, "paper"), "L24": catalog.dataset_path(24, "book")}
 
 
 def row(where: str, sets: dict) -> dict:
     """Trained-on facts and held-out metrics by kind on every dataset in ``sets`` of one model."""
-    folder = Path(where) if Path(where).is_dir() else artifacts.committed_dir(where, 24)
+    folder = Path(where) if Path(where).is_dir() else catalog.committed_dir(where, 24)
     if folder is None:
         raise SystemExit(f"{where}: neither a run folder nor a committed model")
     m = json.loads((folder / "metrics.json").read_text())

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from holstein import artifacts, data, force, train
+from holstein import catalog, data, force, train
 from holstein.bench import machine_record
 from holstein.files import write_json
 
-GRID = artifacts.ARTIFACTS / "data" / "kT"
+GRID = catalog.ARTIFACTS / "data" / "kT"
 
 
 def temperature_sets(off_grid=(0.3, 3.0)) -> dict:
@@ -34,11 +34,11 @@ def temperature_sets(off_grid=(0.3, 3.0)) -> dict:
     for f in sorted(GRID.glob("ed_L24_kT*.npz")):
         kT = float(re.search(r"kT([0-9.]+)\.npz$", f.name).group(1))
         ds = data.load(f)
-        ds.meta["path"] = str(f.relative_to(artifacts.ARTIFACTS.parent.parent)) if f.is_relative_to(
-            artifacts.ARTIFACTS.parent.parent) else str(f)
+        ds.meta["path"] = str(f.relative_to(catalog.ARTIFACTS.parent.parent)) if f.is_relative_to(
+            catalog.ARTIFACTS.parent.parent) else str(f)
         off = any(abs(kT - o) < 1e-12 for o in off_grid)
         out[kT] = (ds, np.arange(len(ds)) if off else ds.split()[1], "off-grid" if off else "grid")
-    book = data.load(artifacts.dataset_path(24, "book"))
+    book = data.load(catalog.dataset_path(24, "book"))
     out[0.1] = (book, book.split()[1], "grid")
     return dict(sorted(out.items()))
 
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("models", nargs="+", help="run folders, .pt files or committed model names")
     ap.add_argument("--off-grid", type=float, nargs="*", default=[0.3, 3.0])
-    ap.add_argument("--out", default=str(artifacts.ARTIFACTS / "kT" / "heldout.json"))
+    ap.add_argument("--out", default=str(catalog.ARTIFACTS / "kT" / "heldout.json"))
     args = ap.parse_args(argv)
     with machine_record() as machine:
         sets = temperature_sets(args.off_grid)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from holstein import artifacts, train
+from holstein import recipes, train
 from holstein.bench import machine_record
 from holstein.files import write_json
 from holstein.profiles import get_profile
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="book")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    ds = artifacts.dataset(get_profile(args.profile))
+    ds = recipes.dataset(get_profile(args.profile))
     with machine_record() as machine:
         rows = [check(r, ds) for r in args.runs]
     for r in rows:

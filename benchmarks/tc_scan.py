@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from holstein import PAPER, dynamics, ed, observables
-from holstein.artifacts import BENCHMARKS
+from holstein.catalog import BENCHMARKS
 from holstein.bench import machine_record, stopwatch
 from holstein.files import write_json
 from holstein.force import load_force

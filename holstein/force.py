@@ -38,13 +38,11 @@ import torch
 
 from .params import PAPER, HolsteinParams
 
-__all__ = ["Force", "load_force", "resolve_checkpoint", "PHYSICS", "PRECISIONS", "committed_models"]
+__all__ = ["Force", "load_force", "resolve_checkpoint", "PHYSICS", "PRECISIONS"]
 
 #: the parameters a force depends on (besides kT); the bath's mass, gamma and dt do not enter it
 PHYSICS = ("t", "g", "k", "kappa")
 PRECISIONS = ("float64", "float32")
-_ARTIFACTS = Path(__file__).parent / "artifacts"
-_MODEL_ROOTS = (_ARTIFACTS / "models", _ARTIFACTS / "L40")
 _TOL = 1e-12
 
 
@@ -116,15 +114,6 @@ class Force:
             raise ValueError(f"{self.valid_for()}; {why}")
 
 
-def committed_models() -> dict[str, Path]:
-    """{name: best.pt} of every committed model (folder names under the artifact roots)."""
-    out = {}
-    for root in _MODEL_ROOTS:
-        for f in sorted(root.glob("*/best.pt")):
-            out.setdefault(f.parent.name, f)
-    return out
-
-
 def resolve_checkpoint(spec: str) -> Path:
     """The checkpoint of a model spec: a ``.pt`` file, a training run's folder (its ``best.pt``), a
     committed name (``gcn_lean_mu_L24_extra``) or a registered name committed at L = 24
@@ -138,6 +127,8 @@ def resolve_checkpoint(spec: str) -> Path:
         return path
     if spec.endswith(".pt"):
         raise ValueError(f"no checkpoint at {spec}")
+    from .catalog import committed_models
+
     known = committed_models()
     for name in (spec, f"{spec}_L24"):
         if name in known:

@@ -1,6 +1,6 @@
 """Support for the book's notebooks: setup, trained models, a cached quench (the engine's), and tables.
 
-Paths, datasets and trained models of a profile live in :mod:`holstein.artifacts`; this module
+Committed results are read by :mod:`holstein.catalog`, and made where missing by :mod:`holstein.recipes`; this module
 only adds what a notebook cell needs on top of them: the trained force fields of a chapter with
 their histories and held-out predictions (:func:`trained_runs`, from a live model or from a
 committed run without weights), and the sentences that read their learning curves (how far from
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import artifacts
+from . import catalog, recipes
 from .params import PAPER
 from .profiles import Profile, get_profile
 
@@ -49,10 +49,10 @@ def setup(seed: int = 0) -> tuple[str, Profile]:
 def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, seed: int = 0,
            prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
     """A Langevin quench from the reference hot start of integer ``seed`` to ``kT`` with ED (``"ed"``,
-    ``"kpm"``) or a trained model (committed, else trained at the profile: :func:`artifacts.trained_dir`).
+    ``"kpm"``) or a trained model (committed, else trained at the profile: :func:`recipes.trained_dir`).
 
     Returns ``dict(time (T,), Q (T, L, L))`` (numpy): the engine's unbatched run
-    (:func:`holstein.quench.run`), cached and resumable in :func:`artifacts.cache_dir` under a name
+    (:func:`holstein.quench.run`), cached and resumable in :func:`recipes.cache_dir` under a name
     made of the force's fingerprint, so that chapters share it and retrained weights make a new run.
     """
     import hashlib
@@ -62,11 +62,11 @@ def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, se
 
     prof = prof or get_profile()
     p = PAPER.replace(kT=kT)
-    spec = name if name in ("ed", "kpm") else str(artifacts.trained_dir(name, prof, device, progress=progress)
+    spec = name if name in ("ed", "kpm") else str(recipes.trained_dir(name, prof, device, progress=progress)
                                                   / "best.pt")
     force = load_force(spec, p, device=device)
     tag = hashlib.sha256(force.id.encode()).hexdigest()[:12]
-    path = artifacts.cache_dir() / f"quench_{name}_{tag}_L{L}_n{n_steps}_e{every}_s{seed}.npz"
+    path = recipes.cache_dir() / f"quench_{name}_{tag}_L{L}_n{n_steps}_e{every}_s{seed}.npz"
     _, res = engine.run(force, L, int(seed), p, n_steps, every, path, snapshots=True, device=device, progress=progress,
                         desc=f"quench {name} L={L}")
     return dict(time=res["time"], Q=res["Q"])
@@ -91,15 +91,15 @@ def markdown_table(header, rows, align=None):
 
 
 def load_models(names, prof: Profile | None = None, device: str = "cpu", ds=None, report: bool = True) -> dict:
-    """{name: (model, checkpoint)} of :func:`holstein.artifacts.trained_model` (committed weights, else
+    """{name: (model, checkpoint)} of :func:`holstein.recipes.trained_model` (committed weights, else
     trained now, cached). ``report`` prints a line per model: committed or trained here, the best
     epoch of how many, the learning rate, the loss scale (if not 1) and the time per epoch."""
     prof = prof or get_profile()
-    ds = ds or artifacts.dataset(prof)
+    ds = ds or recipes.dataset(prof)
     out, width = {}, max(map(len, names), default=0)
     for name in names:
-        committed = artifacts.committed_dir(name, ds.L) is not None
-        model, ck = out[name] = artifacts.trained_model(name, prof, device, ds=ds)
+        committed = catalog.committed_dir(name, ds.L) is not None
+        model, ck = out[name] = recipes.trained_model(name, prof, device, ds=ds)
         cfg = ck["train_config"]
         if report:
             scale = f"loss scale {cfg['loss_scale']:g}, " if cfg["loss_scale"] != 1 else ""
@@ -131,7 +131,7 @@ def metrics_table(results: dict, kinds=("all", "random", "quench")):
 
 def benchmark_label(res: dict, name: str) -> str:
     """One line saying where the timings of the committed benchmark
-    ``holstein/artifacts/bench/<name>.json`` (``res``, as from :func:`holstein.artifacts.benchmark`)
+    ``holstein/artifacts/bench/<name>.json`` (``res``, as from :func:`holstein.catalog.benchmark`)
     come from: the machine (GPU or CPU model, cores, torch threads, device, torch version), its load
     average when the benchmark started and ended (``machine["loadavg_before"]``, ``["loadavg_after"]``
     of :func:`holstein.bench.timing.machine_record`; said so where the file records none) and the
@@ -180,7 +180,7 @@ def trained_runs(names, prof: Profile | None = None, device: str = "cpu", ds=Non
     """{name: :class:`TrainedRun`} of the models ``names`` on dataset ``ds`` (default: the profile's).
 
     Where the profile says so (``prof.reference_committed``) and a run of a model is committed
-    (:func:`holstein.artifacts.reference_run`: metrics, history and held-out predictions, no
+    (:func:`holstein.catalog.reference_run`: metrics, history and held-out predictions, no
     weights), that run; nothing is trained or predicted for it. Else the model of
     :func:`load_models` (committed weights, or trained now and cached), its held-out forces
     predicted here. ``report`` prints one line per model saying which.
@@ -188,8 +188,8 @@ def trained_runs(names, prof: Profile | None = None, device: str = "cpu", ds=Non
     from . import train
 
     prof = prof or get_profile()
-    ds = ds or artifacts.dataset(prof)
-    committed = {n: r for n in names if prof.reference_committed and (r := artifacts.reference_run(n, ds)) is not None}
+    ds = ds or recipes.dataset(prof)
+    committed = {n: r for n in names if prof.reference_committed and (r := catalog.reference_run(n, ds)) is not None}
     loaded = load_models([n for n in names if n not in committed], prof, device, ds, report)
     test, out, width = ds.split()[1], {}, max(map(len, names), default=0)
     for name in names:
@@ -205,7 +205,7 @@ def trained_runs(names, prof: Profile | None = None, device: str = "cpu", ds=Non
         else:
             model, ck = loaded[name]
             pred = train.predict(model, ds.Q[test])
-            source = "committed weights" if artifacts.committed_dir(name, ds.L) is not None else "trained here"
+            source = "committed weights" if catalog.committed_dir(name, ds.L) is not None else "trained here"
             out[name] = TrainedRun(name, source, ck["history"], test, pred, train.metrics_of(ds, test, pred),
                                    model.config(), model)
     return out

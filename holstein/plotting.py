@@ -175,7 +175,7 @@ def plot_paired(ax, bx, x, values: dict, diffs: dict, reference: str = "ed", yla
     r"""Paired ensembles against a reference: on ``ax`` each ensemble's replica mean of ``values``
     {label: (X, B) array} against ``x (X,)`` (band: its standard error; NaNs ignored), on ``bx`` each
     one's paired difference from the ``reference`` {label: (mean (X,), SE (X,))}, as from
-    :func:`holstein.experiment.paired_differences`, with a ± ``z``·SE band. Returns {label: (mean, sem)}."""
+    :func:`holstein.quench.paired_differences`, with a ± ``z``·SE band. Returns {label: (mean, sem)}."""
     out = {}
     for key, v in values.items():
         v = np.asarray(v, float)

@@ -166,27 +166,27 @@ def test_kpm_script_time_forces():
 
 # ----------------------------------------------------------------------------- one root of benchmark results
 def test_every_committed_benchmark_is_found_by_name():
-    """All benchmark JSON lies under artifacts.BENCHMARKS (inside the package); the book reads each
-    with artifacts.benchmark(name); the repository's benchmarks/ folder holds scripts only."""
-    from holstein import artifacts
+    """All benchmark JSON lies under catalog.BENCHMARKS (inside the package); the book reads each
+    with catalog.benchmark(name); the repository's benchmarks/ folder holds scripts only."""
+    from holstein import catalog
 
     repo = Path(__file__).resolve().parents[1]
-    assert artifacts.BENCHMARKS == bench.BENCHMARKS == Path(artifacts.__file__).parent / "artifacts" / "bench"
-    committed = sorted(artifacts.BENCHMARKS.glob("*.json"))
+    assert catalog.BENCHMARKS == bench.BENCHMARKS == Path(catalog.__file__).parent / "artifacts" / "bench"
+    committed = sorted(catalog.BENCHMARKS.glob("*.json"))
     assert {"ed", "speed", "kpm_accuracy", "transfer_L200", "step_L200", "tc_scan"} <= {f.stem for f in committed}
     for f in committed:
-        assert artifacts.benchmark(f.stem) == json.loads(f.read_text()), f
+        assert catalog.benchmark(f.stem) == json.loads(f.read_text()), f
     assert not list((repo / "benchmarks").glob("*.json")) and not list((repo / "benchmarks").glob("*.png"))
-    assert all(Path(repo / p).exists() for p in artifacts.benchmark("speed")["plots"])
+    assert all(Path(repo / p).exists() for p in catalog.benchmark("speed")["plots"])
 
 
 def test_committed_machine_records_use_the_one_set_of_keys():
     """The machine record of every committed benchmark is under "machine", with loadavg_before /
     loadavg_after (the names of machine_record), never the older loadavg, load, cores or cpu."""
-    from holstein import artifacts
+    from holstein import catalog
 
     old = {"loadavg", "load", "cores", "cpu"}
-    for f in sorted(artifacts.BENCHMARKS.glob("*.json")):
+    for f in sorted(catalog.BENCHMARKS.glob("*.json")):
         res = json.loads(f.read_text())
         for r in res.values() if f.stem == "step_L200" else [res]:  # step_L200: one result per label
             assert "machine" in r and not old & set(r) and not old & set(r["machine"]), f

@@ -195,10 +195,10 @@ def test_code_cells_print_no_unrounded_time_and_fit_the_page(path, request):
 
 # ----------------------------------------------------------------------------- the book profile loads artifacts
 def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypatch):
-    """Each committed dataset, model and reference run resolves through holstein.artifacts (as the
+    """Each committed dataset, model and reference run resolves through holstein.catalog and holstein.recipes (as the
     notebooks call it at the book profile) without generating or training anything; every committed
     benchmark a notebook reads exists."""
-    from holstein import artifacts, data, models, notebook, train
+    from holstein import catalog, data, models, notebook, recipes, train
     from holstein.profiles import PROFILES
 
     def refuse(*args, **kwargs):
@@ -207,31 +207,31 @@ def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypat
     monkeypatch.setattr(train, "train", refuse)
     monkeypatch.setattr(data, "generate", refuse)
     book = PROFILES["book"]
-    files = sorted((artifacts.ARTIFACTS / "data").glob("ed_L*_*.npz"))
-    assert artifacts.dataset_path(book.L_ed, "book") in files
-    assert artifacts.dataset_path(PROFILES["paper"].L_ed, "paper") in files  # no reader regenerates it for hours
-    l40 = data.load(artifacts.dataset_path(40, "paper"))
-    for run in sorted((artifacts.ARTIFACTS / "L40").glob("*/best.pt")):  # trained on it (validation: its split)
+    files = sorted((catalog.ARTIFACTS / "data").glob("ed_L*_*.npz"))
+    assert catalog.dataset_path(book.L_ed, "book") in files
+    assert catalog.dataset_path(PROFILES["paper"].L_ed, "paper") in files  # no reader regenerates it for hours
+    l40 = data.load(catalog.dataset_path(40, "paper"))
+    for run in sorted((catalog.ARTIFACTS / "L40").glob("*/best.pt")):  # trained on it (validation: its split)
         train.load_checkpoint(run, dataset=l40)
     for f in files:
         L, prof = re.fullmatch(r"ed_L(\d+)_(\w+)\.npz", f.name).groups()
         if prof in PROFILES:
-            ds = artifacts.dataset(PROFILES[prof].replace(L_ed=int(L)), progress=False)
+            ds = recipes.dataset(PROFILES[prof].replace(L_ed=int(L)), progress=False)
             assert ds.meta["path"] == str(f) and ds.L == int(L)
-    ds = artifacts.dataset(book, progress=False)
-    committed = artifacts.committed_models()
+    ds = recipes.dataset(book, progress=False)
+    committed = catalog.committed_models((catalog.ARTIFACTS / "models",))  # trained on the book's 24x24 data
     assert committed
     for folder in committed:
-        model, ck = artifacts.trained_model(folder, book, ds=ds, progress=False)
+        model, ck = recipes.trained_model(folder, book, ds=ds, progress=False)
         assert "history" in ck
-    lean = [n for n in models.available() if artifacts.committed_dir(n, book.L_ed) is not None]
+    lean = [n for n in models.available() if catalog.committed_dir(n, book.L_ed) is not None]
     assert lean and set(notebook.load_models(lean, book, ds=ds, report=False)) == set(lean)
-    for folder in sorted(artifacts.REFERENCE.glob("*_L*")):  # committed runs without weights, of the book data
+    for folder in sorted(catalog.REFERENCE.glob("*_L*")):  # committed runs without weights, of the book data
         name, L = re.fullmatch(r"(\w+)_L(\d+)", folder.name).groups()
-        assert int(L) == ds.L and artifacts.reference_run(name, ds) is not None, folder
-    refs = [n for n in models.available() if artifacts.reference_run(n, ds) is not None]
+        assert int(L) == ds.L and catalog.reference_run(name, ds) is not None, folder
+    refs = [n for n in models.available() if catalog.reference_run(n, ds) is not None]
     assert book.reference_committed and all(r.model is None for r in notebook.trained_runs(refs, book, ds=ds,
                                                                                           report=False).values())
     for path in _notebooks():
-        for name in re.findall(r"artifacts\.benchmark\(\"(\w+)\"\)", path.read_text()):
-            assert artifacts.benchmark(name) is not None, f"{path.name} reads holstein/artifacts/bench/{name}.json"
+        for name in re.findall(r"catalog\.benchmark\(\"(\w+)\"\)", path.read_text()):
+            assert catalog.benchmark(name) is not None, f"{path.name} reads holstein/artifacts/bench/{name}.json"

@@ -70,8 +70,8 @@ def test_every_committed_model_resolves_without_a_profile_and_makes_no_file(tmp_
     """Resolving by name never trains or generates anything (in a fresh process, no HOLSTEIN_PROFILE)."""
     env = {k: v for k, v in os.environ.items() if k != "HOLSTEIN_PROFILE"}
     env["HOLSTEIN_CACHE"] = str(tmp_path / "cache")
-    code = ("import holstein.force as f\n"
-            "names = sorted(f.committed_models())\n"
+    code = ("import holstein.catalog as c, holstein.force as f\n"
+            "names = sorted(c.committed_models())\n"
             "assert len(names) >= 10, names\n"
             "for n in names: f.load_force(n)\n"
             "print(len(names))\n")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from holstein import artifacts, notebook, train
+from holstein import catalog, notebook, recipes, train
 
 
 def _text(md):
@@ -27,8 +27,8 @@ def test_metrics_table_shows_force_metrics_per_kind():
 
 def test_load_models_reports_where_the_weights_come_from(monkeypatch, capsys):
     ck = dict(epoch=4, train_config=dict(epochs=10, lr=1e-3, loss_scale=1000.0), history=dict(seconds=[0.5, 1.5]))
-    monkeypatch.setattr(artifacts, "trained_model", lambda name, prof, device, ds: (f"model {name}", ck))
-    monkeypatch.setattr(artifacts, "committed_dir", lambda name, L: "here" if name == "a" else None)
+    monkeypatch.setattr(recipes, "trained_model", lambda name, prof, device, ds: (f"model {name}", ck))
+    monkeypatch.setattr(catalog, "committed_dir", lambda name, L: "here" if name == "a" else None)
     ds = type("DS", (), {"L": 24})()
     out = notebook.load_models(["a", "bb"], prof=object(), ds=ds)
     assert out == {"a": ("model a", ck), "bb": ("model bb", ck)}
@@ -50,7 +50,7 @@ def test_benchmark_label_names_machine_load_and_command():
     assert "not recorded" in notebook.benchmark_label(res, "speed")
     assert "not recorded" in notebook.benchmark_label(dict(res, loadavg_before=[1.5, 1, 1]), "speed")  # only in machine
     assert "NVIDIA H200" in notebook.benchmark_label(dict(res, machine=dict(res["machine"], gpu="NVIDIA H200")), "x")
-    speed = artifacts.benchmark("speed")  # the committed file the book reads
+    speed = catalog.benchmark("speed")  # the committed file the book reads
     assert speed is not None and "bench speed" in notebook.benchmark_label(speed, "speed")
 
 
@@ -119,10 +119,10 @@ def test_trained_runs_shows_a_committed_run_only_where_the_profile_says(ds, monk
     test = ds.split()[1]
     hist = _history([1.0, 2.0], [2.0, 1.0])
     tiny = dict(channels=[1, 4, 1])
-    run = artifacts.ReferenceRun("gcn", artifacts.REFERENCE / "gcn_L4", dict(
+    run = catalog.ReferenceRun("gcn", catalog.REFERENCE / "gcn_L4", dict(
         metrics=dict(all=dict(rmse=9.0)), config=tiny, epochs_run=2, train_seconds=3.0, command="train ..."),
         hist, dict(index=test, kind=ds.kind[test], F=ds.F[test], F_pred=np.float32(ds.F[test] + 1)))
-    monkeypatch.setattr(artifacts, "reference_run", lambda name, d: run if name == "gcn" else None)
+    monkeypatch.setattr(catalog, "reference_run", lambda name, d: run if name == "gcn" else None)
     asked = []
 
     def load_models(names, prof, device, d, report):
@@ -130,7 +130,7 @@ def test_trained_runs_shows_a_committed_run_only_where_the_profile_says(ds, monk
         return {n: (models.build("gcn", **tiny).double(), dict(history=hist)) for n in names}
 
     monkeypatch.setattr(notebook, "load_models", load_models)
-    monkeypatch.setattr(artifacts, "committed_dir", lambda name, L: None)
+    monkeypatch.setattr(catalog, "committed_dir", lambda name, L: None)
     prof = profiles.get_profile("ci").replace(reference_committed=committed)
     runs = notebook.trained_runs(["gcn_lean", "gcn"], prof, ds=ds)
     assert list(runs) == ["gcn_lean", "gcn"] and runs["gcn_lean"].source == "trained here"

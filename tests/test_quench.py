@@ -246,33 +246,33 @@ def test_default_checkpoint_interval_is_a_multiple_of_every(tmp_path):
 
 
 def test_committed_runs_are_found_for_every_temperature(tmp_path, monkeypatch):
-    # artifacts.coarsening_runs loads the committed kT<kT>.npz of each temperature instead of running;
+    # recipes.coarsening_runs loads the committed kT<kT>.npz of each temperature instead of running;
     # "kT0.05" and "kT0.1" must not collapse to one "kT0.npz"
-    from holstein import artifacts, profiles
+    from holstein import catalog, profiles, recipes
 
     for kT in (0.05, 0.1):
         _toy(L, 20, 10, kT, SEEDS, tmp_path, force_id=f"toy {kT}")
-    monkeypatch.setattr(artifacts, "COARSENING", tmp_path)
+    monkeypatch.setattr(catalog, "COARSENING", tmp_path)
     monkeypatch.setattr(quench, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
-    runs = artifacts.coarsening_runs(profiles.get_profile("ci").replace(temperatures=(0.05, 0.1)))
+    runs = recipes.coarsening_runs(profiles.get_profile("ci").replace(temperatures=(0.05, 0.1)))
     assert {kT: ident["force"] for kT, (ident, _) in runs.items()} == {0.05: "toy 0.05", 0.1: "toy 0.1"}
     assert quench.run_path(tmp_path, 0.1).name == "kT0.1.npz"
 
 
 def test_committed_fresh_quenches_are_loaded_ed_first_and_must_be_the_profiles(tmp_path, monkeypatch):
-    # chapter 7 reads artifacts.fresh_quenches: the committed ED and model runs, never a run of other sizes
-    from holstein import artifacts, profiles
+    # chapter 7 reads recipes.fresh_quenches: the committed ED and model runs, never a run of other sizes
+    from holstein import catalog, profiles, recipes
 
     prof = profiles.get_profile("ci").replace(fresh_committed=True, fresh_steps=20, fresh_every=10, fresh_replicas=2)
     seeds = range(prof.fresh_seed, prof.fresh_seed + 2)
     for name in ("a_model", "ed"):
         _toy(L, 20, 10, 0.1, list(seeds), tmp_path / f"L{prof.L_ed}" / name, force_id=f"toy {name}")
-    monkeypatch.setattr(artifacts, "ED_VS_ML", tmp_path)
+    monkeypatch.setattr(catalog, "ED_VS_ML", tmp_path)
     monkeypatch.setattr(quench, "run", lambda *a, **k: pytest.fail("ran instead of loading"))
-    runs = artifacts.fresh_quenches(prof)
+    runs = recipes.fresh_quenches(prof)
     assert list(runs) == ["ed", "a_model"] and runs["ed"][0]["force"] == "toy ed"
     with pytest.raises(ValueError, match="not the profile's"):
-        artifacts.fresh_quenches(prof.replace(fresh_steps=40))
+        recipes.fresh_quenches(prof.replace(fresh_steps=40))
 
 
 def test_merged_runs_equal_the_run_of_all_their_seeds(tmp_path, capsys):
@@ -339,10 +339,10 @@ def test_batched_and_unbatched_starts():
 def test_the_committed_200x200_runs_reproduce_their_analysis():
     """The committed coarsening runs load through the store and give their committed analysis.json
     bit for bit (α, jackknife errors, growth factors, window sensitivity, collapse)."""
-    from holstein import artifacts
+    from holstein import catalog, recipes
 
-    committed = json.loads((artifacts.COARSENING / "analysis.json").read_text())["results"]
-    runs = {float(kT): quench.load(quench.run_path(artifacts.COARSENING, float(kT)))[1] for kT in committed}
+    committed = json.loads((catalog.COARSENING / "analysis.json").read_text())["results"]
+    runs = {float(kT): quench.load(quench.run_path(catalog.COARSENING, float(kT)))[1] for kT in committed}
     assert quench.jsonable(quench.analyse(runs)) == committed
 
 
@@ -421,14 +421,14 @@ def test_a_series_made_at_the_ci_size_uses_ed_where_the_model_is_refused(capsys)
     """A T-blind model is valid at its training kT only: chapter 8's series at the ci size (three
     temperatures, L_large = 16) runs ED at every temperature instead of a silent or refused model;
     where ED does not fit (the paper's 200x200), the model runs at the temperatures it is valid for."""
-    from holstein import artifacts, profiles
+    from holstein import catalog, profiles, recipes
 
     ci = profiles.get_profile("ci")
-    forces, note = artifacts._series_force(artifacts.best_model(), ci, "cpu")
+    forces, note = recipes.series_force(catalog.best_model(), ci, "cpu")
     assert sorted(forces) == sorted(ci.temperatures) and all(f.name == "ed" for f in forces.values())
     assert "kT=0.05 was asked for" in note
     big = ci.replace(L_large=200)
-    forces, note = artifacts._series_force(artifacts.best_model(), big, "cpu")
+    forces, note = recipes.series_force(catalog.best_model(), big, "cpu")
     assert list(forces) == [0.1] and forces[0.1].name != "ed" and "only" in note
 
 
@@ -459,13 +459,13 @@ def test_notebook_quench_is_cached_by_the_force_fingerprint(tmp_path, monkeypatc
     """notebook.quench keyed its cache by the model's name, so retrained weights reused a stale quench."""
     import shutil
 
-    from holstein import artifacts, notebook
+    from holstein import catalog, notebook, recipes
 
     run = tmp_path / "run"
     run.mkdir()
-    shutil.copy(artifacts.ARTIFACTS / "models" / "gcn_lean_L24" / "best.pt", run / "best.pt")
+    shutil.copy(catalog.ARTIFACTS / "models" / "gcn_lean_L24" / "best.pt", run / "best.pt")
     monkeypatch.setenv("HOLSTEIN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(artifacts, "trained_dir", lambda name, *a, **k: run)
+    monkeypatch.setattr(recipes, "trained_dir", lambda name, *a, **k: run)
     first = notebook.quench("gcn_lean", L=4, n_steps=4, every=2, progress=False)
     ck = torch.load(run / "best.pt", weights_only=False)
     key = next(k for k, v in ck["state_dict"].items() if v.is_floating_point())

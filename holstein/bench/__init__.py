@@ -1,5 +1,5 @@
 """Benchmarks that write JSON (never timed asserts), all under :data:`BENCHMARKS`
-(``holstein/artifacts/bench/``, read with :func:`holstein.artifacts.benchmark`).
+(``holstein/artifacts/bench/``, read with :func:`holstein.catalog.benchmark`).
 
 - :mod:`~holstein.bench.timing`: the one timer and the one machine record: :func:`stopwatch`
   (one block), :func:`measure` (wall time of a call), :func:`measure_interleaved` (several
@@ -18,7 +18,7 @@
 are imported on their own, not here, so that they run cleanly as scripts and ``import
 holstein.bench`` stays light. Results are written with :func:`holstein.files.write_json`.
 """
-from ..artifacts import BENCHMARKS
+from ..catalog import BENCHMARKS
 from .ed import bench_ed
 from .speed import (SPEED_FULL, SPEED_TINY, START_CONFIGURATION, SpeedSizes, bench_speed, cost_exponent, speed_summary,
                     start_configuration, time_dynamics)

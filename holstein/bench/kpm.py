@@ -22,7 +22,7 @@ from .. import ed, kpm
 from ..data import QUENCH, RANDOM, load, random_configurations
 from ..files import check_writable, write_json
 from ..params import HolsteinParams
-from ..artifacts import BENCHMARKS
+from ..catalog import BENCHMARKS
 from .timing import machine_record, measure, stopwatch
 
 __all__ = ["quench_like", "kpm_accuracy", "time_forces", "main"]

@@ -9,7 +9,7 @@
 - :func:`peak_memory`.
 
 Results are written with :func:`holstein.files.write_json` (atomic, strict JSON) under
-:data:`holstein.artifacts.BENCHMARKS`.
+:data:`holstein.catalog.BENCHMARKS`.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Command line: ``python -m holstein {generate,simulate,train,bench,sweep,coarsen} ...`` (``--help`` on each).
 
 Every subcommand checks its arguments and its output path before any work, writes its results
-atomically to the artifact paths the book reads (:mod:`holstein.artifacts`) unless ``--out`` says
+atomically to the artifact paths the book reads (:mod:`holstein.catalog`) unless ``--out`` says
 otherwise, and reports a user error in one line (exit status 2) instead of a traceback.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser"]
 
 
 def cmd_generate(args) -> int:
-    from .. import artifacts, data
+    from .. import catalog, data, recipes
     from ..files import check_replaceable, check_writable
 
     prof = get_profile(args.profile)
@@ -29,7 +29,7 @@ def cmd_generate(args) -> int:
     L = prof.L_ed if args.L is None else args.L
     if L % 2:  # before any file: a refused start must leave no partial work behind
         raise ValueError(f"L must be even (the CDW checkerboard), got {L}")
-    out = check_writable(args.out or artifacts.dataset_path(L, prof.name), "--out")
+    out = check_writable(args.out or catalog.dataset_path(L, prof.name), "--out")
     check_replaceable(out, "dataset", args.overwrite)  # a dataset may be regenerated; nothing else replaced
     set_threads(args)
     ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
@@ -95,14 +95,14 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .. import artifacts, data, train
+    from .. import catalog, data, recipes, train
 
     prof = get_profile(args.profile)
     if args.data:
         ds = data.load(args.data)
         ds.meta["path"] = str(args.data)
     else:
-        ds = artifacts.dataset(prof)  # records the path it loaded in meta["path"]
+        ds = recipes.dataset(prof)  # records the path it loaded in meta["path"]
     overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
                                    ("dtype", args.dtype), ("seed", args.seed), ("init_from", args.init_from)) if v is not None}
     if args.max_train is not None:  # 0: 'all'
@@ -116,7 +116,7 @@ def cmd_train(args) -> int:
         cfg.model_config = dict(cfg.model_config, target=args.target)
     if args.center:
         cfg.model_config = dict(cfg.model_config, center=False if args.center == "none" else args.center)
-    out = Path(args.out) if args.out else artifacts.model_dir(args.model, ds.L)
+    out = Path(args.out) if args.out else catalog.model_dir(args.model, ds.L)
     whole = [(f, data.load(f)) for f in args.extra or []]
     split = [(f, data.load(f)) for f in args.extra_train or []]
     more = [d for _, d in whole] + [(d, "train") for _, d in split]

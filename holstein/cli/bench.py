@@ -10,13 +10,13 @@ __all__ = ["cmd_bench", "add_parser"]
 
 
 def cmd_bench(args) -> int:
-    from .. import artifacts, bench
+    from .. import bench, catalog
     from ..files import check_writable, write_json
 
     prof = get_profile(args.profile)
     if args.what == "ed":
         Ls = tuple(args.L) if args.L else prof.bench_L
-        out = check_writable(args.out or artifacts.BENCHMARKS / "ed.json")
+        out = check_writable(args.out or catalog.BENCHMARKS / "ed.json")
         res = bench.bench_ed(Ls, repeats=5 if args.repeats is None else args.repeats, device=args.device)
         res["command"] = args.command_line
         path = write_json(res, out, indent=2)
@@ -33,7 +33,7 @@ def cmd_bench(args) -> int:
 
 def _bench_transfer(args, bench) -> int:
     """``bench transfer``: :func:`holstein.bench.transfer.transfer_check` with the committed 24×24 models."""
-    from .. import artifacts
+    from .. import catalog
     from ..bench.transfer import transfer_check
     from ..files import check_writable, write_json
     from ..force import load_force
@@ -51,7 +51,7 @@ def _bench_transfer(args, bench) -> int:
     kw = dict(probe_distance=args.probe_distance, tol=args.kpm_tol)
     if args.kpm_moments:
         kw["n_moments"] = args.kpm_moments
-    out = check_writable(args.out or artifacts.BENCHMARKS / f"transfer_L{L}.json")
+    out = check_writable(args.out or catalog.BENCHMARKS / f"transfer_L{L}.json")
     res = transfer_check(fns, L, args.steps, args.every, args.driver, seed=args.seed, kpm_kwargs=kw,
                          device=args.device)
     res["command"] = args.command_line
@@ -67,7 +67,7 @@ def _bench_transfer(args, bench) -> int:
 
 def _bench_speed(args, bench) -> int:
     """``bench speed``: :func:`holstein.bench.bench_speed` with the full (or ``--tiny``) sizes, then plots."""
-    from ..artifacts import BENCHMARKS
+    from ..catalog import BENCHMARKS
     from ..files import check_writable, write_json
     from ..plotting import plot_speed
 

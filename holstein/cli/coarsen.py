@@ -76,7 +76,7 @@ def cmd_coarsen(args) -> int:
     (marked incomplete), the other temperatures still run, and the exit status is 3."""
     import torch
 
-    from .. import artifacts, dynamics, quench
+    from .. import catalog, dynamics, quench
     from ..force import load_force
 
     if args.analyse:
@@ -88,7 +88,7 @@ def cmd_coarsen(args) -> int:
         raise ValueError(f"coarsen needs {', '.join(missing)} (or --analyse DIR)")
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = artifacts.best_model() if args.model == "best" else args.model
+    model = catalog.best_model() if args.model == "best" else args.model
     p = params_from(args, COUPLING)
     precision = args.precision or ("float64" if model in ("ed", "kpm") else "float32")
     forces = {kT: load_force(model, p.replace(kT=kT), precision, args.device) for kT in args.kT}  # refusals first

@@ -1,11 +1,11 @@
-"""Tests of holstein/artifacts.py: committed runs without weights (reference/<name>_L<L>/)."""
+"""Tests of holstein/catalog.py: committed runs without weights (reference/<name>_L<L>/)."""
 import dataclasses
 import shutil
 
 import numpy as np
 import pytest
 
-from holstein import PAPER, artifacts, data, models, train
+from holstein import PAPER, catalog, data, models, train
 from holstein.files import write_json
 
 
@@ -28,39 +28,63 @@ def _commit(folder, name, ds, pred):
 
 
 def test_reference_run_reads_the_committed_files(ds, tmp_path, monkeypatch):
-    monkeypatch.setattr(artifacts, "REFERENCE", tmp_path)
-    assert artifacts.reference_run("gcn", ds) is None  # nothing committed
+    monkeypatch.setattr(catalog, "REFERENCE", tmp_path)
+    assert catalog.reference_run("gcn", ds) is None  # nothing committed
     test = ds.split()[1]
     pred = ds.F[test] + 0.1
     _commit(tmp_path / f"gcn_L{ds.L}", "gcn", ds, pred)
-    run = artifacts.reference_run("gcn", ds)
+    run = catalog.reference_run("gcn", ds)
     assert run.name == "gcn" and run.path == tmp_path / "gcn_L4"
     assert run.metrics["metrics"]["all"]["rmse"] == pytest.approx(0.1) and run.metrics["epochs_run"] == 2
     assert run.history["seconds"] == [1.0, 2.0]
     np.testing.assert_array_equal(run.heldout["index"], test)
     np.testing.assert_allclose(run.heldout["F_pred"], pred, rtol=1e-6)
     assert set(run.heldout) == {"index", "kind", "F", "F_pred"}
-    assert artifacts.reference_run("bp_mlp", ds) is None  # another model: no folder
+    assert catalog.reference_run("bp_mlp", ds) is None  # another model: no folder
 
 
 def test_reference_run_refuses_another_dataset_model_or_an_incomplete_folder(ds, tmp_path, monkeypatch):
-    monkeypatch.setattr(artifacts, "REFERENCE", tmp_path)
+    monkeypatch.setattr(catalog, "REFERENCE", tmp_path)
     folder = tmp_path / f"gcn_L{ds.L}"
     _commit(folder, "gcn", ds, ds.F[ds.split()[1]])
     other = dataclasses.replace(ds, meta=dict(ds.meta, sha256="0" * 64))  # same L, another dataset
     with pytest.raises(ValueError, match=r"metrics.json belongs to dataset \w{12}…, not to this one \(000000000000…"):
-        artifacts.reference_run("gcn", other)  # never the numbers of another dataset
+        catalog.reference_run("gcn", other)  # never the numbers of another dataset
     test = ds.split()[1]
     train.save_heldout(folder / "heldout.npz", other, test, ds.F[test])  # predictions of another dataset
     with pytest.raises(ValueError, match=r"heldout.npz belongs to dataset 000000000000"):
-        artifacts.reference_run("gcn", ds)
+        catalog.reference_run("gcn", ds)
     train.save_heldout(folder / "heldout.npz", ds, test[:-1], ds.F[test[:-1]])  # not the held-out set
     with pytest.raises(ValueError, match="other snapshots than the held-out set"):
-        artifacts.reference_run("gcn", ds)
+        catalog.reference_run("gcn", ds)
     train.save_heldout(folder / "heldout.npz", ds, test, ds.F[test])
     shutil.copytree(folder, tmp_path / f"bp_mlp_L{ds.L}")  # a gcn run in the bp_mlp folder
     with pytest.raises(ValueError, match="is a run of 'gcn', not of 'bp_mlp'"):
-        artifacts.reference_run("bp_mlp", ds)
+        catalog.reference_run("bp_mlp", ds)
     (folder / "history.json").unlink()
     with pytest.raises(ValueError, match="incomplete committed run: history.json missing"):
-        artifacts.reference_run("gcn", ds)
+        catalog.reference_run("gcn", ds)
+
+
+def test_committed_models_and_their_folders():
+    known = catalog.committed_models()
+    assert {"gcn_lean_mu_L24_extra", "gcn_lean_L40"} <= set(known)
+    assert all(p.name == "best.pt" and p.exists() for p in known.values())
+    assert catalog.committed_dir("gcn_lean", 24) == known["gcn_lean_L24"].parent  # a registered name at L
+    assert catalog.committed_dir("gcn_lean_mu_L24_extra", 24) == known["gcn_lean_mu_L24_extra"].parent
+    assert catalog.committed_dir("nosuch", 24) is None
+    assert catalog.best_model() in known and "metrics" in catalog.model_metrics(catalog.best_model())
+
+
+def test_a_reader_makes_nothing(tmp_path, monkeypatch):
+    """catalog imports neither data generation nor training, and a missing result is named, not made."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(catalog))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not imported & {"data", "train", "quench", "recipes", "profiles"}, imported
+    with pytest.raises(FileNotFoundError, match="nothing.json is not committed"):
+        catalog.result(tmp_path / "nothing.json")
+    assert list(tmp_path.iterdir()) == []
