@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "KT_LABEL"]
+__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table", "tc_sentence",
+           "KT_LABEL"]
 
 KT_LABEL = r"$k_BT$ ($t$)"
 
@@ -49,3 +50,62 @@ def plot_binder(ax, result: dict, label: str = "", marker: str = "o", colors=Non
                                  marker=marker, capsize=2, label=f"{label}L = {L}", **kw))
     ax.set(xlabel=KT_LABEL, ylabel=r"$U_L = 1 - \langle m^4\rangle / 3\langle m^2\rangle^2$")
     return lines
+
+
+def _worst(result: dict, model: str, where: str) -> dict:
+    """The largest RMSE/std (%) of ``model`` by kind over the temperatures of one kind of set."""
+    rows = result["models"][model]["by_kT"]
+    out = {}
+    for kind in ("random", "quench"):
+        vals = {k: 100 * r[kind]["rmse_over_std"] for k, r in rows.items() if r["where"] == where}
+        k = max(vals, key=vals.get)
+        out[kind] = (float(k), vals[k])
+    return out
+
+
+def accuracy_sentence(result: dict, aware: str, blind: str) -> str:
+    """One sentence of the chapter's result, computed from a heldout_kT result."""
+    rows = result["models"][aware]["by_kT"]
+    at01 = rows["0.1"]
+    g, o, b = _worst(result, aware, "grid"), _worst(result, aware, "off-grid"), _worst(result, blind, "grid")
+    return (f"{aware} is within {g['random'][1]:.2f} % (random, worst at kT = {g['random'][0]:g}) and "
+            f"{g['quench'][1]:.2f} % (quench, worst at kT = {g['quench'][0]:g}) of the force std at every grid "
+            f"temperature, {o['random'][1]:.2f} % and {o['quench'][1]:.2f} % at the temperatures it never saw, and "
+            f"{100 * at01['random']['rmse_over_std']:.2f} % / {100 * at01['quench']['rmse_over_std']:.2f} % at kT = 0.1; "
+            f"the T-blind {blind} reaches {b['random'][1]:.1f} % / {b['quench'][1]:.1f} % "
+            f"(at kT = {b['quench'][0]:g}).")
+
+
+def accuracy_table(result: dict, models: dict) -> tuple[list, list]:
+    """(header, rows) of held-out RMSE/std (%) by kT: one random and one quench column per model."""
+    short = {label: label.split(" (")[0] for label in models}
+    header = ["kT", "set"] + [f"{short[label]}: {kind}" for label in models for kind in ("random", "quench")]
+    rows = []
+    first = next(iter(models.values()))
+    for k in sorted(result["models"][first]["by_kT"], key=float):
+        where = result["models"][first]["by_kT"][k]["where"]
+        cells = [f"{100 * result['models'][key]['by_kT'][k][kind]['rmse_over_std']:.2f} %"
+                 for key in models.values() for kind in ("random", "quench")]
+        rows.append([k, "never trained on" if where != "grid" else "held-out 1/7", *cells])
+    return header, rows
+
+
+def tc_sentence(binder: dict, binder_ed: dict | None = None) -> str:
+    """T_c from the largest pair of sizes, the other crossings, the mean-field value and the ED check."""
+    cr = [c for c in binder["crossings"] if c["T_c"] is not None]
+    if not cr:
+        return "The curves of the sizes measured do not cross in the temperatures scanned."
+    best = cr[-1]
+    others = ", ".join(f"{c['T_c']:.2f} ({c['L_small']}/{c['L_large']})" for c in cr[:-1])
+    s = (f"The curves of L = {best['L_small']} and {best['L_large']} cross at T_c = {best['T_c']:.2f} ± "
+         f"{best['T_c_err']:.2f}" + (f" (smaller pairs: {others})" if others else "") +
+         f", against the mean-field {binder['mean_field_T_c']:.1f}.")
+    if binder_ed:
+        ml = {(r["L"], r["kT"]): r for r in binder["results"]}
+        diffs = [(r["kT"], r["U"] - ml[(r["L"], r["kT"])]["U"], np.hypot(r["U_err"], ml[(r["L"], r["kT"])]["U_err"]))
+                 for r in binder_ed["results"] if (r["L"], r["kT"]) in ml]
+        if diffs:
+            worst = max(diffs, key=lambda d: abs(d[1]) / max(d[2], 1e-12))
+            s += (f" ED at L = {binder_ed['results'][0]['L']}: the largest difference of U from the model's is "
+                  f"{worst[1]:+.3f} ± {worst[2]:.3f} (at kT = {worst[0]:g}; {abs(worst[1]) / worst[2]:.1f} standard errors).")
+    return s

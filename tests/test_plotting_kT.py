@@ -1,0 +1,48 @@
+"""holstein.plotting_kT: figures and sentences of chapter 11 from (synthetic) committed results."""
+import matplotlib.pyplot as plt
+import pytest
+
+from holstein import plotting_kT as pk
+
+
+def _m(r, q):
+    return dict(rmse_over_std=r), dict(rmse_over_std=q)
+
+
+def _heldout():
+    rows = {}
+    for k, where, a, b in (("0.1", "grid", 0.007, 0.012), ("0.3", "off-grid", 0.009, 0.02), ("3", "off-grid", 0.011, 0.022),
+                           ("12", "grid", 0.014, 0.024)):
+        ra, qa = _m(a, b)
+        rows[k] = dict(where=where, random=ra, quench=qa, all=ra)
+    blind = {k: dict(v, random=dict(rmse_over_std=10 * v["random"]["rmse_over_std"]),
+                     quench=dict(rmse_over_std=10 * v["quench"]["rmse_over_std"])) for k, v in rows.items()}
+    return dict(models=dict(T=dict(by_kT=rows), blind=dict(by_kT=blind)))
+
+
+def test_errors_and_the_sentence_are_the_numbers():
+    h = _heldout()
+    kT, err, off = pk.errors_by_kT(h, "T", "quench")
+    assert kT.tolist() == [0.1, 0.3, 3.0, 12.0] and off.tolist() == [False, True, True, False]
+    assert err.tolist() == pytest.approx([1.2, 2.0, 2.2, 2.4])
+    s = pk.accuracy_sentence(h, "T", "blind")
+    assert "1.40 % (random, worst at kT = 12)" in s and "2.40 % (quench" in s and "2.20 % at the temperatures" in s
+    assert "0.70 % / 1.20 % at kT = 0.1" in s and "24.0 %" in s
+    header, rows = pk.accuracy_table(h, {"model T (x)": "T"})
+    assert header == ["kT", "set", "model T: random", "model T: quench"] and rows[1][1] == "never trained on"
+    fig, ax = plt.subplots()
+    assert len(pk.plot_error_vs_kT(ax, h, {"a": "T", "b": "blind"}, target=2.5)) == 2
+    plt.close(fig)
+
+
+def test_tc_sentence_uses_the_largest_pair_and_compares_ed():
+    binder = dict(mean_field_T_c=10.9, crossings=[dict(L_small=16, L_large=24, T_c=7.9, T_c_err=0.2),
+                                                  dict(L_small=24, L_large=32, T_c=7.6, T_c_err=0.1)],
+                  results=[dict(L=16, kT=8.0, U=0.40, U_err=0.02)])
+    ed = dict(results=[dict(L=16, kT=8.0, U=0.43, U_err=0.03)])
+    s = pk.tc_sentence(binder, ed)
+    assert "L = 24 and 32 cross at T_c = 7.60 ± 0.10" in s and "7.90 (16/24)" in s and "10.9" in s
+    assert "+0.030 ± 0.036" in s
+    fig, ax = plt.subplots()
+    assert len(pk.plot_binder(ax, binder)) == 1
+    plt.close(fig)
