@@ -38,12 +38,12 @@ from typing import Sequence
 import numpy as np
 
 from . import dynamics, quench
-from .cluster import _OneThread, cluster_from_config, connect  # noqa: F401 (the last two public here too)
+from .cluster import _OneThread, connect
 from .files import write_json
 from .params import PAPER, HolsteinParams
 from .quench import store
 
-__all__ = ["Task", "make_tasks", "run_task", "connect", "cluster_from_config", "sweep", "read_manifest",
+__all__ = ["Task", "make_tasks", "run_task", "sweep", "read_manifest",
            "analyse", "MANIFEST"]
 
 MANIFEST = "manifest.json"

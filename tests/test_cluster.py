@@ -159,3 +159,21 @@ def test_a_good_cluster_config_starts_its_cluster(tmp_path):
         assert len(client.scheduler_info()["workers"]) == 1
     finally:
         close()
+
+
+def test_the_books_slurm_example_is_read_or_refused_clearly(tmp_path):
+    """examples/slurm.yaml (chapter 10): a SLURMCluster with a GPU per job; without dask-jobqueue a
+    one-line hint to install it; a config without `cluster:` is refused."""
+    import yaml
+
+    slurm = Path(__file__).resolve().parents[1] / "examples" / "slurm.yaml"
+    cfg = yaml.safe_load(slurm.read_text())
+    assert cfg["cluster"] == "dask_jobqueue.SLURMCluster" and "--gres=gpu:1" in cfg["options"]["job_extra_directives"]
+    try:
+        import dask_jobqueue  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match="pip install dask-jobqueue"):
+            cluster.cluster_from_config(slurm)
+    (tmp_path / "empty.yaml").write_text("options: {}\n")
+    with pytest.raises(ValueError, match="cluster:"):
+        cluster.cluster_from_config(tmp_path / "empty.yaml")

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from holstein import ensemble, quench
 from holstein.force import load_force
@@ -147,28 +146,6 @@ def test_cli_sweep_and_analyse(client, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "kT = 0.05" in text and "2 replicas" in text
     assert main(["sweep", "--L", "4"]) == 2 and "--kT" in capsys.readouterr().err
-
-
-def test_cluster_configs(tmp_path):
-    cfg = tmp_path / "local.yaml"
-    cfg.write_text("cluster: distributed.LocalCluster\noptions: {n_workers: 1, processes: false, "
-                   "dashboard_address: ':0'}\n")
-    c, close = ensemble.connect(cluster=cfg)
-    try:
-        assert len(c.scheduler_info()["workers"]) == 1
-    finally:
-        close()
-    slurm = Path(__file__).resolve().parents[1] / "examples" / "slurm.yaml"    # the example the book shows
-    cfg = yaml.safe_load(slurm.read_text())
-    assert cfg["cluster"] == "dask_jobqueue.SLURMCluster" and "--gres=gpu:1" in cfg["options"]["job_extra_directives"]
-    try:
-        import dask_jobqueue  # noqa: F401
-    except ImportError:
-        with pytest.raises(ValueError, match="pip install dask-jobqueue"):
-            ensemble.cluster_from_config(slurm)
-    with pytest.raises(ValueError, match="cluster:"):
-        (tmp_path / "empty.yaml").write_text("options: {}\n")
-        ensemble.cluster_from_config(tmp_path / "empty.yaml")
 
 
 @pytest.mark.slow
