@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "COARSENING", "ED_VS_ML", "REFERENCE", "KT", "dataset_path", "model_dir",
-           "committed_dir", "committed_models", "model_metrics", "best_model", "ReferenceRun", "reference_run", "benchmark", "result"]
+           "committed_dir", "committed_models", "model_name", "model_metrics", "best_model", "ReferenceRun", "reference_run", "benchmark", "result"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 #: The one root of every benchmark result (JSON, PNG); the scripts live in ``<repository>/benchmarks/``.
@@ -60,6 +60,22 @@ def committed_models(roots=_MODEL_ROOTS) -> dict[str, Path]:
         for f in sorted(root.glob("*/best.pt")):
             out.setdefault(f.parent.name, f)
     return out
+
+
+def model_name(force_id: str) -> str:
+    """The committed model behind a fingerprint ``model:<registered>:<sha256[:16]>[...]`` (e.g. a run's
+    ``identity["force"]``), or the fingerprint itself when no committed weights match ("ed" for ED)."""
+    import hashlib
+
+    if force_id.startswith("ed:"):
+        return "ED"
+    parts = force_id.split(":")
+    if parts[0] != "model" or len(parts) < 3:
+        return force_id
+    for name, path in committed_models().items():
+        if hashlib.sha256(path.read_bytes()).hexdigest()[:16] == parts[2]:
+            return name + (" (float32)" if parts[-1] == "float32" else "")
+    return force_id
 
 
 def model_metrics(name: str) -> dict:

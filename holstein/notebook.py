@@ -310,3 +310,35 @@ def claim_sentence(metrics: dict, better: str, worse: str, kinds=("all", "random
             parts[a["rmse"] < b["rmse"]].append(f"{kind} ({a['rmse']:.3g} vs {b['rmse']:.3g})")
     said = [f"{'holds' if ok else 'fails'} on {', '.join(parts[ok])}" for ok in (True, False) if parts[ok]]
     return f"`{better}` more accurate than `{worse}` (held-out RMSE): " + ("; ".join(said) or "no shared kind") + "."
+
+
+def headline(axes, model: str = "gcn_lean_mu_L24", step: int = 9000) -> str:
+    """The introduction's figure from committed runs, and its sentence: (a) the local CDW order φ_i of
+    the 200×200 quench to kT = 0.1 at its last stored time, (b) C(r) at ``step`` of the 24×24 ED
+    quenches and of ``model``'s from the same hot starts and noise (chapter 7)."""
+    from . import quench
+    from .plotting import plot_field
+
+    ident, big = quench.load(quench.run_path(catalog.COARSENING, 0.1))
+    k = len(big["phi_step"]) - 1
+    plot_field(axes[0], np.asarray(big["phi"][k, 0], dtype=np.float64), label=r"$\phi_i$",
+               title=f"{ident['L']}×{ident['L']}, $k_BT$ = 0.1, t = {big['phi_step'][k] * ident['params']['dt']:g}")
+    root = catalog.ED_VS_ML / "L24"
+    runs = {name: quench.load(quench.run_path(root / name, 0.1)) for name in ("ed", model)}
+    for (name, (_, res)), style in zip(runs.items(), ("k-", "o")):
+        i = int(np.flatnonzero(res["step"] == step)[0])
+        axes[1].plot(res["r"], quench.ensemble_correlation(res)[i], style, label="ED" if name == "ed" else name)
+    axes[1].axhline(0, color="0.8", lw=0.8)
+    axes[1].set(xlabel=r"$r$ (lattice spacings)", ylabel=r"$C(r)$", xlim=(0, 10),
+                title=f"24×24, step {step}: ED and ML from the same starts")
+    axes[1].legend(loc="upper right", fontsize=8)
+    row = quench.paired_test(quench.paired_differences(runs[model], runs["ed"]), [step])[0]
+    err = catalog.model_metrics(model)["metrics"]
+    n = len(runs["ed"][0]["seeds"])
+    params = catalog.model_metrics(model)["parameters"]
+    return (f"{model} ({params:,} parameters) predicts held-out ED forces to {100 * err['all']['rmse_over_std']:.2f} % of "
+            f"their standard deviation; on {n} paired 24×24 quenches no model has seen, its C(r) differs from ED's "
+            f"by at most {row['max_dC']:.4f} at step {step}, within {row['worst']:.2f} of two standard errors "
+            f"({row['max_zse']:.4f}). Panel (a), far beyond ED, is one of {len(ident['seeds'])} replicas of a "
+            f"{ident['L']}×{ident['L']} quench with {catalog.model_name(ident['force'])} to "
+            f"t = {big['step'][-1] * ident['params']['dt']:g}.")
