@@ -88,3 +88,13 @@ def test_a_reader_makes_nothing(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="nothing.json is not committed"):
         catalog.result(tmp_path / "nothing.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_model_name_reads_a_fingerprint_back():
+    from holstein import load_force
+
+    f = load_force("gcn_lean_mu_L24_extra", precision="float32")
+    assert catalog.model_name(f.id) == "gcn_lean_mu_L24_extra (float32)"
+    assert catalog.model_name(load_force("gcn_lean").id) == "gcn_lean_L24"
+    assert catalog.model_name(load_force("ed").id) == "ED"
+    assert catalog.model_name("model:gcn:0000000000000000") == "model:gcn:0000000000000000"  # not committed
