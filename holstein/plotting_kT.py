@@ -90,22 +90,26 @@ def accuracy_table(result: dict, models: dict) -> tuple[list, list]:
     return header, rows
 
 
-def tc_sentence(binder: dict, binder_ed: dict | None = None) -> str:
-    """T_c from the largest pair of sizes, the other crossings, the mean-field value and the ED check."""
+def tc_sentence(binder: dict, model_check: dict | None = None, ed: dict | None = None) -> str:
+    """T_c from the largest pair of sizes of a binder_tc scan, the other crossings and the mean-field
+    value; with ``model_check`` and ``ed`` (the model and ED with one protocol at one L), the largest
+    difference of U between them in standard errors."""
     cr = [c for c in binder["crossings"] if c["T_c"] is not None]
     if not cr:
-        return "The curves of the sizes measured do not cross in the temperatures scanned."
-    best = cr[-1]
-    others = ", ".join(f"{c['T_c']:.2f} ({c['L_small']}/{c['L_large']})" for c in cr[:-1])
-    s = (f"The curves of L = {best['L_small']} and {best['L_large']} cross at T_c = {best['T_c']:.2f} ± "
-         f"{best['T_c_err']:.2f}" + (f" (smaller pairs: {others})" if others else "") +
-         f", against the mean-field {binder['mean_field_T_c']:.1f}.")
-    if binder_ed:
-        ml = {(r["L"], r["kT"]): r for r in binder["results"]}
+        s = "The curves of the sizes measured do not cross in the temperatures scanned."
+    else:
+        best = cr[-1]
+        others = ", ".join(f"{c['T_c']:.2f} ({c['L_small']}/{c['L_large']})" for c in cr[:-1])
+        s = (f"The curves of L = {best['L_small']} and {best['L_large']} cross at T_c = {best['T_c']:.2f} ± "
+             f"{best['T_c_err']:.2f}" + (f" (smaller pairs: {others})" if others else "") +
+             f", against the mean-field {binder['mean_field_T_c']:.1f}.")
+    if model_check and ed:
+        ml = {(r["L"], r["kT"]): r for r in model_check["results"]}
         diffs = [(r["kT"], r["U"] - ml[(r["L"], r["kT"])]["U"], np.hypot(r["U_err"], ml[(r["L"], r["kT"])]["U_err"]))
-                 for r in binder_ed["results"] if (r["L"], r["kT"]) in ml]
+                 for r in ed["results"] if (r["L"], r["kT"]) in ml]
         if diffs:
             worst = max(diffs, key=lambda d: abs(d[1]) / max(d[2], 1e-12))
-            s += (f" ED at L = {binder_ed['results'][0]['L']}: the largest difference of U from the model's is "
-                  f"{worst[1]:+.3f} ± {worst[2]:.3f} (at kT = {worst[0]:g}; {abs(worst[1]) / worst[2]:.1f} standard errors).")
+            s += (f" ED against the model at L = {ed['results'][0]['L']}, same starts, noise and sampling: the largest "
+                  f"difference of U is {worst[1]:+.3f} ± {worst[2]:.3f} (at kT = {worst[0]:g}; "
+                  f"{abs(worst[1]) / worst[2]:.1f} standard errors).")
     return s

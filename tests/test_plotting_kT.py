@@ -40,7 +40,7 @@ def test_tc_sentence_uses_the_largest_pair_and_compares_ed():
                                                   dict(L_small=24, L_large=32, T_c=7.6, T_c_err=0.1)],
                   results=[dict(L=16, kT=8.0, U=0.40, U_err=0.02)])
     ed = dict(results=[dict(L=16, kT=8.0, U=0.43, U_err=0.03)])
-    s = pk.tc_sentence(binder, ed)
+    s = pk.tc_sentence(binder, binder, ed)
     assert "L = 24 and 32 cross at T_c = 7.60 ± 0.10" in s and "7.90 (16/24)" in s and "10.9" in s
     assert "+0.030 ± 0.036" in s
     fig, ax = plt.subplots()

@@ -147,7 +147,8 @@ class GCN(ForceModel):
     def forward_macs_per_site(self) -> int:
         """Multiply-adds per site of one forward pass (see :func:`~.cost.macs_per_site`)."""
         c = self.layer_widths
-        return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:]))
+        film = sum(c[1:]) if self.temperature else 0  # h (1 + s) + b: one multiply-add per channel
+        return sum(2 * a * b + 4 * b for a, b in zip(c[:-1], c[1:])) + film
 
     def stencil_forward(self, x: torch.Tensor, film: list | None = None) -> torch.Tensor:
         """The layers on the stencil backend, untiled and before the read-out: ``(B, l, l)`` ->
