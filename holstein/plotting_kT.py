@@ -72,8 +72,8 @@ def accuracy_sentence(result: dict, aware: str, blind: str) -> str:
             f"{g['quench'][1]:.2f} % (quench, worst at kT = {g['quench'][0]:g}) of the force std at every grid "
             f"temperature, {o['random'][1]:.2f} % and {o['quench'][1]:.2f} % at the temperatures it never saw, and "
             f"{100 * at01['random']['rmse_over_std']:.2f} % / {100 * at01['quench']['rmse_over_std']:.2f} % at kT = 0.1; "
-            f"the T-blind {blind} reaches {b['random'][1]:.1f} % / {b['quench'][1]:.1f} % "
-            f"(at kT = {b['quench'][0]:g}).")
+            f"the T-blind {blind} reaches {b['random'][1]:.1f} % (random, kT = {b['random'][0]:g}) and "
+            f"{b['quench'][1]:.1f} % (quench, kT = {b['quench'][0]:g}).")
 
 
 def accuracy_table(result: dict, models: dict) -> tuple[list, list]:

@@ -27,7 +27,7 @@ def test_errors_and_the_sentence_are_the_numbers():
     assert err.tolist() == pytest.approx([1.2, 2.0, 2.2, 2.4])
     s = pk.accuracy_sentence(h, "T", "blind")
     assert "1.40 % (random, worst at kT = 12)" in s and "2.40 % (quench" in s and "2.20 % at the temperatures" in s
-    assert "0.70 % / 1.20 % at kT = 0.1" in s and "24.0 %" in s
+    assert "0.70 % / 1.20 % at kT = 0.1" in s and "24.0 % (quench, kT = 12)" in s and "14.0 % (random, kT = 12)" in s
     header, rows = pk.accuracy_table(h, {"model T (x)": "T"})
     assert header == ["kT", "set", "model T: random", "model T: quench"] and rows[1][1] == "never trained on"
     fig, ax = plt.subplots()
