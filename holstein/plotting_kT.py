@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table", "tc_sentence",
+__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table", "tc_sentence", "alpha_table",
            "KT_LABEL"]
 
 KT_LABEL = r"$k_BT$ ($t$)"
@@ -113,3 +113,17 @@ def tc_sentence(binder: dict, model_check: dict | None = None, ed: dict | None =
                   f"difference of U is {worst[1]:+.3f} ± {worst[2]:.3f} (at kT = {worst[0]:g}; "
                   f"{abs(worst[1]) / worst[2]:.1f} standard errors).")
     return s
+
+
+def alpha_table(analysis: dict, T_c: float | None) -> tuple[list, list]:
+    """(header, rows) of a ``coarsen --analyse`` result: kT, T/T_c, α ± jackknife error, the fit window
+    and how much L grew in it (a power law means something only where L grew at least 2×)."""
+    header = ["kT", "T/T_c", "α", "window t", "L grew"]
+    rows = []
+    for k, r in sorted(analysis["results"].items(), key=lambda kv: float(kv[0])):
+        if r.get("alpha") is None:
+            continue
+        ratio = f"{float(k) / T_c:.2f}" if T_c else "–"
+        rows.append([f"{float(k):g}", ratio, f"{r['alpha']:.2f} ± {r['alpha_err']:.2f}",
+                     f"{r['t_min']:g}–{r['t_max']:g}", f"{r['growth_factor']:.2f}×"])
+    return header, rows

@@ -46,3 +46,10 @@ def test_tc_sentence_uses_the_largest_pair_and_compares_ed():
     fig, ax = plt.subplots()
     assert len(pk.plot_binder(ax, binder)) == 1
     plt.close(fig)
+
+
+def test_alpha_table_skips_runs_without_alpha_and_scales_by_tc():
+    analysis = dict(results={"5": dict(alpha=0.6, alpha_err=0.2, t_min=125, t_max=830, growth_factor=3.18),
+                             "0.5": dict(alpha=None)})
+    header, rows = pk.alpha_table(analysis, 6.25)
+    assert header[1] == "T/T_c" and rows == [["5", "0.80", "0.60 ± 0.20", "125–830", "3.18×"]]
