@@ -424,12 +424,17 @@ def test_a_series_made_at_the_ci_size_uses_ed_where_the_model_is_refused(capsys)
     from holstein import catalog, profiles, recipes
 
     ci = profiles.get_profile("ci")
-    forces, note = recipes.series_force(catalog.best_model(), ci, "cpu")
+    blind = "gcn_lean_mu_L24_extra"
+    forces, note = recipes.series_force(blind, ci, "cpu")
     assert sorted(forces) == sorted(ci.temperatures) and all(f.name == "ed" for f in forces.values())
     assert "kT=0.05 was asked for" in note
     big = ci.replace(L_large=200)
-    forces, note = recipes.series_force(catalog.best_model(), big, "cpu")
+    forces, note = recipes.series_force(blind, big, "cpu")
     assert list(forces) == [0.1] and forces[0.1].name != "ed" and "only" in note
+    # the temperature-aware model (today's best on quench snapshots) is valid at every temperature
+    forces, note = recipes.series_force("gcn_lean_mu_T", big, "cpu")
+    assert note is None and sorted(forces) == sorted(ci.temperatures)
+    assert all(f.temperature_aware and f.params.kT == kT for kT, f in forces.items())
 
 
 def test_a_checkpoint_of_the_old_experiment_runner_resumes(tmp_path):
