@@ -59,17 +59,22 @@ def test_phi_maps_are_float16_local_order_at_recorded_steps(tmp_path):
     np.testing.assert_allclose(res["phi"][1, 0], local_cdw(traj.Q[3, :1].numpy())[0], rtol=1e-3, atol=1e-3)
 
 
-def test_interrupted_run_resumes_bit_for_bit(tmp_path):
+def _interrupt_after(path, calls_allowed: int) -> None:
+    """Run ``_run`` at ``path`` with a force that raises KeyboardInterrupt after ``calls_allowed`` calls."""
     calls = {"n": 0}
 
     def dies(Q):
         calls["n"] += 1
-        if calls["n"] > 35:
+        if calls["n"] > calls_allowed:
             raise KeyboardInterrupt
         return _force(Q)
 
     with pytest.raises(KeyboardInterrupt):
-        _run(tmp_path / "a", force=dies)
+        _run(path, force=dies)
+
+
+def test_interrupted_run_resumes_bit_for_bit(tmp_path):
+    _interrupt_after(tmp_path / "a", 35)
     assert (tmp_path / "a" / "kT0.1.ckpt").exists() and not (tmp_path / "a" / "kT0.1.npz").exists()
     _, res = _run(tmp_path / "a")
     _, ref = _run(tmp_path / "b")
@@ -440,16 +445,7 @@ def test_a_series_made_at_the_ci_size_uses_ed_where_the_model_is_refused(capsys)
 def test_a_checkpoint_of_the_old_experiment_runner_resumes(tmp_path):
     """holstein.experiment (87f4f47) wrote dict(identity, state, acc) without a version: a long coarsen
     run interrupted before the engine landed resumes from it, bit for bit."""
-    calls = {"n": 0}
-
-    def dies(Q):
-        calls["n"] += 1
-        if calls["n"] > 35:
-            raise KeyboardInterrupt
-        return _force(Q)
-
-    with pytest.raises(KeyboardInterrupt):
-        _run(tmp_path / "a", force=dies)
+    _interrupt_after(tmp_path / "a", 35)
     ckpt = tmp_path / "a" / "kT0.1.ckpt"
     ck = torch.load(ckpt, weights_only=False)
     acc = {k: v for k, v in ck["acc"].items() if k != "Q"}
