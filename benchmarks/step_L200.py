@@ -37,9 +37,8 @@ def _timing():
 
 def load(precision: str):
     """(force, what it is) of MODEL in the timed checkout: ``load_force``, or (older checkouts) its weights."""
-    try:
-        from holstein.force import load_force
-    except ImportError:  # a checkout before holstein.force: the model itself, under inference_mode
+    # Not ``try: import holstein.force``: an editable install's finder would answer it from this checkout.
+    if not (Path(holstein.__file__).parent / "force.py").exists():  # before holstein.force: the model itself
         from holstein import train
 
         model = train.load_model(Path(holstein.__file__).parent / f"artifacts/models/{MODEL}/best.pt")
@@ -49,6 +48,8 @@ def load(precision: str):
             with torch.inference_mode():
                 return model(Q)
         return fn, f"{MODEL} weights, {precision} (before holstein.force)"
+    from holstein.force import load_force
+
     force = load_force(MODEL, PAPER, precision=precision)
     return force, force.id
 
