@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=20)
     ap.add_argument("--seed", type=int, default=300000)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--ordered", type=float, default=round(ed.checkerboard_amplitude(PAPER), 6),
+    ap.add_argument("--ordered", type=float, default=round(ed.cdw_amplitude(PAPER), 6),
                     help="start every replica from the checkerboard of this amplitude (default: the kT = 0.1 "
                          "mean-field one); a hot start below T_c would still be coarsening when sampled")
     ap.add_argument("--runs", default="runs/binder")
@@ -86,7 +86,7 @@ def _mean_field_tc(lo: float = 1.0, hi: float = 30.0) -> float:
     """The temperature where the self-consistent checkerboard amplitude vanishes (bisection)."""
     for _ in range(40):
         mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if ed.checkerboard_amplitude(PAPER.replace(kT=mid)) > 0 else (lo, mid)
+        lo, hi = (mid, hi) if ed.cdw_amplitude(PAPER.replace(kT=mid)) > 0 else (lo, mid)
     return 0.5 * (lo + hi)
 
 

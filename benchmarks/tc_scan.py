@@ -5,7 +5,7 @@
 
 Below T_c the ordered start stays ordered (m ≈ Q0) and the hot start orders or coarsens; above it both
 decay to m ~ N^{-1/2}. m is averaged over the last half of the run. The ordered start is
-Q_i = Q0 (-1)^(x+y) with Q0 = ed.checkerboard_amplitude at the lowest temperature of the scan, V = 0.
+Q_i = Q0 (-1)^(x+y) with Q0 = ed.cdw_amplitude at the lowest temperature of the scan, V = 0.
 The force is ``holstein.load_force(--model, precision="float32")``: a T-blind model (such as the
 default) at its training kT, so only the bath's temperature is scanned; a temperature-aware model
 at each kT of the scan (refused where it is not valid).
@@ -36,7 +36,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     own = load_force(args.model, precision="float32")  # at the model's own (training) parameters
     lat_s = torch.as_tensor(np.indices((args.L, args.L)).sum(0) % 2 * -2 + 1, dtype=torch.float64)
-    Q0_amp = ed.checkerboard_amplitude(PAPER.replace(kT=min(args.kT)))
+    Q0_amp = ed.cdw_amplitude(PAPER.replace(kT=min(args.kT)))
     rows = []
     with machine_record("cpu") as machine, stopwatch() as wall:
         for kT in args.kT:

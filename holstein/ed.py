@@ -21,7 +21,8 @@ and by Hellmann–Feynman ∂A_e/∂Q_i = Σ_m f_m ∂ε_m/∂Q_i + g/2 = -g n_i
 
 Cost: one dense ``torch.linalg.eigh`` of an N×N matrix, O(N³); everything else is O(N²).
 All functions take ``Q`` of shape ``(L, L)`` or ``(B, L, L)`` (torch tensor or numpy array,
-float64 by default) and work on any torch device.
+float64 by default) and work on any torch device; on the honeycomb lattice (``p.lattice``) the
+fields are ``(L, L, 2)`` or ``(B, L, L, 2)`` and N = 2L².
 """
 from __future__ import annotations
 
@@ -35,11 +36,12 @@ import torch
 
 from .filling import bisect_mu
 from .forces import elastic_energy, from_density
-from .lattice import SquareLattice, as_field
+from .lattice import as_field, get
 from .params import HolsteinParams
 
 __all__ = ["hamiltonian", "spectrum", "occupations", "chemical_potential", "density",
-           "electronic_forces", "forces", "free_energy", "Solution", "solve", "force_id", "memory_needed", "check_memory",
+           "electronic_forces", "forces", "free_energy", "Solution", "solve", "force_id", "cdw_delta", "cdw_amplitude",
+           "cdw_critical_coupling", "memory_needed", "check_memory",
            "MAX_BYTES"]
 
 #: memory ED may use (dense H, its eigenvectors, eigh's workspace); ``$HOLSTEIN_ED_MAX_BYTES`` overrides it
@@ -50,9 +52,9 @@ _BISECTION_STEPS = 200
 
 
 @lru_cache(maxsize=16)
-def _hopping(L: int, t: float, dtype: torch.dtype, device: str) -> torch.Tensor:
+def _hopping(lattice: str, L: int, t: float, dtype: torch.dtype, device: str) -> torch.Tensor:
     with torch.inference_mode(False):  # cached: must stay usable by autograd after an inference call
-        return torch.as_tensor(SquareLattice(L).hopping_matrix(t), dtype=dtype, device=device)
+        return torch.as_tensor(get(lattice)(L).hopping_matrix(t), dtype=dtype, device=device)
 
 
 def force_id(p: HolsteinParams) -> str:
@@ -61,29 +63,34 @@ def force_id(p: HolsteinParams) -> str:
     return "ed:" + json.dumps(p.to_dict(), sort_keys=True)
 
 
-def memory_needed(L: int, batch: int = 1, itemsize: int = 8) -> int:
-    """Bytes of one ED solve of ``batch`` L×L fields: ≈ 4 N² numbers per field (the hopping matrix, H,
-    the eigenvectors and eigh's workspace), N = L²."""
-    return 4 * int(batch) * (int(L) ** 2) ** 2 * int(itemsize)
+def memory_needed(L: int, batch: int = 1, itemsize: int = 8, N: int | None = None) -> int:
+    """Bytes of one ED solve of ``batch`` fields of N sites (default the square L²): ≈ 4 N² numbers per
+    field (the hopping matrix, H, the eigenvectors and eigh's workspace)."""
+    N = int(L) ** 2 if N is None else int(N)
+    return 4 * int(batch) * N**2 * int(itemsize)
 
 
-def check_memory(L: int, batch: int = 1, itemsize: int = 8) -> None:
+def check_memory(L: int, batch: int = 1, itemsize: int = 8, N: int | None = None) -> None:
     """Refuse, before allocating anything, an ED solve that needs more than :data:`MAX_BYTES`."""
-    need = memory_needed(L, batch, itemsize)
+    need = memory_needed(L, batch, itemsize, N)
+    N = L * L if N is None else N
     if need > MAX_BYTES:
-        raise ValueError(f"ED of {batch} × {L}×{L} needs about {need / 2**30:.1f} GiB (dense {L * L}×{L * L} "
+        raise ValueError(f"ED of {batch} fields of L = {L} needs about {need / 2**30:.1f} GiB (dense {N}×{N} "
                          f"matrices), above the budget of {MAX_BYTES / 2**30:.1f} GiB ($HOLSTEIN_ED_MAX_BYTES); "
                          "use holstein.kpm or a trained model for lattices this large")
 
 
 def hamiltonian(Q, p: HolsteinParams) -> torch.Tensor:
-    """The one-body matrix H_e(Q). ``Q: (..., L, L)`` -> ``(..., N, N)``."""
-    Q = as_field(Q)
-    L = Q.shape[-1]
-    check_memory(L, Q[..., 0, 0].numel(), Q.element_size())
-    K = _hopping(L, p.t, Q.dtype, str(Q.device))
-    H = K.expand(*Q.shape[:-2], L * L, L * L).clone()
-    H.diagonal(dim1=-2, dim2=-1).sub_(p.g * Q.reshape(*Q.shape[:-2], L * L))
+    """The one-body matrix H_e(Q) on ``p.lattice``. ``Q: (..., L, L)`` (honeycomb ``(..., L, L, 2)``)
+    -> ``(..., N, N)``, sites in the lattice's flat order."""
+    lat = get(p.lattice)
+    Q = as_field(Q, lattice=p.lattice)
+    L, batch = Q.shape[lat.site_axes[0]], Q.shape[:len(Q.shape) - len(lat.site_axes)]
+    N = lat(L).N
+    check_memory(L, int(np.prod(batch)), Q.element_size(), N)
+    K = _hopping(p.lattice, L, p.t, Q.dtype, str(Q.device))
+    H = K.expand(*batch, N, N).clone()
+    H.diagonal(dim1=-2, dim2=-1).sub_(p.g * Q.reshape(*batch, N))
     return H
 
 
@@ -140,7 +147,7 @@ class Solution(NamedTuple):
 
 def solve(Q, p: HolsteinParams) -> Solution:
     """Diagonalise H_e(Q) and fill it at half filling. See the module docstring."""
-    Q = as_field(Q)
+    Q = as_field(Q, lattice=p.lattice)
     eps, U = spectrum(Q, p)
     f, mu = occupations(eps, p.kT)
     n = ((U * U) @ f[..., None]).squeeze(-1)  # (..., N): Σ_m |U_im|² f_m
@@ -159,7 +166,7 @@ def electronic_forces(Q, p: HolsteinParams) -> torch.Tensor:
 
 def forces(Q, p: HolsteinParams) -> torch.Tensor:
     """Total force F_i = g (n_i - 1/2) - k Q_i - κ Σ_nn Q_j. ``(..., L, L)`` -> same."""
-    Q = as_field(Q)
+    Q = as_field(Q, lattice=p.lattice)
     return from_density(density(Q, p), Q, p)
 
 
@@ -168,7 +175,7 @@ def free_energy(Q, p: HolsteinParams) -> torch.Tensor:
 
     ``Q: (..., L, L)`` -> ``(...)``; its negative gradient is :func:`forces`.
     """
-    Q = as_field(Q)
+    Q = as_field(Q, lattice=p.lattice)
     eps = torch.linalg.eigvalsh(hamiltonian(Q, p))
     f, mu = occupations(eps, p.kT)
     N = eps.shape[-1]
@@ -176,13 +183,25 @@ def free_energy(Q, p: HolsteinParams) -> torch.Tensor:
         A = -p.kT * torch.nn.functional.softplus((mu[..., None] - eps) / p.kT).sum(-1) + mu * (N / 2)
     else:
         A = (f * eps).sum(-1)
-    return A + 0.5 * p.g * Q.sum(dim=(-2, -1)) + elastic_energy(Q, p)
+    return A + 0.5 * p.g * Q.sum(dim=get(p.lattice).site_axes) + elastic_energy(Q, p)
 
 
-def checkerboard_delta(L: int, Q0: float, p: HolsteinParams) -> float:
-    r"""Closed-form CDW amplitude δ of a checkerboard Q_i = Q0 (-1)^(x_i+y_i): n_i = 1/2 + (-1)^(x+y) δ.
+def _band_energies(L: int, p: HolsteinParams) -> np.ndarray:
+    """(L, L) energies ε_k >= 0 paired by the staggered coupling on the grid k = 2π(m, n)/L: |ε_k| with
+    ε_k = -2t(cos kx + cos ky) on the square lattice, t|1 + e^{ik·a1} + e^{ik·a2}| on the honeycomb."""
+    k = 2 * np.pi * np.arange(L) / L
+    if p.lattice == "honeycomb":
+        return p.t * np.abs(1 + np.exp(1j * k)[:, None] + np.exp(1j * k)[None, :])
+    if L < 2 or L % 2:
+        raise ValueError(f"L must be even and >= 2, got {L}")
+    return np.abs(2 * p.t * (np.cos(k)[:, None] + np.cos(k)[None, :]))
 
-    Derivation. With s_i = (-1)^(x_i+y_i) = e^{iΠ·r_i}, Π = (π, π), the coupling
+
+def cdw_delta(L: int, Q0: float, p: HolsteinParams) -> float:
+    r"""Closed-form CDW amplitude δ of the staggered field Q_i = Q0 s_i: n_i = 1/2 + s_i δ, with s_i the
+    lattice's stagger ((-1)^(x+y) on the square lattice, +1 on A and -1 on B on the honeycomb).
+
+    Derivation (square). With s_i = e^{iΠ·r_i}, Π = (π, π), the coupling
     -g Q0 Σ_i s_i n_i = -Δ Σ_k c†_{k+Π} c_k with Δ = g Q0 couples k to k + Π only. Since
     ε_{k+Π} = -ε_k for ε_k = -2t(cos kx + cos ky), each pair (k, k+Π) has the 2×2 Bloch matrix
 
@@ -193,15 +212,15 @@ def checkerboard_delta(L: int, Q0: float, p: HolsteinParams) -> float:
     ⟨c†_{k+Π} c_k + h.c.⟩ = (Δ/E_k)[f(-E_k) - f(E_k)] = (Δ/E_k) tanh(E_k / 2kT).
     The staggered density N δ = Σ_i s_i n_i sums this over the N/2 pairs, i.e.
 
-        δ = (1/N) Σ_{k ∈ BZ} (Δ / 2E_k) tanh(E_k / 2kT),      tanh -> 1 at kT = 0,
+        δ = (1/L²) Σ_k (Δ / 2E_k) tanh(E_k / 2kT),      tanh -> 1 at kT = 0,
 
-    with k on the L×L grid 2π(m, n)/L. Checks: t -> 0 gives δ = tanh(Δ/2kT)/2 (the atomic
-    limit, one electron on every Q > 0 site at kT = 0); Δ -> 0 gives δ -> 0.
+    with k on the L×L grid 2π(m, n)/L. Honeycomb: the sublattice Bloch matrix of cell momentum k is
+    h_k = -Δ σ_z - t (f_k σ_+ + h.c.), f_k = 1 + e^{ik·a1} + e^{ik·a2}, with E_k = √(t²|f_k|² + Δ²),
+    and (n_A - n_B)/2 per cell gives the same sum with ε_k -> t|f_k| (:func:`_band_energies`). Checks:
+    t -> 0 gives δ = tanh(Δ/2kT)/2 (the atomic limit, one electron on every Q > 0 site at kT = 0);
+    Δ -> 0 gives δ -> 0.
     """
-    if L < 2 or L % 2:
-        raise ValueError(f"L must be even and >= 2, got {L}")
-    k = 2 * np.pi * np.arange(L) / L
-    eps = -2 * p.t * (np.cos(k)[:, None] + np.cos(k)[None, :])
+    eps = _band_energies(L, p)
     delta = p.g * Q0
     E = np.sqrt(eps**2 + delta**2)
     th = np.ones_like(E) if p.kT == 0 else np.tanh(E / (2 * p.kT))
@@ -210,19 +229,32 @@ def checkerboard_delta(L: int, Q0: float, p: HolsteinParams) -> float:
     return float(terms.mean())
 
 
-def checkerboard_amplitude(p: HolsteinParams, L: int = 64) -> float:
-    r"""Self-consistent checkerboard amplitude Q0 >= 0 of the static CDW at temperature p.kT.
+def cdw_amplitude(p: HolsteinParams, L: int = 64) -> float:
+    r"""Self-consistent amplitude Q0 >= 0 of the static staggered CDW Q_i = Q0 s_i at temperature p.kT.
 
-    For Q_i = Q0 (-1)^(x+y) the force is uniform in magnitude,
-    F_i = (-1)^(x+y) [g δ(Q0) - (k - 4κ) Q0], so equilibrium solves g δ(Q0) = (k - 4κ) Q0 with
-    δ from :func:`checkerboard_delta`. Returns 0 when only the uniform solution exists (above
-    the mean-field CDW temperature). In the atomic limit at kT = 0, Q0 = g / 2(k - 4κ).
+    The force is F_i = s_i [g δ(Q0) - (k - zκ) Q0] (z = 4 square, 3 honeycomb neighbours, all of the
+    other sign), so equilibrium solves g δ(Q0) = (k - zκ) Q0 with δ from :func:`cdw_delta`. Returns 0
+    when only the uniform solution exists (above the mean-field CDW temperature, or below the critical
+    coupling of the honeycomb's Dirac semimetal). In the atomic limit at kT = 0, Q0 = g / 2(k - zκ).
     """
     from scipy.optimize import brentq
 
-    stiff = p.k - 4 * p.kappa
-    gap = lambda q: p.g * checkerboard_delta(L, q, p) - stiff * q  # noqa: E731
+    stiff = p.k - get(p.lattice).z * p.kappa
+    gap = lambda q: p.g * cdw_delta(L, q, p) - stiff * q  # noqa: E731
     hi = p.g / (2 * stiff) + 1.0  # δ <= 1/2 bounds the root
     if gap(1e-8) <= 0:
         return 0.0
     return float(brentq(gap, 1e-8, hi, xtol=1e-13))
+
+
+def cdw_critical_coupling(p: HolsteinParams, L: int = 64) -> float:
+    r"""The mean-field coupling g_c above which the staggered CDW exists at p.kT: the linearised
+    gap equation g² χ = k - zκ with χ = (1/L²) Σ_k tanh(ε_k / 2kT) / 2ε_k (ε_k = 0 terms: 1/4kT; at
+    kT = 0 they diverge and g_c = 0, as on the square lattice's nested Fermi surface)."""
+    eps = _band_energies(L, p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if p.kT == 0:
+            chi = np.where(eps > 0, 1 / (2 * eps), np.inf).mean()
+        else:
+            chi = np.where(eps > 1e-12, np.tanh(eps / (2 * p.kT)) / (2 * eps), 1 / (4 * p.kT)).mean()
+    return float(np.sqrt((p.k - get(p.lattice).z * p.kappa) / chi))

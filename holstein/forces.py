@@ -6,10 +6,13 @@
 and the one place where a density becomes a force (ED, KPM, datasets and models all call it):
 
     F_i = g (n_i - 1/2) + F^el_i        (:func:`from_density`).
+
+The lattice is ``p.lattice``: Σ_{j∈nn(i)} runs over its z neighbours (4 square, 3 honeycomb) and a
+field has its shape, ``(..., L, L)`` or ``(..., L, L, 2)``.
 """
 from __future__ import annotations
 
-from .lattice import neighbour_sum
+from .lattice import get
 from .params import HolsteinParams
 
 __all__ = ["elastic", "elastic_energy", "kinetic_energy", "from_density"]
@@ -17,17 +20,18 @@ __all__ = ["elastic", "elastic_energy", "kinetic_energy", "from_density"]
 
 def elastic(Q, p: HolsteinParams):
     """Elastic force -k Q_i - κ Σ_nn Q_j. ``Q: (..., L, L)`` -> same shape."""
-    return -p.k * Q - p.kappa * neighbour_sum(Q)
+    return -p.k * Q - p.kappa * get(p.lattice).neighbour_sum(Q)
 
 
 def elastic_energy(Q, p: HolsteinParams):
     """Lattice potential energy V(Q), summed over sites. ``Q: (..., L, L)`` -> ``(...)``."""
-    return (0.5 * p.k * Q * Q + 0.5 * p.kappa * Q * neighbour_sum(Q)).sum(axis=(-2, -1))
+    lat = get(p.lattice)
+    return (0.5 * p.k * Q * Q + 0.5 * p.kappa * Q * lat.neighbour_sum(Q)).sum(axis=lat.site_axes)
 
 
 def kinetic_energy(V, p: HolsteinParams):
     """Ionic kinetic energy Σ_i m V_i² / 2 for velocities ``V: (..., L, L)`` -> ``(...)``."""
-    return 0.5 * p.mass * (V * V).sum(axis=(-2, -1))
+    return 0.5 * p.mass * (V * V).sum(axis=get(p.lattice).site_axes)
 
 
 def from_density(n, Q, p: HolsteinParams):

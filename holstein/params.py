@@ -33,6 +33,9 @@ class HolsteinParams:
             Ornstein–Uhlenbeck step uses a = e^{-γ dt}, b = √((1 - a²) kT / m).
         kT: bath temperature (>= 0).
         dt: integration time step (> 0), in units of 1/t.
+        lattice: "square" (fields ``(..., L, L)``, z = 4 neighbours) or "honeycomb" (fields
+            ``(..., L, L, 2)``, z = 3): the graph the Hamiltonian lives on (:mod:`holstein.lattice`).
+            Left out of :meth:`to_dict` when square, so fingerprints made before it existed stand.
     """
 
     t: float = 1.0
@@ -43,9 +46,17 @@ class HolsteinParams:
     gamma: float = 0.2
     kT: float = 0.1
     dt: float = 0.05
+    lattice: str = "square"
 
     def __post_init__(self) -> None:
+        from .lattice import get
+
+        if not isinstance(self.lattice, str):
+            raise TypeError(f"HolsteinParams.lattice must be a lattice name, got {self.lattice!r}")
+        z = get(self.lattice).z  # refuses an unknown lattice
         for f in dataclasses.fields(self):
+            if f.name == "lattice":
+                continue
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real):  # numpy scalars are Real
                 raise TypeError(f"HolsteinParams.{f.name} must be a real number, got {v!r}")
@@ -60,11 +71,11 @@ class HolsteinParams:
             raise ValueError(f"HolsteinParams.gamma must be >= 0, got {self.gamma}")
         if self.kT < 0:
             raise ValueError(f"HolsteinParams.kT must be >= 0, got {self.kT}")
-        if self.k - 4 * abs(self.kappa) <= 0:
+        if self.k - z * abs(self.kappa) <= 0:
             raise ValueError(
-                f"HolsteinParams.kappa: the lattice is unstable unless k > 4|kappa| "
-                f"(the phonon stiffness k + 2κ(cos qx + cos qy) must stay positive); "
-                f"got k={self.k}, kappa={self.kappa}"
+                f"HolsteinParams.kappa: the lattice is unstable unless k > {z}|kappa| "
+                f"(the phonon stiffness k + κ λ, λ >= -{z} an eigenvalue of the {self.lattice} lattice's "
+                f"adjacency, must stay positive); got k={self.k}, kappa={self.kappa}"
             )
 
     def replace(self, **changes) -> "HolsteinParams":
@@ -72,7 +83,10 @@ class HolsteinParams:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["lattice"] == "square":
+            del d["lattice"]
+        return d
 
     @property
     def hot_start_std(self) -> tuple[float, float]:

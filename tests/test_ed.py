@@ -44,15 +44,15 @@ def test_checkerboard_matches_k_space(L, Q0, kT):
     p = PAPER.replace(kT=kT)
     s = torch.as_tensor(SquareLattice(L).stagger)
     n = ed.density(Q0 * s, p)
-    delta = ed.checkerboard_delta(L, Q0, p)
+    delta = ed.cdw_delta(L, Q0, p)
     assert torch.allclose(n, 0.5 + delta * s, atol=1e-10, rtol=0)
 
 
 def test_checkerboard_atomic_limit():
     p = PAPER.replace(t=0.0, kT=0.0)
-    assert ed.checkerboard_delta(4, 1.0, p) == pytest.approx(0.5)
+    assert ed.cdw_delta(4, 1.0, p) == pytest.approx(0.5)
     p = PAPER.replace(t=0.0, kT=0.3)
-    assert ed.checkerboard_delta(4, 0.2, p) == pytest.approx(0.5 * np.tanh(3.5 * 0.2 / 0.6))
+    assert ed.cdw_delta(4, 0.2, p) == pytest.approx(0.5 * np.tanh(3.5 * 0.2 / 0.6))
 
 
 @pytest.mark.parametrize("kT", [0.1, 0.5])

@@ -32,7 +32,7 @@ def quench_like(L: int, p: HolsteinParams, walls: str = "random", noise: float =
                 width: float = 1.0) -> np.ndarray:
     """A checkerboard Q_i = Q0 (-1)^(x+y) tanh(φ(x, y)/w) + η_i with domain walls at φ = 0.
 
-    Q0 is the self-consistent CDW amplitude at p.kT (:func:`holstein.ed.checkerboard_amplitude`),
+    Q0 is the self-consistent CDW amplitude at p.kT (:func:`holstein.ed.cdw_amplitude`),
     η_i ~ N(0, noise²), w = ``width`` (sites). ``walls``: "stripes" (two straight walls along y),
     "disc" (a circular domain of radius L/4) or "random" (the zero set of a smooth random field of
     wavelength ≳ L/3, i.e. curved walls as in a coarsening quench). Returns ``(L, L)`` float64.
@@ -51,7 +51,7 @@ def quench_like(L: int, p: HolsteinParams, walls: str = "random", noise: float =
         phi /= np.hypot(*np.gradient(phi)).mean()  # |∇φ| ~ 1: φ is roughly the distance to a wall
     else:
         raise ValueError(f"walls must be 'stripes', 'disc' or 'random', got {walls!r}")
-    Q0 = ed.checkerboard_amplitude(p)
+    Q0 = ed.cdw_amplitude(p)
     return Q0 * (-1.0) ** (x + y) * np.tanh(phi / width) + noise * rng.normal(size=(L, L))
 
 

@@ -71,19 +71,19 @@ def cost_exponent(N, t) -> tuple[float, float]:
     return fit.slope, fit.slope_err
 
 
-START_CONFIGURATION = ("two CDW domains Q_i = ±Q0 (-1)^(x+y) with Q0 = ed.checkerboard_amplitude(p), the sign "
+START_CONFIGURATION = ("two CDW domains Q_i = ±Q0 (-1)^(x+y) with Q0 = ed.cdw_amplitude(p), the sign "
                        "flipped for x >= L/2, plus N(0, kT/(k - 4|kappa|)) noise; V ~ N(0, kT/m); float64")
 
 
 @functools.lru_cache(maxsize=8)
 def _cdw_amplitude(p: HolsteinParams) -> float:
-    return ed.checkerboard_amplitude(p)
+    return ed.cdw_amplitude(p)
 
 
 def start_configuration(L: int, p: HolsteinParams = PAPER, device: str = "cpu", seed: int = 0,
                         batch: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The float64 (Q, V) every timing starts from, a stand-in for a coarsening snapshot: two CDW
-    domains Q_i = ±Q0 (-1)^(x+y) (Q0 = :func:`holstein.ed.checkerboard_amplitude`, sign flipped
+    domains Q_i = ±Q0 (-1)^(x+y) (Q0 = :func:`holstein.ed.cdw_amplitude`, sign flipped
     for x >= L/2, i.e. two straight domain walls) plus Gaussian noise of std sqrt(kT / (k - 4|κ|))
     (the thermal amplitude of the softest phonon); V ~ sqrt(kT/m) N(0, 1). Only KPM's cost depends
     on Q (its moment count grows with the spectral width, i.e. with max |Q|)."""

@@ -49,7 +49,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..lattice import check_field
+from ..lattice import get as get_lattice
 from ..params import HolsteinParams
 
 __all__ = ["State", "SCHEMES", "replica_seeds", "matched_seeds", "run_seed", "hot_start", "init", "step",
@@ -78,6 +78,7 @@ class State:
         step: number of steps taken.
         rng: one ``torch.Generator`` per replica (length B, or 1 for an unbatched Q), on Q's
             device. :func:`step` and :func:`run` never advance the generators of their input.
+        lattice: ``p.lattice`` of :func:`init`; a honeycomb Q is ``(L, L, 2)`` or ``(B, L, L, 2)``.
     """
 
     Q: torch.Tensor
@@ -86,19 +87,21 @@ class State:
     time: float = 0.0
     step: int = 0
     rng: tuple = ()
+    lattice: str = "square"
 
     @property
     def batched(self) -> bool:
-        return self.Q.dim() == 3
+        return self.Q.dim() > len(get_lattice(self.lattice).site_axes)
 
     @property
     def L(self) -> int:
-        return int(self.Q.shape[-1])
+        return int(self.Q.shape[get_lattice(self.lattice).site_axes[0]])
 
     def to_dict(self) -> dict:
         """The state as tensors and numbers (generator states as CPU byte tensors), for ``torch.save``."""
-        return {"Q": self.Q, "V": self.V, "F": self.F, "time": float(self.time), "step": int(self.step),
-                "rng": [g.get_state() for g in self.rng]}
+        d = {"Q": self.Q, "V": self.V, "F": self.F, "time": float(self.time), "step": int(self.step),
+             "rng": [g.get_state() for g in self.rng]}
+        return d if self.lattice == "square" else {**d, "lattice": self.lattice}
 
     @classmethod
     def from_dict(cls, d: dict, device=None) -> "State":
@@ -110,7 +113,8 @@ class State:
             g = torch.Generator(device=Q.device)
             g.set_state(st.cpu())
             gens.append(g)
-        return cls(Q=Q, V=V, F=F, time=float(d["time"]), step=int(d["step"]), rng=tuple(gens))
+        return cls(Q=Q, V=V, F=F, time=float(d["time"]), step=int(d["step"]), rng=tuple(gens),
+                   lattice=d.get("lattice", "square"))
 
 
 # ----------------------------------------------------------------------------- seeds and rngs
@@ -167,11 +171,11 @@ def _clone_generators(gens: tuple) -> tuple:
     return tuple(out)
 
 
-def _noise(Q: torch.Tensor, gens: tuple) -> torch.Tensor:
-    """ξ ~ N(0, 1) of Q's shape, replica b drawn from ``gens[b]`` as an (L, L) block."""
-    shape = tuple(Q.shape[-2:])
+def _noise(Q: torch.Tensor, gens: tuple, site_dims: int = 2) -> torch.Tensor:
+    """ξ ~ N(0, 1) of Q's shape, replica b drawn from ``gens[b]`` as one field block (``site_dims`` axes)."""
+    shape = tuple(Q.shape[-site_dims:])
     draws = [torch.randn(shape, generator=g, dtype=Q.dtype, device=Q.device) for g in gens]
-    return draws[0] if Q.dim() == 2 else torch.stack(draws)
+    return draws[0] if Q.dim() == site_dims else torch.stack(draws)
 
 
 def hot_start(L: int, p: HolsteinParams, seed: Seed = 0, batch: Optional[int] = None,
@@ -183,12 +187,14 @@ def hot_start(L: int, p: HolsteinParams, seed: Seed = 0, batch: Optional[int] = 
         V_i ~ N(0, v_std²),  v_std = sqrt(5/m) by default
 
     (the defaults are *standard deviations*). Returns ``(Q0, V0)`` of shape ``(L, L)``
-    (``batch`` None) or ``(batch, L, L)``. Each replica draws Q then V from its own generator
-    (seeded as in :func:`replica_seeds`, on a stream separate from the dynamics noise), so a
-    batch equals the one-by-one draws.
+    (``batch`` None) or ``(batch, L, L)``; ``(L, L, 2)``, ``(batch, L, L, 2)`` on the honeycomb
+    (``p.lattice``). Each replica draws Q then V from its own generator (seeded as in
+    :func:`replica_seeds`, on a stream separate from the dynamics noise), so a batch equals the
+    one-by-one draws.
     """
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2 or L % 2:
-        raise ValueError(f"L must be an even integer >= 2, got {L!r}")
+    even = p.lattice == "square"  # the checkerboard needs an even L; the honeycomb's sublattices do not
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2 or (even and L % 2):
+        raise ValueError(f"L must be an {'even ' if even else ''}integer >= 2, got {L!r}")
     if batch is not None and (isinstance(batch, bool) or int(batch) < 1):
         raise ValueError(f"batch must be None or a positive integer, got {batch!r}")
     if q_std is None:
@@ -204,8 +210,9 @@ def hot_start(L: int, p: HolsteinParams, seed: Seed = 0, batch: Optional[int] = 
     gens = _generators(replica_seeds(seed, batch, stream=HOT_START_STREAM), device)
     Qs, Vs = [], []
     for g in gens:
-        Qs.append(q_std * torch.randn((L, L), generator=g, dtype=dtype, device=device))
-        Vs.append(v_std * torch.randn((L, L), generator=g, dtype=dtype, device=device))
+        shape = get_lattice(p.lattice).field_shape(L)
+        Qs.append(q_std * torch.randn(shape, generator=g, dtype=dtype, device=device))
+        Vs.append(v_std * torch.randn(shape, generator=g, dtype=dtype, device=device))
     if batch is None:
         return Qs[0], Vs[0]
     return torch.stack(Qs), torch.stack(Vs)
@@ -235,7 +242,7 @@ def init(Q0: torch.Tensor, force_fn: ForceFn, p: HolsteinParams, V0: Optional[to
         raise ValueError(f"p must be a HolsteinParams, got {type(p).__name__}")
     if not isinstance(Q0, torch.Tensor) or not Q0.is_floating_point():
         raise ValueError("Q0 must be a floating-point torch tensor")
-    check_field(Q0, "Q0")
+    get_lattice(p.lattice).check_field(Q0, "Q0")
     Q0 = Q0.detach()
     if V0 is None:
         V0 = torch.zeros_like(Q0)
@@ -246,12 +253,12 @@ def init(Q0: torch.Tensor, force_fn: ForceFn, p: HolsteinParams, V0: Optional[to
         if not bool(torch.isfinite(V0).all()):
             raise ValueError("V0 contains NaN or infinite values")
         V0 = V0.detach().to(dtype=Q0.dtype, device=Q0.device)
-    batch = int(Q0.shape[0]) if Q0.dim() == 3 else None
+    batch = int(Q0.shape[0]) if Q0.dim() > len(get_lattice(p.lattice).site_axes) else None
     gens = _generators(replica_seeds(seed, batch), Q0.device)
     F0 = _eval_force(force_fn, Q0)
     if not bool(torch.isfinite(F0).all()):
         raise ValueError("force_fn returned NaN or infinite forces at the initial configuration Q0")
-    return State(Q=Q0, V=V0, F=F0, time=0.0, step=0, rng=gens)
+    return State(Q=Q0, V=V0, F=F0, time=0.0, step=0, rng=gens, lattice=p.lattice)
 
 
 def _check_scheme(scheme: str) -> None:
@@ -267,7 +274,7 @@ def _advance(state: State, force_fn: ForceFn, p: HolsteinParams, scheme: str, ge
     b = math.sqrt((1.0 - a * a) * p.kT / p.mass)  # OU noise amplitude
 
     def ou(V):
-        return a * V + b * _noise(V, gens) if b > 0 else a * V
+        return a * V + b * _noise(V, gens, len(get_lattice(p.lattice).site_axes)) if b > 0 else a * V
 
     if p.gamma == 0.0 or scheme == "vv_ou":     # velocity Verlet (+ O unless γ = 0)
         V = V + h * F
@@ -283,7 +290,7 @@ def _advance(state: State, force_fn: ForceFn, p: HolsteinParams, scheme: str, ge
         Q = Q + (0.5 * p.dt) * V
         F = _eval_force(force_fn, Q)
         V = V + h * F
-    return State(Q=Q, V=V, F=F, time=(state.step + 1) * p.dt, step=state.step + 1, rng=gens)
+    return State(Q=Q, V=V, F=F, time=(state.step + 1) * p.dt, step=state.step + 1, rng=gens, lattice=state.lattice)
 
 
 def step(state: State, force_fn: ForceFn, p: HolsteinParams, scheme: str = "vv_ou") -> State:

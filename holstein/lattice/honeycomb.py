@@ -21,11 +21,32 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["HoneycombLattice"]
+from .square import _is_torch, check_finite_real, translate
+
+__all__ = ["HoneycombLattice", "neighbour_sum", "check_field"]
 
 A1 = np.sqrt(3.0) * np.array([1.0, 0.0])
 A2 = np.sqrt(3.0) * np.array([0.5, np.sqrt(3.0) / 2])
 DELTA = (A1 + A2) / 3
+
+
+def neighbour_sum(a):
+    """Σ_{j ∈ nn(i)} a_j over the 3 neighbours, for ``a`` of shape (..., L, L, 2): on A(x, y) the B at
+    (x, y), (x−1, y), (x, y−1); on B(x, y) the A at (x, y), (x+1, y), (x, y+1)."""
+    A, B = a[..., 0], a[..., 1]
+    nA = B + translate(B, 1, 0) + translate(B, 0, 1)
+    nB = A + translate(A, -1, 0) + translate(A, 0, -1)
+    return (__import__("torch").stack if _is_torch(a) else np.stack)([nA, nB], -1)
+
+
+def check_field(Q, name: str = "Q") -> int:
+    """Validate a honeycomb field of shape (L, L, 2) or (B, L, L, 2); return L (the same refusals as the
+    square lattice's :func:`~holstein.lattice.square.check_field` for dtype and non-finite values)."""
+    shape = tuple(Q.shape)
+    if len(shape) not in (3, 4) or shape[-1] != 2 or shape[-2] != shape[-3] or shape[-2] < 2:
+        raise ValueError(f"{name} must be a honeycomb field of shape (L, L, 2) or (B, L, L, 2), L >= 2, got {shape}")
+    check_finite_real(Q, name)
+    return shape[-2]
 
 
 class HoneycombLattice:
@@ -37,7 +58,15 @@ class HoneycombLattice:
         (18, (18, 3), 12)
     """
 
-    shape_suffix = 2  # a field is (..., L, L, 2)
+    name = "honeycomb"
+    z = 3  # neighbours per site
+    site_axes = (-3, -2, -1)  # a field is (..., L, L, 2)
+    neighbour_sum = staticmethod(neighbour_sum)
+    check_field = staticmethod(check_field)
+
+    @staticmethod
+    def field_shape(L: int) -> tuple[int, int, int]:
+        return (L, L, 2)
 
     def __init__(self, L: int):
         if isinstance(L, bool) or not isinstance(L, (int, np.integer)):

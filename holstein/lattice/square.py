@@ -11,8 +11,8 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["SquareLattice", "as_field", "SHELL_RADII2", "shell_offsets", "neighbour_sum", "translate", "D4_OPS",
-           "apply_d4", "check_field"]
+__all__ = ["SquareLattice", "SHELL_RADII2", "shell_offsets", "neighbour_sum", "translate", "D4_OPS",
+           "apply_d4", "check_field", "check_finite_real"]
 
 #: Squared radii of the 8 neighbour shells within the cutoff r <= √13.
 SHELL_RADII2 = (1, 2, 4, 5, 8, 9, 10, 13)
@@ -81,17 +81,25 @@ def apply_d4(a, op: int):
     return D4_OPS[op](a)
 
 
+def check_finite_real(Q, name: str = "Q") -> None:
+    """Refuse a complex or half-precision dtype and NaN or infinite entries (any lattice's fields)."""
+    dtype = Q.dtype
+    if (dtype.is_complex if _is_torch(Q) else np.iscomplexobj(Q)):
+        raise ValueError(f"{name} must be real, got the complex dtype {dtype}")
+    if str(dtype).replace("torch.", "") in ("float16", "bfloat16"):
+        raise ValueError(f"{name} has dtype {dtype}, too coarse for forces and dynamics; use float32 or float64")
+    finite = bool(Q.isfinite().all()) if _is_torch(Q) else bool(np.isfinite(Q).all())
+    if not finite:
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
 def check_field(Q, name: str = "Q") -> int:
     """Validate a lattice field of shape (L, L) or (B, L, L); return L.
 
     Raises ValueError with a clear message for a complex or half-precision dtype, a wrong rank, a
     non-square or odd lattice, and for NaN or infinite entries.
     """
-    dtype = Q.dtype
-    if (dtype.is_complex if _is_torch(Q) else np.iscomplexobj(Q)):
-        raise ValueError(f"{name} must be real, got the complex dtype {dtype}")
-    if str(dtype).replace("torch.", "") in ("float16", "bfloat16"):
-        raise ValueError(f"{name} has dtype {dtype}, too coarse for forces and dynamics; use float32 or float64")
+    check_finite_real(Q, name)
     shape = tuple(Q.shape)
     if len(shape) not in (2, 3):
         raise ValueError(f"{name} must have shape (L, L) or (B, L, L), got {shape}")
@@ -100,26 +108,7 @@ def check_field(Q, name: str = "Q") -> int:
     L = shape[-1]
     if L < 2 or L % 2:
         raise ValueError(f"{name}: L must be even and >= 2 (half-filled CDW), got L={L}")
-    finite = bool(Q.isfinite().all()) if _is_torch(Q) else bool(np.isfinite(Q).all())
-    if not finite:
-        raise ValueError(f"{name} contains NaN or infinite values")
     return L
-
-
-def as_field(Q, dtype=None):
-    """``Q`` (array-like or tensor) as a validated real torch field of shape (L, L) or (B, L, L).
-
-    Integers become float64, ``dtype`` converts; complex and half-precision input is refused by
-    :func:`check_field` *before* any conversion (so an imaginary part is never dropped silently).
-    """
-    import torch
-
-    if not isinstance(Q, torch.Tensor):
-        Q = torch.as_tensor(np.asarray(Q))
-    check_field(Q)
-    if dtype is not None:
-        return Q.to(dtype)
-    return Q if Q.is_floating_point() else Q.to(torch.float64)
 
 
 class SquareLattice:
@@ -130,6 +119,15 @@ class SquareLattice:
         >>> lat.N, lat.neighbours.shape
         (16, (16, 4))
     """
+
+    name = "square"
+    z = 4  # neighbours per site
+    site_axes = (-2, -1)  # a field is (..., L, L)
+    check_field = staticmethod(check_field)
+
+    @staticmethod
+    def field_shape(L: int) -> tuple[int, int]:
+        return (L, L)
 
     def __init__(self, L: int):
         if isinstance(L, bool) or not isinstance(L, (int, np.integer)):
