@@ -1,20 +1,14 @@
 r"""D4-invariant descriptors of the 45-site neighbourhood of every lattice site.
 
-A Behler–Parrinello force field predicts the force on site i from the displacements in a
-finite neighbourhood of i: the site itself and the 8 shells r² ∈ {1, 2, 4, 5, 8, 9, 10, 13}
-(:func:`holstein.lattice.shell_offsets`), 45 numbers ``q_δ = Q_{i+δ}``. The force F_i is a
-scalar field, so it must be unchanged when the neighbourhood is rotated or mirrored about
-site i by an element g of the point group D4 (order 8). The descriptor is therefore a set of
-functions of q that are exactly D4-invariant (Zhang, Zhang & Chern, arXiv:2201.00798;
-Zhang, Fan, Chern et al. for the Holstein model).
+A Behler–Parrinello force field predicts F_i from ``q_δ = Q_{i+δ}`` on the site and its 8 shells
+r² ∈ {1, 2, 4, 5, 8, 9, 10, 13} (:func:`holstein.lattice.shell_offsets`), 45 numbers. F_i is a
+scalar field, so the descriptor is a set of exactly D4-invariant functions of q (Zhang, Zhang &
+Chern, arXiv:2201.00798; Zhang, Fan, Chern et al. for the Holstein model).
 
 1. Irreducible decomposition (the 45 × 45 orthogonal basis)
 -----------------------------------------------------------
-g acts on offsets by a 2×2 integer matrix (``R = [[0,-1],[1,0]]`` the 90° rotation,
-``M = diag(-1, 1)`` the mirror x → -x, D4 = {R^k, R^k M}) and on neighbourhoods by
-``(T(g) q)_δ = q_{g⁻¹δ}``. Each shell is one D4 orbit, so T restricted to a shell is the
-permutation representation of that orbit. D4 has four 1-d irreps and one 2-d irrep; with the
-polynomials that carry them:
+g ∈ D4 = {R^k, R^k M} (``R = [[0,-1],[1,0]]``, ``M = diag(-1, 1)``) acts on neighbourhoods by
+``(T(g) q)_δ = q_{g⁻¹δ}``; each shell is one D4 orbit. The irreps and their carrier polynomials:
 
     ====  ===  ====  ====  ============  ==============  ==========
     Γ      E    C2   2C4   2σ (axes)     2σ_d (diag.)    carrier
@@ -26,30 +20,21 @@ polynomials that carry them:
     E      2    -2     0     0             0             (x, y)
     ====  ===  ====  ====  ============  ==============  ==========
 
-The projector onto Γ is ``P_Γ = (d_Γ/8) Σ_g χ_Γ(g) T(g)``, and for E the Wigner projectors
-``P^E_{mn} = (2/8) Σ_g D_{mn}(g) T(g)`` with D(g) = g (the vector representation). Applied to
-the indicator of a site δ₀ of the orbit they give basis vectors u(δ) = Σ_{g: gδ₀=δ} χ(g) (up
-to a constant), i.e. a 1-d irrep's vector takes the value χ(g_δ) on the site δ = g_δ δ₀. This
-is the sign of the carrier polynomial at δ; an E pair is v(δ) = D(g_δ) ê_n. Per shell:
+The projectors ``P_Γ = (d_Γ/8) Σ_g χ_Γ(g) T(g)`` (for E, ``P^E_{mn} = (2/8) Σ_g D_{mn}(g) T(g)``,
+D(g) = g) applied to one site of an orbit give a 1-d irrep's vector as the sign of its carrier
+polynomial at δ, and an E pair as v(δ) = D(g_δ) ê_n. Per shell:
 
-* centre (the fixed point): A1 = 1.
-* axial 4-site shells (r² = 1, 4, 9; δ₀ = (a, 0)): the stabiliser {E, σ_x-axis} has the
-  character of A1 and B1 (x² - y² ≠ 0, xy = 0 on the axes) but not of A2 or B2, so
-  T = A1 + B1 + E with u_A1 = 1/2, u_B1 = sgn(x² - y²)/2, v_E = (sgn x, sgn y)/√2.
-* diagonal 4-site shells (r² = 2, 8; δ₀ = (a, a)): T = A1 + B2 + E with u_A1 = 1/2,
-  u_B2 = sgn(xy)/2, v_E = (sgn x, sgn y)/2.
-* 8-site shells (r² = 5, 10, 13; δ₀ = (a, b), a > b > 0): the stabiliser is trivial, T is the
-  regular representation A1 + A2 + B1 + B2 + 2E with u = (1, sgn xy(x² - y²), sgn(x² - y²),
-  sgn xy)/√8 and two E pairs v_a = D(g_δ) ê_x / 2, v_b = D(g_δ) ê_y / 2: ``v_a`` is the unit
-  vector along the *major* axis of δ (``(sgn x, 0)`` if |x| > |y|, else ``(0, sgn y)``) and
-  ``v_b`` along the *minor* axis. They are orthogonal site by site.
+* centre: A1 = 1;
+* axial 4-site shells (r² = 1, 4, 9): A1 + B1 + E, u_A1 = 1/2, u_B1 = sgn(x² - y²)/2,
+  v_E = (sgn x, sgn y)/√2;
+* diagonal 4-site shells (r² = 2, 8): A1 + B2 + E, u_A1 = 1/2, u_B2 = sgn(xy)/2,
+  v_E = (sgn x, sgn y)/2;
+* 8-site shells (r² = 5, 10, 13): the regular representation A1 + A2 + B1 + B2 + 2E,
+  u = (1, sgn xy(x² - y²), sgn(x² - y²), sgn xy)/√8; ``v_a`` the unit vector along the major axis
+  of δ over 2, ``v_b`` along the minor axis over 2.
 
-Different irreps are orthogonal (Schur), the E pairs of one shell are orthogonal and every
-vector is normalised, so the 45 rows form an orthogonal matrix U. Counting copies:
-A1 × 9 (centre + 8 shells), A2 × 3 (8-site shells), B1 × 6 (r² = 1, 4, 9 and the three 8-site
-shells), B2 × 5 (r² = 2, 8 and the three 8-site shells), E × 11 (one per 4-site shell, two per
-8-site shell): 9 + 3 + 6 + 5 + 2·11 = 45. Every vector has the equivariance
-u(gδ) = χ(g) u(δ) (resp. v(gδ) = g v(δ)), hence the coefficients b = U q transform as
+The 45 rows form an orthogonal matrix U: A1 × 9, A2 × 3, B1 × 6, B2 × 5, E × 11
+(9 + 3 + 6 + 5 + 2·11 = 45), and the coefficients b = U q transform as
 
     b_Γ(T(g) q) = χ_Γ(g) b_Γ(q)            (1-d irreps),
     e(T(g) q)   = g e(q)                    (E pairs, e = (e_x, e_y)).
@@ -60,40 +45,23 @@ B1 (r² = 1, 4, 5, 9, 10, 13), B2 (r² = 2, 5, 8, 10, 13), E (r² = 1, 2, 4, 5a,
 
 2. Invariants (D = 45)
 ----------------------
-From b we build invariants with the *reference irreps* of the √5 shell (r² = 5, the nearest
-shell that carries every irrep), ``e_ref = E(5a)``, ``b_B1,ref = B1(5)``:
+With the reference irreps of the √5 shell (the nearest that carries every irrep),
+``e_ref = E(5a)``, ``b_B1,ref = B1(5)``:
 
-* ``[0:9]``   the 9 A1 coefficients themselves (signed, linear in Q);
-* ``[9:34]``  the power spectrum b² of the 3 + 6 + 5 = 14 one-dimensional non-trivial copies
-  and |e|² of the 11 E copies (25 numbers);
-* ``[34:44]`` the relative phases of the 10 other E copies against the reference,
-  e · e_ref (E ⊗ E ⊃ A1 through the dot product, since g is orthogonal);
-* ``[44]``    the orientation of the reference doublet with respect to the lattice axes,
-  b_B1,ref · (e_ref,x² - e_ref,y²) (e_x² - e_y² carries B1 in Sym²E; B1 ⊗ B1 = A1).
+* ``[0:9]``   the 9 A1 coefficients (signed, linear in Q);
+* ``[9:34]``  the power spectrum b² of the 14 one-dimensional non-trivial copies and |e|² of the
+  11 E copies;
+* ``[34:44]`` the relative phases e · e_ref of the 10 other E copies;
+* ``[44]``    b_B1,ref · (e_ref,x² - e_ref,y²), the orientation of e_ref against the axes.
 
-Why A1 is not squared: at half filling the Holstein model is particle–hole symmetric,
-E(-Q) = E(Q), so the true force is odd, F(-Q) = -F(Q). A descriptor made only of squares and
-products would be even in Q and the model F = MLP(d) could not even represent -kQ_i. The
-A1 coefficients (Q_i itself among them) are the only linear invariants; they carry the sign.
+A1 is not squared: particle–hole symmetry makes the force odd, F(-Q) = -F(Q), which an even
+descriptor could not represent. e × e_ref is A2, not invariant. The 45 invariants are
+functionally independent (the Jacobian ∂d/∂q has rank 45 at a generic q, tested); what remains
+undetermined is discrete (relative signs of the copies of A2, B1, B2, the handedness of each E
+copy). ``extended=True`` appends the 11 sign-relative products b · b_ref of the other 1-d copies
+(A2: 2, B1: 5, B2: 4), D = 56. All invariants are polynomials of degree ≤ 3 in Q.
 
-Why not the cross product: e × e_ref transforms as A2 (it changes sign under mirrors), so it is
-*not* an invariant; only A2-coupled versions (b_A2 · e × e_ref) are.
-
-Why these 45: the neighbourhood has 45 degrees of freedom and D4 is finite, so a descriptor
-with 45 functionally independent invariants determines q locally up to discrete ambiguities.
-The count works out exactly: 9 (A1) + 14 (1-d power spectrum) + 11 (|e|²) + 10 (angles of the
-other E copies relative to e_ref) + 1 (angle of e_ref relative to the axes) = 45, and the
-Jacobian ∂d/∂q has full rank 45 at a generic q (tested). Quadratic invariants alone cannot fix
-the last angle (quadratic invariants only pair copies of the same irrep), hence one cubic term.
-What remains undetermined is discrete: the relative signs of different copies of A2, B1 and
-B2 and the handedness of each E copy relative to e_ref. ``extended=True`` appends the 11
-sign-relative products b · b_ref of the 1-d copies other than the reference
-(A2: 2, B1: 5, B2: 4), giving D = 56; these add no rank but resolve the relative signs.
-
-All invariants are polynomials of degree ≤ 3 in Q (well scaled for |Q| ~ 1 after the model's
-q_scale); models standardise them with a fitted mean and standard deviation.
-
-Shapes: ``Q: (B, L, L)`` or ``(L, L)``; neighbourhoods ``(B, N, 45)`` with the site order of
+Shapes: ``Q: (B, L, L)`` or ``(L, L)``; neighbourhoods ``(B, N, 45)`` in the site order of
 :attr:`SquareLattice.shell_sites`; descriptors ``(B, L, L, D)`` (or ``(L, L, D)``). Torch,
 differentiable, any floating dtype and device.
 """
@@ -107,8 +75,7 @@ import torch
 from .lattice import SHELL_RADII2, SquareLattice, check_field, shell_offsets
 
 __all__ = ["DESCRIPTOR_LENGTH", "DESCRIPTOR_LENGTH_EXTENDED", "IRREP_COUNTS", "irrep_basis", "irrep_slices", "irrep_table",
-           "neighbourhoods", "irrep_coefficients", "split_irreps", "neighbourhood_descriptors", "descriptors",
-           "descriptor_labels"]
+           "neighbourhoods", "split_irreps", "neighbourhood_descriptors", "descriptors", "descriptor_labels"]
 
 #: Number of copies of each irrep in the 45-site neighbourhood (E counted as doublets).
 IRREP_COUNTS = {"A1": 9, "A2": 3, "B1": 6, "B2": 5, "E": 11}
@@ -132,15 +99,13 @@ def _shell_vectors(offs: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
     elif n == 4:  # diagonal: A1 + B2 + E
         out.append(("B2", "", np.sign(x * y) / 2))
         out.append(("E", "", np.stack([sx, sy]) / 2))
-    elif n == 8:  # general orbit: regular representation A1 + A2 + B1 + B2 + 2E
+    else:  # 8 sites: the regular representation A1 + A2 + B1 + B2 + 2E
         major_x = np.abs(x) > np.abs(y)
         out.append(("A2", "", np.sign(x * y * (x * x - y * y)) / np.sqrt(8)))
         out.append(("B1", "", np.sign(x * x - y * y) / np.sqrt(8)))
         out.append(("B2", "", np.sign(x * y) / np.sqrt(8)))
         out.append(("E", "a", np.stack([np.where(major_x, sx, 0), np.where(major_x, 0, sy)]) / 2))
         out.append(("E", "b", np.stack([np.where(major_x, 0, sx), np.where(major_x, sy, 0)]) / 2))
-    else:  # pragma: no cover - the lattice shells are fixed
-        raise ValueError(f"unexpected shell size {n}")
     return out
 
 
@@ -153,15 +118,10 @@ def _basis_cached() -> tuple[np.ndarray, tuple[str, ...]]:
     rows["A1"].append(("A1[0]", np.eye(45)[0]))
     for r2, offs, s0 in zip(SHELL_RADII2, shells, starts):
         for irrep, tag, vec in _shell_vectors(offs):
-            if irrep == "E":
-                for comp, v in zip("xy", vec):
-                    full = np.zeros(45)
-                    full[s0:s0 + len(offs)] = v
-                    rows["E"].append((f"E[{r2}{tag}].{comp}", full))
-            else:
+            for comp, v in (zip((".x", ".y"), vec) if irrep == "E" else [("", vec)]):
                 full = np.zeros(45)
-                full[s0:s0 + len(offs)] = vec
-                rows[irrep].append((f"{irrep}[{r2}]", full))
+                full[s0:s0 + len(offs)] = v
+                rows[irrep].append((f"{irrep}[{r2}{tag}]{comp}", full))
     labels = tuple(lab for g in _IRREPS for lab, _ in rows[g])
     U = np.stack([v for g in _IRREPS for _, v in rows[g]])
     U.setflags(write=False)
@@ -220,15 +180,12 @@ def _sites_tensor(L: int, device: torch.device) -> torch.Tensor:
 
 
 def _as_field(Q) -> tuple[torch.Tensor, bool]:
-    if isinstance(Q, np.ndarray):
-        Q = torch.as_tensor(Q)
-    if not isinstance(Q, torch.Tensor):
-        raise TypeError(f"Q must be a torch.Tensor or numpy array, got {type(Q).__name__}")
+    """(Q as a (B, L, L) tensor, whether it was (L, L))."""
+    Q = torch.as_tensor(Q)
     if not Q.dtype.is_floating_point:
         raise ValueError(f"Q must be a floating-point field, got dtype {Q.dtype}")
     check_field(Q)
-    squeeze = Q.dim() == 2
-    return (Q[None] if squeeze else Q), squeeze
+    return (Q[None], True) if Q.dim() == 2 else (Q, False)
 
 
 def neighbourhoods(Q) -> torch.Tensor:
@@ -242,17 +199,9 @@ def neighbourhoods(Q) -> torch.Tensor:
     return Q.reshape(B, L * L)[:, _sites_tensor(L, Q.device)]  # (B, N, 45)
 
 
-def irrep_coefficients(Q) -> torch.Tensor:
-    """Irrep coefficients b = U q of every site: ``(B, L, L)`` -> ``(B, N, 45)`` (rows of U)."""
-    q = neighbourhoods(Q)
-    return q @ _U_tensor(q.dtype, q.device).T
-
-
 def split_irreps(b: torch.Tensor) -> dict[str, torch.Tensor]:
     """Split coefficients ``(..., 45)`` into ``A1 (..., 9)``, ``A2 (..., 3)``, ``B1 (..., 6)``,
     ``B2 (..., 5)`` and ``E (..., 11, 2)``."""
-    if b.shape[-1] != 45:
-        raise ValueError(f"irrep coefficients must have a last dimension of 45, got {tuple(b.shape)}")
     sl = irrep_slices()
     out = {g: b[..., sl[g]] for g in _IRREPS}
     out["E"] = out["E"].reshape(*b.shape[:-1], 11, 2)
