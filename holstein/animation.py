@@ -1,14 +1,10 @@
-"""Movies for the static book: a sequence of frames as a matplotlib ``FuncAnimation`` and its
-self-contained HTML (``to_jshtml``: every frame a PNG in the page, with play/pause buttons and a
-scrubber), so that a page built once still lets a reader move through time or parameters.
+"""Movies for the static book: a matplotlib ``FuncAnimation`` and its self-contained HTML
+(``to_jshtml``: every frame a PNG in the page, with play/pause buttons and a scrubber).
 
-- :func:`animate` draws frame ``k`` with any ``draw(axes, k)`` (e.g. a grid of parameters);
-- :func:`animate_fields` shows 2D maps ``(T, L, L)`` (e.g. φ_i(t)) on one fixed colour scale,
-  the time in the title, optionally next to a second panel per frame (e.g. S(q, t));
-- :func:`animation_html` turns either into an ``IPython.display.HTML`` of bounded size.
-
-Frames are few by default (:data:`MAX_FRAMES`; longer sequences are subsampled evenly, keeping the
-first and last) and small (dpi 72), so that a movie stays well under a megabyte or two.
+:func:`animate` draws frame ``k`` with any ``draw(axes, k)``; :func:`animate_fields` shows maps
+``(T, L, L)`` on one colour scale, optionally beside a second panel; :func:`animation_html` embeds
+either. Frames are few (:data:`MAX_FRAMES`, subsampled evenly) and small (dpi 72): a movie stays
+under a megabyte or two.
 """
 from __future__ import annotations
 
@@ -49,17 +45,11 @@ def _movie(fig, axes, update, n_frames: int, interval: int):
 
 
 def animate(draw, n_frames: int, ncols: int = 1, figsize=None, dpi: int = 72, interval: int = 400):
-    """A ``FuncAnimation`` of ``n_frames`` frames; frame ``k`` is ``draw(axes, k)`` on cleared axes.
-
-    ``draw(axes, k)``: draws frame k on the list of ``ncols`` Axes (side by side); it must set its
-    own labels and title. Use it for frames that are not maps, e.g. one per point of a parameter
-    grid. ``interval``: milliseconds per frame when playing.
-    """
+    """A ``FuncAnimation`` of ``n_frames`` frames, frame ``k`` drawn by ``draw(axes, k)`` (setting its own
+    labels) on the ``ncols`` cleared Axes; ``interval``: milliseconds per frame when playing."""
     n_frames = int(n_frames)
     if n_frames < 1:
         raise ValueError(f"an animation needs at least one frame, got {n_frames}")
-    if not callable(draw):
-        raise ValueError("draw must be a callable draw(axes, k)")
     fig, axes = _figure(ncols, figsize, dpi)
 
     def update(k):
@@ -76,24 +66,13 @@ def animate(draw, n_frames: int, ncols: int = 1, figsize=None, dpi: int = 72, in
 def animate_fields(frames, times, extra=None, title: str = "t = {t:g}", label: str = r"$\phi_i$",
                    cmap: str = "RdBu_r", vmax: float | None = None, extra_title: str | None = None,
                    max_frames: int = MAX_FRAMES, figsize=None, dpi: int = 72, interval: int = 400):
-    r"""A movie of 2D maps ``frames[k]`` (e.g. φ_i(t) = (-1)^{x+y} Q_i(t)) with the time in the title.
+    r"""A movie of maps ``frames: (T, L, L)`` (e.g. φ_i(t)) at ``times: (T,)`` (ħ/t), on one symmetric
+    colour scale ±``vmax`` (default max |frames|); ``title`` and ``extra_title`` are formatted with
+    ``t`` (the time) and ``k`` (the frame). At most ``max_frames`` frames (:func:`frame_indices`).
 
-    frames: (T, L, L), one map per recorded time (numpy or torch); times: (T,), in units of ħ/t
-    (``step · dt``). Shown on one symmetric colour scale ±``vmax`` (default max |frames|) with
-    colormap ``cmap`` and colorbar ``label``, so that growing domains keep their colours.
-    ``title`` is formatted with ``t`` (the time) and ``k`` (the frame index).
-
-    ``extra``, an optional second panel per frame, is one of
-      - a callable ``extra(ax, k)`` drawing frame k on a cleared Axes (set its own labels);
-      - an array (T, M, M): maps in FFT order such as S(q, t) from
-        :func:`holstein.observables.structure_factor`, shown as log10 on one fixed colour scale;
-      - a pair ``(x, Y)`` with x (n,) and Y (T, n): one curve per frame on log–log axes with fixed
-        limits, e.g. the radially averaged S(|q|, t).
-    ``extra_title`` titles that panel (formatted like ``title``).
-
-    At most ``max_frames`` frames are shown (evenly subsampled, first and last kept; see
-    :func:`frame_indices`). Raises ValueError for frames that are not (T, L, L), for times or
-    ``extra`` that do not have T entries, and for a non-positive ``max_frames``.
+    ``extra``, an optional second panel, is a callable ``extra(ax, k)`` drawing frame k on a cleared
+    Axes; or maps (T, M, M) in FFT order such as S(q, t), shown as log10 on one colour scale; or
+    curves ``(x (n,), Y (T, n))`` on fixed log–log axes, e.g. S(|q|, t).
     """
     F = _np(frames)
     t = _np(times).ravel()
@@ -159,20 +138,15 @@ def _init_extra(ax, kind: str, E, idx):
         (line,) = ax.loglog(x, np.where(Y[idx[0]] > 0, Y[idx[0]], np.nan), "o-", ms=3)
         if pos.size:
             ax.set_ylim(pos.min() / 1.5, pos.max() * 1.5)
-        ax.set_xlabel(r"$|\mathbf{q}|$ (1/lattice spacing)")
-        ax.set_ylabel(r"$S(|\mathbf{q}|)$")
+        ax.set(xlabel=r"$|\mathbf{q}|$ (1/lattice spacing)", ylabel=r"$S(|\mathbf{q}|)$")
         return line
     return None
 
 
 def animation_html(anim, embed_limit_mb: float = 4.0, close: bool = True):
-    """``IPython.display.HTML`` of ``anim.to_jshtml()``: the frames as PNGs in the page, a
-    play/pause control and a frame slider; works on a static web page.
-
-    Raises ValueError if the frames do not fit in ``embed_limit_mb`` megabytes (matplotlib would
-    silently drop the rest): use fewer frames or a lower dpi. ``close`` closes the figure so that
-    the notebook does not also show it as a still image.
-    """
+    """``IPython.display.HTML`` of ``anim.to_jshtml()`` (works on a static page). A ValueError where the
+    frames do not fit in ``embed_limit_mb`` (matplotlib would drop the rest silently); ``close``
+    closes the figure so that the notebook does not also show it as a still image."""
     import matplotlib as mpl
     import matplotlib.pyplot as plt
     from IPython.display import HTML

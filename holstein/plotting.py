@@ -1,11 +1,10 @@
-"""The figure helpers reused across chapters: the neighbour shells, fields, S(q), C(r), the
-collapse, L(t), the CDW order, the density of states and the KPM convergence.
+"""Figure helpers reused across chapters: neighbour shells, fields, S(q), C(r), the collapse, L(t),
+paired ensembles, the density of states, the KPM convergence and the speed benchmark.
 
-Each helper draws on a matplotlib ``Axes`` passed in (no pyplot state, no backend choice),
-labels every axis with symbols and units (lengths in lattice spacings a = 1, time in units of
-ħ/t with t the hopping) and returns what it drew, so a notebook can restyle it. The figures
-of the speed benchmark (:func:`speed_figures`) are drawn from its result dict alone. The
-force-field figures live in :mod:`holstein.plotting_models`.
+Each helper draws on the matplotlib ``Axes`` passed in (no pyplot state), labels every axis with
+symbols and units (lengths in lattice spacings, time in ħ/t) and returns what it drew. The
+force-field figures live in :mod:`holstein.plotting_models`, the temperature ones in
+:mod:`holstein.plotting_kT`.
 """
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ __all__ = ["plot_shells", "plot_field", "plot_structure_factor", "plot_correlati
 
 
 TIME_LABEL = r"time $t$ ($\hbar/t_{\mathrm{hop}}$)"
-R_LABEL = r"$r$ (lattice spacings)"
 
 
 def _np(a):
@@ -30,8 +28,8 @@ def _np(a):
 
 
 def plot_shells(ax):
-    """The 8 neighbour shells r² ∈ SHELL_RADII2 of a site (coloured, with their circles and site
-    counts) on the grid of lattice offsets (δx, δy). Returns the list of scatter collections."""
+    """The 8 neighbour shells r² ∈ SHELL_RADII2 of a site on the grid of offsets (δx, δy), with their
+    circles and site counts. Returns the scatter collections."""
     import matplotlib.pyplot as plt
 
     from .lattice import SHELL_RADII2, shell_offsets
@@ -44,48 +42,35 @@ def plot_shells(ax):
     for c, r2, offs in zip(plt.cm.tab10(np.arange(len(shells))), SHELL_RADII2, shells):
         arts.append(ax.scatter(offs[:, 0], offs[:, 1], s=90, color=c, label=rf"$r^2 = {r2}$ ({len(offs)})", zorder=2))
         ax.add_patch(plt.Circle((0, 0), np.sqrt(r2), fill=False, color=c, lw=0.6, alpha=0.6))
-    ax.set_aspect("equal")
-    ax.set_xlabel(r"$\delta_x$ (lattice spacings)")
-    ax.set_ylabel(r"$\delta_y$ (lattice spacings)")
-    ax.set_title(f"{1 + sum(len(s) for s in shells)} sites within r ≤ √{max(SHELL_RADII2)}")
+    ax.set(aspect="equal", xlabel=r"$\delta_x$ (lattice spacings)", ylabel=r"$\delta_y$ (lattice spacings)",
+           title=f"{1 + sum(len(s) for s in shells)} sites within r ≤ √{max(SHELL_RADII2)}")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
     return arts
 
 
 def plot_field(ax, field, title=None, cmap="RdBu_r", symmetric=True, label=None):
-    """Show a lattice field (L, L) as an image, x to the right and y up, with a colorbar.
-
-    ``symmetric=True`` centres the colour scale on 0 (vmin = -vmax = -max|field|), so the two
-    CDW phases (φ = ±Q0) get opposite colours. ``label`` names the colorbar (e.g. r"$\\phi_i$").
-    Returns the ``AxesImage``.
-    """
+    """A lattice field (L, L) as an image, x to the right and y up, with a colorbar named ``label``;
+    ``symmetric`` centres the colour scale on 0 (the two CDW phases get opposite colours).
+    Returns the ``AxesImage``."""
     f = _np(field)
     if f.ndim != 2:
         raise ValueError(f"field must have shape (L, L), got {f.shape}")
-    kw = {}
-    if symmetric:
-        vmax = float(np.max(np.abs(f))) or 1.0
-        kw = dict(vmin=-vmax, vmax=vmax)
+    vmax = float(np.max(np.abs(f))) or 1.0
+    kw = dict(vmin=-vmax, vmax=vmax) if symmetric else {}
     Lx, Ly = f.shape
     im = ax.imshow(f.T, origin="lower", cmap=cmap, interpolation="nearest",
                    extent=(-0.5, Lx - 0.5, -0.5, Ly - 0.5), **kw)
-    cb = ax.figure.colorbar(im, ax=ax)
-    if label is not None:
-        cb.set_label(label)
-    ax.set_xlabel(r"$x$ (lattice spacings)")
-    ax.set_ylabel(r"$y$ (lattice spacings)")
+    ax.figure.colorbar(im, ax=ax, label=label)
+    ax.set(xlabel=r"$x$ (lattice spacings)", ylabel=r"$y$ (lattice spacings)")
     if title is not None:
         ax.set_title(title)
     return im
 
 
 def plot_structure_factor(ax, S, log=False, cmap="viridis", title=None):
-    """Show S(q) on q ∈ [0, 2π)², centred on the CDW peak (π, π), axes qx/π and qy/π.
-
-    S: (L, L) in FFT order (as from :func:`holstein.observables.structure_factor`), or
-    (..., L, L), which is averaged over the leading dims. ``log`` uses log10(S + tiny).
-    Returns the ``AxesImage``.
-    """
+    """S(q) on q ∈ [0, 2π)², axes qx/π and qy/π. S: (L, L) in FFT order (as from
+    :func:`holstein.observables.structure_factor`), or (..., L, L), averaged over the leading dims;
+    ``log``: log10(S + tiny). Returns the ``AxesImage``."""
     S = _np(S)
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise ValueError(f"S must have shape (..., L, L), got {S.shape}")
@@ -95,29 +80,24 @@ def plot_structure_factor(ax, S, log=False, cmap="viridis", title=None):
     img = np.log10(S + 1e-300) if log else S
     h = 1.0 / L  # half a pixel, in units of π (pixel spacing 2π/L)
     im = ax.imshow(img.T, origin="lower", cmap=cmap, interpolation="nearest", extent=(-h, 2 - h, -h, 2 - h))
-    cb = ax.figure.colorbar(im, ax=ax)
-    cb.set_label(r"$\log_{10} S(\mathbf{q})$" if log else r"$S(\mathbf{q})$")
-    ax.set_xticks([0, 0.5, 1, 1.5])
-    ax.set_yticks([0, 0.5, 1, 1.5])
-    ax.set_xlabel(r"$q_x / \pi$ (1/lattice spacing)")
-    ax.set_ylabel(r"$q_y / \pi$ (1/lattice spacing)")
+    ax.figure.colorbar(im, ax=ax, label=r"$\log_{10} S(\mathbf{q})$" if log else r"$S(\mathbf{q})$")
+    ax.set(xticks=[0, 0.5, 1, 1.5], yticks=[0, 0.5, 1, 1.5], xlabel=r"$q_x / \pi$ (1/lattice spacing)",
+           ylabel=r"$q_y / \pi$ (1/lattice spacing)")
     if title is not None:
         ax.set_title(title)
     return im
 
 
 def _labels(labels, n):
-    if labels is None:
-        return [None] * n
-    labels = list(labels)
+    labels = [None] * n if labels is None else list(labels)
     if len(labels) != n:
         raise ValueError(f"need {n} labels, got {len(labels)}")
     return labels
 
 
 def plot_correlations(ax, r, C_list, labels=None, level=0.5, marker="o"):
-    """Plot C(r) curves (r shared, or a list of arrays one per curve) with the level C = 1/2
-    that defines the domain size. Returns the list of ``Line2D``."""
+    """C(r) curves (r shared, or one array per curve) with the level C = 1/2 that defines the domain
+    size. Returns the ``Line2D`` list."""
     C_list = [_np(C) for C in C_list]
     r_list = [_np(rk) for rk in r] if isinstance(r, (list, tuple)) else [_np(r)] * len(C_list)
     lines = []
@@ -126,37 +106,29 @@ def plot_correlations(ax, r, C_list, labels=None, level=0.5, marker="o"):
     if level is not None:
         ax.axhline(level, color="0.5", ls=":", lw=1)
     ax.axhline(0, color="0.8", lw=0.8)
-    ax.set_xlabel(R_LABEL)
-    ax.set_ylabel(r"$C(r)$ (normalised, $C(0)=1$)")
+    ax.set(xlabel=r"$r$ (lattice spacings)", ylabel=r"$C(r)$ (normalised, $C(0)=1$)")
     if labels is not None:
         ax.legend()
     return lines
 
 
 def plot_collapse(ax, r, C_list, L_list, labels=None, marker="o"):
-    """Plot C against r / L(t) for several times: the dynamic-scaling collapse.
-
-    Arguments as in :func:`holstein.observables.scaling_collapse`. Returns the ``Line2D`` list.
-    """
+    """C against r / L(t) for several times, the dynamic-scaling collapse (arguments of
+    :func:`holstein.observables.scaling_collapse`). Returns the ``Line2D`` list."""
     pairs = obs.scaling_collapse(r, C_list, L_list)
     lines = []
     for (x, C), lab in zip(pairs, _labels(labels, len(pairs))):
         lines += ax.plot(x, C, marker=marker, ms=3, ls="-", lw=0.8, label=lab)
     ax.axhline(0, color="0.8", lw=0.8)
-    ax.set_xlabel(r"$r / L(t)$ (dimensionless)")
-    ax.set_ylabel(r"$C(r, t)$")
+    ax.set(xlabel=r"$r / L(t)$ (dimensionless)", ylabel=r"$C(r, t)$")
     if labels is not None:
         ax.legend()
     return lines
 
 
 def plot_domain_growth(ax, t, Lt, fit=None, label="data"):
-    """Log–log plot of the domain size L(t), optionally with the fitted power law A t^α.
-
-    ``fit``: a :class:`holstein.observables.GrowthFit`, ``True`` to fit all points here, or
-    None. The fit line spans the fitted time window and its legend entry reads α ± σ_α.
-    Returns the :class:`GrowthFit` used (or None).
-    """
+    """Log–log L(t), with the power law A t^α of ``fit`` (a :class:`holstein.observables.GrowthFit`,
+    ``True`` to fit all points here, or None) over its window. Returns the fit used (or None)."""
     t, Lt = _np(t), _np(Lt)
     ax.loglog(t, Lt, "o", ms=4, label=label)
     if fit is True:
@@ -165,8 +137,7 @@ def plot_domain_growth(ax, t, Lt, fit=None, label="data"):
         tt = np.geomspace(fit.t_min, fit.t_max, 100)
         ax.loglog(tt, fit(tt), "-", color="k", lw=1,
                   label=rf"$L \propto t^{{\alpha}}$, $\alpha = {fit.alpha:.3f} \pm {fit.alpha_err:.3f}$")
-    ax.set_xlabel(TIME_LABEL)
-    ax.set_ylabel(r"$L(t)$ (lattice spacings)")
+    ax.set(xlabel=TIME_LABEL, ylabel=r"$L(t)$ (lattice spacings)")
     ax.legend()
     return fit
 
@@ -196,22 +167,20 @@ def plot_paired(ax, bx, x, values: dict, diffs: dict, reference: str = "ed", yla
 
 
 def plot_dos(ax, eps, gap_edges=None, bins=80):
-    """Histogram of single-particle energies ``eps`` (a density of states), with dashed lines at
-    ``gap_edges`` (e.g. ±gQ0). Returns the histogram counts."""
+    """Histogram of the single-particle energies ``eps`` (the density of states), dashed lines at
+    ``gap_edges`` (e.g. ±gQ0). Returns the counts."""
     counts, _, _ = ax.hist(_np(eps).ravel(), bins=bins, density=True, color="tab:blue", alpha=0.7,
                            label="ED eigenvalues")
     for e in gap_edges or ():
         ax.axvline(e, color="k", ls="--", lw=1)
-    ax.set_xlabel(r"energy $\varepsilon$ (units of $t$)")
-    ax.set_ylabel("density of states")
+    ax.set(xlabel=r"energy $\varepsilon$ (units of $t$)", ylabel="density of states")
     ax.legend(loc="upper right")
     return counts
 
 
 def plot_kpm_convergence(ax, moments, errors: dict, bounds: dict | None = None, level: float = 1e-3):
-    """max_i |n^KPM - n^ED| against the number of Chebyshev moments M (log y), one series per label
-    of ``errors``, each with its estimate ``bounds[label]`` (dashed, e.g. :func:`holstein.kpm.error_bound`)
-    and a dotted line at ``level``. Returns the ``Line2D`` of the errors."""
+    """max_i |n^KPM - n^ED| against the Chebyshev moments M (log y), one series per label of ``errors``
+    with its estimate ``bounds[label]`` dashed, a dotted line at ``level``. Returns the error lines."""
     lines = []
     for label, err in errors.items():
         (line,) = ax.semilogy(moments, err, "o-", label=label)
@@ -219,8 +188,7 @@ def plot_kpm_convergence(ax, moments, errors: dict, bounds: dict | None = None, 
         if bounds is not None:
             ax.semilogy(moments, bounds[label], "--", color=line.get_color(), lw=1)
     ax.axhline(level, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("Chebyshev moments $M$")
-    ax.set_ylabel(r"$\max_i |n_i^{\mathrm{KPM}} - n_i^{\mathrm{ED}}|$")
+    ax.set(xlabel="Chebyshev moments $M$", ylabel=r"$\max_i |n_i^{\mathrm{KPM}} - n_i^{\mathrm{ED}}|$")
     ax.legend(fontsize=8)
     return lines
 
@@ -231,29 +199,26 @@ def plot_speed(res: dict, stem) -> list[Path]:
     ``<stem>_scaling.png`` and ``<stem>_ensemble.png``; returns the two paths."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_name(stem.name + "_scaling.png"), stem.with_name(stem.name + "_ensemble.png")]
+    paths = [stem.with_name(f"{stem.name}_{kind}.png") for kind in ("scaling", "ensemble")]
     for fig, path in zip(speed_figures(res), paths):
         fig.savefig(path, dpi=120)
     return paths
 
 
 def speed_figures(res: dict) -> tuple:
-    """Two matplotlib Figures (scaling, ensemble) of a :func:`holstein.bench.bench_speed` result (a pure
-    function of the result dict, e.g. the committed ``holstein/artifacts/bench/speed.json``).
+    """Two Figures of a :func:`holstein.bench.bench_speed` result (e.g. the committed ``speed.json``).
 
-    Scaling: (a) time per force evaluation against N = L² (log-log) for every method, with a
-    c·N³ line through ED's largest point and a c·N line through the lean model's; (b) site-steps
-    per second of the dynamics; (c) peak memory of a step. Ensemble: site-steps per second of
-    the lean model against the number of replicas B, and the step time of the reference approach
-    against the lean model at equal L.
+    Scaling: (a) time per force evaluation against N = L² with c·N³ through ED's largest point and
+    c·N through the lean model's, (b) site-steps per second, (c) peak memory of a step. Ensemble:
+    site-steps per second against the replicas B, and the reference step against the lean one.
     """
     from matplotlib.figure import Figure
 
     by = {}
     for r in res["results"]:
         by.setdefault(r["method"], []).append(r)
-    fig = Figure(figsize=(15, 4.6), layout="constrained")
-    axes = fig.subplots(1, 3)
+    scaling = Figure(figsize=(15, 4.6), layout="constrained")
+    axes = scaling.subplots(1, 3)
     for name, rs in by.items():
         rs = sorted(rs, key=lambda r: r["N"])
         N = np.array([r["N"] for r in rs], dtype=float)
@@ -270,30 +235,25 @@ def speed_figures(res: dict) -> tuple:
             N = np.array([r["N"] for r in rs], dtype=float)
             axes[0].loglog(N, rs[-1]["t_force_s"] * (N / N[-1]) ** power, "k", ls=ls, lw=1,
                            label=rf"$\propto N^{power}$" if power > 1 else r"$\propto N$")
-    axes[0].set_ylabel("time per force evaluation (s)")
-    axes[1].set_ylabel("site-steps per second ($N / t_{\\mathrm{step}}$)")
-    axes[2].set_ylabel("peak memory of a step (MiB)")
-    for ax, title in zip(axes, ("(a) force evaluation", "(b) Langevin dynamics step", "(c) memory")):
-        ax.set_xlabel(r"sites $N = L^2$")
-        ax.set_title(title)
+    for ax, title, ylabel in zip(axes, ("(a) force evaluation", "(b) Langevin dynamics step", "(c) memory"),
+                                 ("time per force evaluation (s)", "site-steps per second ($N / t_{\\mathrm{step}}$)",
+                                  "peak memory of a step (MiB)")):
+        ax.set(xlabel=r"sites $N = L^2$", ylabel=ylabel, title=title)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
     m = res["machine"]
-    fig.suptitle(f"{m.get('gpu') or m.get('cpu_model') or m['processor']} ({m['device']}, {m['threads']} threads)",
-                 fontsize=9)
-    fig_scaling = fig
-
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    ax, bx = fig.subplots(1, 2)
+    scaling.suptitle(f"{m.get('gpu') or m.get('cpu_model') or m['processor']} ({m['device']}, {m['threads']} threads)",
+                     fontsize=9)
+    ensemble = Figure(figsize=(10, 4.2), layout="constrained")
+    ax, bx = ensemble.subplots(1, 2)
     ens = res["ensemble"]
     for dt in sorted({r["dtype"] for r in ens["results"]}):
         rs = sorted((r for r in ens["results"] if r["dtype"] == dt), key=lambda r: r["B"])
         ax.loglog([r["B"] for r in rs], [r["site_steps_per_s"] for r in rs], "o-",
                   label=f"{ens['model']} {dt.split('.')[-1]}")
         ax.set_xscale("log", base=2)
-    ax.set_xlabel("replicas $B$")
-    ax.set_ylabel("site-steps per second ($B N / t_{\\mathrm{step}}$)")
-    ax.set_title(f"(a) ensemble throughput, L = {ens['L']}")
+    ax.set(xlabel="replicas $B$", ylabel="site-steps per second ($B N / t_{\\mathrm{step}}$)",
+           title=f"(a) ensemble throughput, L = {ens['L']}")
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     ref = res["reference"]
@@ -309,4 +269,4 @@ def speed_figures(res: dict) -> tuple:
         bx.set_ylabel("time per dynamics step (s)")
         bx.legend(fontsize=8)
     bx.set_title("(b) reference approach vs lean model")
-    return fig_scaling, fig
+    return scaling, ensemble

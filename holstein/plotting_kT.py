@@ -1,16 +1,13 @@
-"""Figures of temperature as an input (chapter 11): force errors against kT, the Binder cumulant.
-
-Conventions of :mod:`holstein.plotting`: each helper draws on the ``Axes`` passed in, labels every
-axis with symbols and units and returns what it drew. The inputs are the committed JSON results
-(``holstein/artifacts/kT/heldout.json`` from ``benchmarks/heldout_kT.py``, ``binder.json`` from
-``benchmarks/binder_tc.py``), as dicts.
+"""Figures, tables and sentences of temperature as an input (chapter 11), from the committed JSON
+results (``artifacts/kT/heldout.json`` of ``benchmarks/heldout_kT.py``, ``binder.json`` of
+``benchmarks/binder_tc.py``). Conventions of :mod:`holstein.plotting`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table", "tc_sentence", "alpha_table",
-           "KT_LABEL"]
+__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table", "tc_sentence",
+           "alpha_table", "KT_LABEL"]
 
 KT_LABEL = r"$k_BT$ ($t$)"
 

@@ -1,9 +1,6 @@
-"""Figures of the force fields (chapters 3-6): parity, error histogram, training history and
-learning curves against epoch and training time, the receptive field, NVE energy conservation,
-and cost and accuracy against lattice size.
-
-Conventions of :mod:`holstein.plotting` (which re-exports these names): each helper draws on the
-``Axes`` passed in, labels every axis with symbols and units and returns what it drew.
+"""Figures of the force fields (chapters 3-6): parity, error histogram, learning curves against
+epoch and training time, the receptive field, NVE energy conservation, cost and accuracy against L.
+Conventions of :mod:`holstein.plotting`.
 """
 from __future__ import annotations
 
@@ -20,27 +17,24 @@ F_ED_LABEL = r"$F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)"
 F_ML_LABEL = r"$F_i^{\mathrm{ML}}$ ($t$ per unit $Q$)"
 
 
-def _as_list(a):
-    """A list of flattened float64 arrays from one array or a list/tuple of arrays."""
-    if isinstance(a, (list, tuple)):
-        return [_np(x).ravel() for x in a]
-    return [_np(a).ravel()]
+def _series(F_true, F_pred) -> tuple[list, list]:
+    """Flattened float64 series (one per entry of a list or tuple, else one) of equal shapes."""
+    trues, preds = ([_np(x).ravel() for x in (a if isinstance(a, (list, tuple)) else [a])] for a in (F_true, F_pred))
+    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
+        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
+    return trues, preds
 
 
 def plot_parity(ax, F_true, F_pred, label=None, kind="auto", max_points=20000, seed=0, **kw):
-    """Parity plot of predicted against ED forces, with the line F_ML = F_ED.
+    """Predicted against ED forces with the line F_ML = F_ED; each legend entry has the RMSE
+    sqrt(⟨(F_ML - F_ED)²⟩) of its series.
 
-    ``F_true``, ``F_pred``: arrays of the same shape (any, flattened), or lists of such arrays
-    (one series per entry, drawn with their own colour and ``label`` a list of names).
-    ``kind``: ``"scatter"``, ``"hexbin"`` (log-scaled counts; for one series only) or ``"auto"``
-    (hexbin above ``max_points`` points in a single series, else scatter). Scatter series with
-    more than ``max_points`` points are randomly subsampled for drawing (the RMSE uses all).
-    Each legend entry carries the RMSE sqrt(⟨(F_ML - F_ED)²⟩) of its series.
-    Returns the list of drawn artists (one per series).
+    ``F_true``, ``F_pred``: equal-shape arrays, or lists of them (one series each, ``label`` a list).
+    ``kind``: ``"scatter"`` (series above ``max_points`` subsampled for drawing), ``"hexbin"``
+    (log counts, one series) or ``"auto"`` (hexbin for one series above ``max_points``).
+    Returns the artists, one per series.
     """
-    trues, preds = _as_list(F_true), _as_list(F_pred)
-    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
-        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
+    trues, preds = _series(F_true, F_pred)
     labels = label if isinstance(label, (list, tuple)) else [label] * len(trues)
     labels = _labels(labels, len(trues))
     if kind == "auto":
@@ -68,26 +62,18 @@ def plot_parity(ax, F_true, F_pred, label=None, kind="auto", max_points=20000, s
     lo, hi = (float(allv.min()), float(allv.max())) if allv.size else (-1.0, 1.0)
     pad = 0.03 * (hi - lo or 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label=r"$F^{\mathrm{ML}} = F^{\mathrm{ED}}$")
-    ax.set_xlim(lo - pad, hi + pad)
-    ax.set_ylim(lo - pad, hi + pad)
+    ax.set(xlim=(lo - pad, hi + pad), ylim=(lo - pad, hi + pad), xlabel=F_ED_LABEL, ylabel=F_ML_LABEL)
     ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel(F_ED_LABEL)
-    ax.set_ylabel(F_ML_LABEL)
     ax.legend(loc="upper left", fontsize="small", markerscale=3)
     return artists
 
 
 def plot_error_histogram(ax, F_true, F_pred, labels=None, bins=80, density=True):
-    """Histogram (log y) of the force errors F_ML - F_ED, one step curve per series.
-
-    ``F_true``, ``F_pred``: arrays (flattened) or lists of arrays, one series per entry, with
-    ``labels`` one name per series (the legend adds each RMSE). All series share the same bin
-    edges, symmetric about 0. ``density=True`` normalises each curve to unit area.
-    Returns a list of ``(counts, edges)``.
+    """Histogram (log y) of the errors F_ML - F_ED, one step curve per series (as in
+    :func:`plot_parity`, ``labels`` one per series) on shared bins symmetric about 0; ``density``
+    normalises each to unit area. Returns ``[(counts, edges)]``.
     """
-    trues, preds = _as_list(F_true), _as_list(F_pred)
-    if len(trues) != len(preds) or any(t.shape != p.shape for t, p in zip(trues, preds)):
-        raise ValueError("F_true and F_pred must have the same shapes (or be lists of equal-shape arrays)")
+    trues, preds = _series(F_true, F_pred)
     errs = [p - t for t, p in zip(trues, preds)]
     labs = _labels(labels, len(errs))
     m = max((float(np.abs(e).max()) for e in errs if e.size), default=1.0) or 1.0
@@ -100,8 +86,8 @@ def plot_error_histogram(ax, F_true, F_pred, labels=None, bins=80, density=True)
         out.append((counts, edges))
     ax.set_yscale("log")
     ax.axvline(0, color="0.6", lw=0.8)
-    ax.set_xlabel(r"$F_i^{\mathrm{ML}} - F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)")
-    ax.set_ylabel("probability density" if density else "count")
+    ax.set(xlabel=r"$F_i^{\mathrm{ML}} - F_i^{\mathrm{ED}}$ ($t$ per unit $Q$)",
+           ylabel="probability density" if density else "count")
     ax.legend(fontsize="small")
     return out
 
@@ -111,8 +97,7 @@ VAL_RMSE_LABEL = r"validation RMSE of $F$ ($t$ per unit $Q$)"
 
 
 def _x(history, x: str) -> np.ndarray:
-    """The abscissa of a history: epochs counted from 1 (``x="epoch"``) or the cumulative wall-clock
-    seconds at the end of each epoch (``x="seconds"``, the cumsum of ``history["seconds"]``)."""
+    """Epochs counted from 1 (``x="epoch"``) or the cumulative seconds at the end of each epoch."""
     if x == "epoch":
         return np.asarray(history["epoch"], dtype=float) + 1
     if x == "seconds":
@@ -131,21 +116,10 @@ def _x_axis(ax, x: str) -> None:
         ax.set_xlabel(SECONDS_LABEL)
 
 
-def _style(label) -> dict:
-    """Reference models (no "lean" in the name) dashed, lean ones solid, as in :func:`plot_cost_scaling`."""
-    return dict(ls="-" if label is None or "lean" in label else "--")
-
-
 def plot_history(ax, history, label=None, x="epoch"):
-    """Training and validation loss (log y) from a training history dict, against epoch or
-    (``x="seconds"``) against the cumulative wall-clock training time (log x).
-
-    ``history``: the dict written by :func:`holstein.train.train` (keys ``epoch``, ``train_loss``,
-    ``val_loss``, and ``seconds`` for ``x="seconds"``). The training loss is the mean over the
-    epoch's steps (taken while the weights change), the validation loss is evaluated after the
-    epoch; both are the scaled mean squared error of the normalised forces,
-    loss_scale · ⟨(F_ML - F_ED)²⟩ / f_scale². Epochs are counted from 1. ``label`` prefixes the
-    legend entries. Returns the two ``Line2D``.
+    """Training and validation loss λ ⟨(F_ML - F_ED)²⟩ / f_scale² (log y) of a
+    :func:`holstein.train.train` history, against epoch or (``x="seconds"``) the cumulative training
+    time (log x); ``label`` prefixes the legend entries. Returns the two ``Line2D``.
     """
     for key in ("epoch", "train_loss", "val_loss") + (("seconds",) if x == "seconds" else ()):
         if key not in history:
@@ -162,13 +136,12 @@ def plot_history(ax, history, label=None, x="epoch"):
 
 
 def plot_val_rmse(ax, curves: dict, x="seconds"):
-    """Validation force RMSE sqrt(⟨(F_ML - F_ED)²⟩) (t per unit Q; the same validation snapshots and
-    units for every model, whatever its loss) against the cumulative training time (``x="seconds"``,
-    log-log: the equal-budget comparison) or against epoch, one line per run of
-    ``curves = {label: history}``; reference models dashed, lean ones solid. Returns the ``Line2D`` list."""
+    """Validation force RMSE (t per unit Q, the same for every model whatever its loss) against the
+    cumulative training time (``x="seconds"``, log-log) or epoch, one line per run of
+    ``curves = {label: history}``; reference models (no "lean" in the name) dashed. Returns the lines."""
     lines = []
     for label, h in curves.items():
-        lines += ax.plot(_x(h, x), h["val_rmse"], marker="o", ms=2.5, label=label, **_style(label))
+        lines += ax.plot(_x(h, x), h["val_rmse"], marker="o", ms=2.5, label=label, ls="-" if "lean" in label else "--")
     ax.set_yscale("log")
     _x_axis(ax, x)
     ax.set_ylabel(VAL_RMSE_LABEL)
@@ -177,10 +150,8 @@ def plot_val_rmse(ax, curves: dict, x="seconds"):
 
 
 def plot_learning_curves(axes, curves: dict):
-    """Learning curves of the runs ``curves = {label: history}`` on a 2 × 2 grid ``axes``: the
-    training and validation losses (:func:`plot_history`, top) and the validation RMSE
-    (:func:`plot_val_rmse`, bottom), against epoch (left) and against the cumulative wall-clock
-    training time (right, log x). Returns ``axes``."""
+    """:func:`plot_history` (top) and :func:`plot_val_rmse` (bottom) of ``curves = {label: history}`` on a
+    2 × 2 grid ``axes``, against epoch (left) and training time (right). Returns ``axes``."""
     axes = np.asarray(axes)
     if axes.shape != (2, 2):
         raise ValueError(f"need a 2 x 2 grid of axes, got shape {axes.shape}")
@@ -192,9 +163,9 @@ def plot_learning_curves(axes, curves: dict):
 
 
 def plot_receptive_field(ax, sensitivity, n_hops: int, cutoff2: float = 13):
-    """log10 |∂F_c/∂Q_j| around the centre site c of an (L, L) lattice (``sensitivity``, as from
-    :func:`holstein.models.checks.force_sensitivity`; exact zeros are blank), with the diamond
-    |Δx| + |Δy| ≤ ``n_hops`` and the circle r² = ``cutoff2`` of the descriptors. Returns the image."""
+    """log10 |∂F_c/∂Q_j| around the centre c of an (L, L) ``sensitivity`` (from
+    :func:`holstein.models.checks.force_sensitivity`; zeros blank), with the diamond
+    |Δx| + |Δy| ≤ ``n_hops`` and the descriptors' circle r² = ``cutoff2``. Returns the image."""
     import matplotlib.pyplot as plt
 
     grad = _np(sensitivity)
@@ -211,34 +182,29 @@ def plot_receptive_field(ax, sensitivity, n_hops: int, cutoff2: float = 13):
 
 
 def plot_energy_exchange(ax, run: dict):
-    """E_model - E(0), K - K(0) and H - H(0) against time of an NVE run (:func:`holstein.nve.run`).
-    Returns the three ``Line2D``."""
+    """E_model - E(0), K - K(0) and H - H(0) of an NVE run (:func:`holstein.nve.run`). Returns the lines."""
     t, E, K = run["time"], run["E"], run["K"]
     lines = ax.plot(t, E - E[0], label=r"$E_{\mathrm{model}} - E_{\mathrm{model}}(0)$")
     lines += ax.plot(t, K - K[0], label=r"$K - K(0)$")
     lines += ax.plot(t, E + K - E[0] - K[0], "k", lw=2, label=r"$H - H(0)$, $H = E_{\mathrm{model}} + K$")
-    ax.set_xlabel(TIME_LABEL)
-    ax.set_ylabel(r"energy change ($t$)")
+    ax.set(xlabel=TIME_LABEL, ylabel=r"energy change ($t$)")
     ax.legend(fontsize="small")
     return lines
 
 
 def plot_energy_error(ax, runs: dict):
-    """[H(t) - H(0)] / ⟨K⟩ of NVE runs {label: :func:`holstein.nve.run`}. Returns the ``Line2D`` list."""
+    """[H(t) - H(0)] / ⟨K⟩ of NVE runs {label: :func:`holstein.nve.run`}. Returns the lines."""
     lines = []
     for label, r in runs.items():
         lines += ax.plot(r["time"], (r["H"] - r["H"][0]) / r["K"].mean(), label=label)
-    ax.set_xlabel(TIME_LABEL)
-    ax.set_ylabel(r"$[H(t) - H(0)] / \langle K \rangle$")
-    ax.set_title("relative energy error")
+    ax.set(xlabel=TIME_LABEL, ylabel=r"$[H(t) - H(0)] / \langle K \rangle$", title="relative energy error")
     ax.legend(fontsize="small")
     return lines
 
 
 def plot_cost_scaling(ax, timing: dict, names):
-    """Time per force evaluation against N = L² (log-log) for each of ``names`` (``"ed"`` drawn black)
-    from ``timing = {(name, L): seconds}``; the legend gives the slope of a power law fitted to the three
-    largest N (:func:`holstein.observables.fit_power_law`). Returns {name: (slope, its error)}."""
+    """Time per force evaluation against N = L² (log-log) of ``names`` from ``timing = {(name, L): s}``,
+    the legend with the power-law slope of the three largest N. Returns {name: (slope, its error)}."""
     slopes = {}
     for name in names:
         pts = sorted((L * L, t) for (n, L), t in timing.items() if n == name)
@@ -249,35 +215,28 @@ def plot_cost_scaling(ax, timing: dict, names):
         slope, err = slopes[name] = fit.slope, fit.slope_err
         style = dict(color="k", lw=2) if name == "ed" else dict(ls="-" if "lean" in name else "--")
         ax.loglog(N, t, "o", label=f"{name}: slope {slope:.2f}" + ("" if np.isnan(err) else f" ± {err:.2f}"), **style)
-    ax.set_xlabel(r"number of sites $N = L^2$")
-    ax.set_ylabel(r"time per force evaluation $\tau$ (s)")
+    ax.set(xlabel=r"number of sites $N = L^2$", ylabel=r"time per force evaluation $\tau$ (s)")
     ax.legend(fontsize=8)
     return slopes
 
 
 def plot_size_study(ax, results, inputs=("local", "median"), kinds=("random", "quench")):
-    """Held-out RMSE / force std (%) against L of the size study (``size_study.json``'s ``results``:
-    dicts with L, input and one relative error per kind), one line per input and kind, log y.
-    Returns the ``Line2D`` list."""
+    """Held-out RMSE / force std (%) against L of ``size_study.json``'s ``results`` (dicts with L, input
+    and one relative error per kind), one line per input and kind, log y. Returns the lines."""
     lines = []
     for inp, marker in zip(inputs, "osd^"):
         for kind, ls in zip(kinds, ("-", "--", ":")):
             pts = sorted((r["L"], r[kind]) for r in results if r["input"] == inp)
             lines += ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=marker, ls=ls, label=f"{inp}, {kind}")
-    ax.set_xlabel(r"lattice size $L$")
-    ax.set_ylabel("held-out RMSE / force std (%)")
-    ax.set_yscale("log")
+    ax.set(xlabel=r"lattice size $L$", ylabel="held-out RMSE / force std (%)", yscale="log")
     ax.legend()
     return lines
 
 
 def plot_heldout_by_set(ax, rows: dict, sets=("L40", "L24"), kinds=("random", "quench")):
-    """Held-out RMSE / force std (%) of several models on several held-out sets, as grouped bars.
-
-    ``rows``: ``{model label: {set: {kind: force_metrics dict}}}`` (e.g. the ``heldout`` entries of
-    ``holstein/artifacts/L40/heldout.json``); one group of bars per model, one bar per (set, kind),
-    hatched for quench snapshots, log y. Returns the ``BarContainer`` list.
-    """
+    """Held-out RMSE / force std (%) as grouped bars, one group per model of ``rows = {model: {set:
+    {kind: force_metrics}}}`` (e.g. ``L40/heldout.json``), one bar per (set, kind), quench hatched, log y.
+    Returns the ``BarContainer`` list."""
     names = list(rows)
     pairs = [(s, k) for s in sets for k in kinds]
     width = 0.8 / len(pairs)
@@ -288,7 +247,6 @@ def plot_heldout_by_set(ax, rows: dict, sets=("L40", "L24"), kinds=("random", "q
                            color=f"C{sets.index(s)}", hatch="//" if k == "quench" else None, alpha=0.85,
                            label=f"{s} held-out, {k}"))
     ax.set_xticks(np.arange(len(names)), names, rotation=20, ha="right")
-    ax.set_yscale("log")
-    ax.set_ylabel("held-out RMSE / force std (%)")
+    ax.set(yscale="log", ylabel="held-out RMSE / force std (%)")
     ax.legend(fontsize=8)
     return bars
