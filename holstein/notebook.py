@@ -1,10 +1,6 @@
-"""Support for the book's notebooks: setup, trained models, a cached quench (the engine's), and tables.
-
-Committed results are read by :mod:`holstein.catalog`, and made where missing by :mod:`holstein.recipes`; this module
-only adds what a notebook cell needs on top of them: the trained force fields of a chapter with
-their histories and held-out predictions (:func:`trained_runs`, from a live model or from a
-committed run without weights), and the sentences that read their learning curves (how far from
-convergence, which model is best at a given training time, whether a claim holds).
+"""What the book's cells need on top of :mod:`holstein.catalog` (committed results) and
+:mod:`holstein.recipes` (made where missing): setup, a cached quench, tables, a chapter's trained
+force fields (:func:`trained_runs`) and the sentences that read their learning curves.
 """
 from __future__ import annotations
 
@@ -48,13 +44,9 @@ def setup(seed: int = 0) -> tuple[str, Profile]:
 
 def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, seed: int = 0,
            prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
-    """A Langevin quench from the reference hot start of integer ``seed`` to ``kT`` with ED (``"ed"``,
-    ``"kpm"``) or a trained model (committed, else trained at the profile: :func:`recipes.trained_dir`).
-
-    Returns ``dict(time (T,), Q (T, L, L))`` (numpy): the engine's unbatched run
-    (:func:`holstein.quench.run`), cached and resumable in :func:`recipes.cache_dir` under a name
-    made of the force's fingerprint, so that chapters share it and retrained weights make a new run.
-    """
+    """``dict(time (T,), Q (T, L, L))`` of the quench of ``seed`` to ``kT`` with ``"ed"``, ``"kpm"`` or a
+    model (committed, else trained: :func:`recipes.trained_dir`); the engine's run, cached in
+    :func:`recipes.cache_dir` under the force's fingerprint (retrained weights make a new run)."""
     import hashlib
 
     from . import quench as engine
@@ -73,11 +65,8 @@ def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, se
 
 
 def markdown_table(header, rows, align=None):
-    """A Markdown table (an ``IPython.display.Markdown`` when IPython is present, else the text).
-
-    ``header``: column titles; ``rows``: sequences of cells (str, or numbers shown with ``str``);
-    ``align``: one of "l", "r" per column (default: left for the first, right for the others).
-    """
+    """A Markdown table (``IPython.display.Markdown`` where IPython is present, else the text) of
+    ``rows`` of cells under ``header``; ``align``: "l" or "r" per column (default: l, then r)."""
     align = align or ["l"] + ["r"] * (len(header) - 1)
     rule = ["---:" if a == "r" else "---" for a in align]
     lines = ["| " + " | ".join(map(str, r)) + " |" for r in [header, rule, *rows]]
@@ -91,9 +80,8 @@ def markdown_table(header, rows, align=None):
 
 
 def load_models(names, prof: Profile | None = None, device: str = "cpu", ds=None, report: bool = True) -> dict:
-    """{name: (model, checkpoint)} of :func:`holstein.recipes.trained_model` (committed weights, else
-    trained now, cached). ``report`` prints a line per model: committed or trained here, the best
-    epoch of how many, the learning rate, the loss scale (if not 1) and the time per epoch."""
+    """{name: (model, checkpoint)} of :func:`holstein.recipes.trained_model`; ``report`` prints a line per
+    model: committed or trained here, best epoch, learning rate, loss scale, time per epoch."""
     prof = prof or get_profile()
     ds = ds or recipes.dataset(prof)
     out, width = {}, max(map(len, names), default=0)
@@ -117,8 +105,8 @@ def held_out_metrics(trained: dict, ds) -> dict:
 
 
 def metrics_table(results: dict, kinds=("all", "random", "quench")):
-    """:func:`markdown_table` of held-out force errors (:func:`holstein.train.force_metrics` entries, as in
-    :func:`held_out_metrics`): per model and kind of snapshot the count, RMSE, RMSE/std(F) and R²."""
+    """:func:`markdown_table` of held-out force errors {name: {kind: force_metrics}}: count, RMSE,
+    RMSE/std(F) and R² per model and kind of snapshot."""
     rows = []
     for name, res in results.items():
         for kind in kinds:
@@ -130,12 +118,9 @@ def metrics_table(results: dict, kinds=("all", "random", "quench")):
 
 
 def benchmark_label(res: dict, name: str) -> str:
-    """One line saying where the timings of the committed benchmark
-    ``holstein/artifacts/bench/<name>.json`` (``res``, as from :func:`holstein.catalog.benchmark`)
-    come from: the machine (GPU or CPU model, cores, torch threads, device, torch version), its load
-    average when the benchmark started and ended (``machine["loadavg_before"]``, ``["loadavg_after"]``
-    of :func:`holstein.bench.timing.machine_record`; said so where the file records none) and the
-    command that made it. Timings shown in the book carry this label; live ones say so instead."""
+    """Where the timings of the committed benchmark ``bench/<name>.json`` (``res``) come from, in one
+    line: the machine, its load average before and after (:func:`holstein.bench.timing.machine_record`)
+    and the command that made it."""
     m = res.get("machine", {})
 
     def avg(xs):
@@ -155,16 +140,10 @@ def benchmark_label(res: dict, name: str) -> str:
 # ----------------------------------------------------------------------------- trained runs of a chapter
 @dataclass
 class TrainedRun:
-    """One trained force field as a chapter shows it.
-
-    ``history``: :func:`holstein.train.train`'s lists per epoch (``epoch``, ``train_loss``,
-    ``val_loss``, ``val_rmse`` in t per unit Q, ``lr``, ``seconds`` = wall time of the epoch);
-    ``test`` (n,): the held-out snapshots of the dataset; ``F_pred`` (n, L, L): the model's forces
-    on them (float64; float32-rounded for a committed run); ``metrics``: their
-    :func:`holstein.train.metrics_of` table (all / random / quench); ``model``: the trained model,
-    None for a committed run whose weights are not here; ``config``: its constructor arguments;
-    ``source``: "committed weights", "trained here" or "committed run (no weights)".
-    """
+    """One trained force field as a chapter shows it: ``history`` (lists per epoch of
+    :func:`holstein.train.train`), the held-out snapshots ``test (n,)``, the forces ``F_pred (n, L, L)``
+    on them and their ``metrics`` (:func:`holstein.train.metrics_of`), the constructor ``config``, the
+    ``model`` (None for a committed run without weights) and its ``source``."""
 
     name: str
     source: str
@@ -177,14 +156,9 @@ class TrainedRun:
 
 
 def trained_runs(names, prof: Profile | None = None, device: str = "cpu", ds=None, report: bool = True) -> dict:
-    """{name: :class:`TrainedRun`} of the models ``names`` on dataset ``ds`` (default: the profile's).
-
-    Where the profile says so (``prof.reference_committed``) and a run of a model is committed
-    (:func:`holstein.catalog.reference_run`: metrics, history and held-out predictions, no
-    weights), that run; nothing is trained or predicted for it. Else the model of
-    :func:`load_models` (committed weights, or trained now and cached), its held-out forces
-    predicted here. ``report`` prints one line per model saying which.
-    """
+    """{name: :class:`TrainedRun`} on dataset ``ds`` (default: the profile's): the committed run without
+    weights (:func:`holstein.catalog.reference_run`) where ``prof.reference_committed``, else the model
+    of :func:`load_models` with its held-out forces predicted here. ``report`` says which."""
     from . import train
 
     prof = prof or get_profile()
@@ -212,11 +186,8 @@ def trained_runs(names, prof: Profile | None = None, device: str = "cpu", ds=Non
 
 
 def networks(runs: dict, device: str = "cpu", report: bool = True) -> dict:
-    """{name: network} of {name: :class:`TrainedRun`}: the trained model, or for a run whose weights
-    are not here its architecture (the recorded ``config``) with initial weights, in float64 and eval
-    mode, for what depends on the architecture alone (parameter and multiply-add counts, symmetry,
-    the two backends, the receptive field, F = -∂E/∂Q, energy conservation). ``report`` prints a
-    line for each of the latter."""
+    """{name: network} of {name: :class:`TrainedRun`}: the trained model, else (no weights here) its
+    architecture with initial weights, float64, for the checks that need only the architecture."""
     from . import models
 
     out = {}
@@ -233,15 +204,12 @@ def networks(runs: dict, device: str = "cpu", report: bool = True) -> dict:
 
 # ----------------------------------------------------------------------------- reading learning curves
 def convergence(history: dict, fraction: float = 1 / 3, min_epochs: int = 4) -> dict | None:
-    """How fast a run's best validation RMSE still falls with training time.
+    """How fast a run's best validation RMSE still falls with training time: the fit
+    log(r) = a + s log(t) over the last ``fraction`` of the epochs (at least ``min_epochs``, at least
+    two), t the cumulative seconds, r the running minimum of ``val_rmse``.
 
-    Fits log(r) = a + s log(t) over the last ``fraction`` of the epochs (at least ``min_epochs``
-    where the run has them, at least two), t the cumulative wall-clock seconds at the end of each
-    epoch (the cumsum of ``seconds``) and r the best validation RMSE so far (the running minimum
-    of ``val_rmse``: the model a run keeps, and robust to the epoch-to-epoch noise of short runs).
-    Returns dict(slope=s ≤ 0, per_doubling=1 - 2**s (the fraction by which the best RMSE falls per
-    doubling of training time; 0 when it stalled), epochs=(first, last) of the fit counted from 1,
-    seconds=(t_first, t_last)), or None for a history of fewer than two epochs.
+    Returns dict(slope=s, per_doubling=1 - 2**s, epochs=(first, last) counted from 1,
+    seconds=(t_first, t_last)), or None for fewer than two epochs.
     """
     t = np.cumsum(history["seconds"], dtype=float)
     r = np.minimum.accumulate(np.asarray(history["val_rmse"], dtype=float))
@@ -258,9 +226,8 @@ def _seconds(s: float) -> str:
 
 
 def convergence_sentence(name: str, history: dict, fraction: float = 1 / 3) -> str:
-    """One sentence from :func:`convergence`: the power of training time the best validation RMSE
-    followed over the last epochs, by how much it still falls per doubling of training time and, if
-    it falls, how many more doublings of the training time halving it would take at that rate (-1/s)."""
+    """:func:`convergence` in one sentence: the power of training time, the fall per doubling and the
+    doublings that halving the RMSE would take at that rate (-1/s)."""
     c = convergence(history, fraction)
     if c is None:
         return f"`{name}` ran {len(history['epoch'])} epoch(s): too few to measure a rate of convergence."
@@ -274,16 +241,14 @@ def convergence_sentence(name: str, history: dict, fraction: float = 1 / 3) -> s
 
 
 def best_within(history: dict, seconds: float) -> float:
-    """The lowest validation RMSE a run had reached within ``seconds`` of training (cumulative
-    epoch wall time), NaN if its first epoch took longer; a run that ended earlier keeps its best."""
+    """The lowest validation RMSE within ``seconds`` of training, NaN if the first epoch took longer."""
     t, r = np.cumsum(history["seconds"], dtype=float), np.asarray(history["val_rmse"], dtype=float)
     return float(r[t <= seconds].min()) if (t <= seconds).any() else float("nan")
 
 
 def budget_sentence(curves: dict, seconds: float, what: str) -> str:
-    """Which of the runs {name: history} is best (:func:`best_within`) at a training time of
-    ``seconds`` (``what`` says whose budget it is), and the best run with "lean" not in its name
-    (a reference model) for comparison; runs that had not finished one epoch by then are named."""
+    """Which of the runs {name: history} is best (:func:`best_within`) at ``seconds`` of training (``what``:
+    whose budget), against the best reference model (no "lean" in its name)."""
     best = {n: best_within(h, seconds) for n, h in curves.items()}
     done = {n: v for n, v in best.items() if np.isfinite(v)}
     late = sorted(set(best) - set(done))
@@ -300,9 +265,8 @@ def budget_sentence(curves: dict, seconds: float, what: str) -> str:
 
 
 def claim_sentence(metrics: dict, better: str, worse: str, kinds=("all", "random", "quench")) -> str:
-    """Does ``better`` have a lower held-out RMSE than ``worse``? One sentence naming the kinds of
-    snapshot (of ``kinds``, where both have metrics) where it holds and where it does not, with the
-    two RMSEs; ``metrics``: {name: :func:`holstein.train.metrics_of` table}."""
+    """One sentence: the kinds of snapshot where ``better`` has a lower held-out RMSE than ``worse`` and
+    where not, from ``metrics = {name: metrics_of table}``."""
     parts = {True: [], False: []}
     for kind in kinds:
         a, b = metrics[better].get(kind), metrics[worse].get(kind)
@@ -313,9 +277,8 @@ def claim_sentence(metrics: dict, better: str, worse: str, kinds=("all", "random
 
 
 def headline(axes, model: str = "gcn_lean_mu_L24", step: int = 9000) -> str:
-    """The introduction's figure from committed runs, and its sentence: (a) the local CDW order φ_i of
-    the 200×200 quench to kT = 0.1 at its last stored time, (b) C(r) at ``step`` of the 24×24 ED
-    quenches and of ``model``'s from the same hot starts and noise (chapter 7)."""
+    """The introduction's figure from committed runs and its sentence: (a) φ_i of the 200×200 quench to
+    kT = 0.1 at its last stored time, (b) C(r) at ``step`` of the paired 24×24 ED and ``model`` quenches."""
     from . import quench
     from .plotting import plot_field
 
