@@ -3,6 +3,7 @@
 A dataset is one ``.npz`` file with arrays
 
     Q     (S, L, L)  displacements                     n    (S, L, L)  ED densities n_i
+                     (honeycomb, ``params["lattice"]``: (S, L, L, 2), indexed [x, y, s])
     kind  (S,)       RANDOM (0) or QUENCH (1)           run  (S,)       trajectory index (-1: random)
     time  (S,)       time since the quench (1/t)
 
@@ -34,6 +35,7 @@ from tqdm.auto import tqdm
 from . import dynamics, ed
 from .files import atomic_write
 from .forces import from_density
+from .lattice import get as get_lattice
 from .params import HolsteinParams
 
 __all__ = ["Dataset", "generate", "load", "split_indices", "split_train_val", "random_configurations", "content_hash",
@@ -82,7 +84,7 @@ class Dataset:
 
     @property
     def L(self) -> int:
-        return int(self.Q.shape[-1])
+        return int(self.Q.shape[1])  # (S, L, L) or, on the honeycomb, (S, L, L, 2)
 
     @property
     def params(self) -> HolsteinParams:
@@ -119,10 +121,11 @@ class Dataset:
 
 
 def random_configurations(L: int, p: HolsteinParams, count: int, seed: int) -> np.ndarray:
-    """``count`` hot random fields Q_i ~ N(0, √(5/κ)), shape (count, L, L); snapshot j uses seed (seed, j)."""
-    std = p.hot_start_std[0]
-    return np.stack([np.random.default_rng([seed, 0, j]).normal(0.0, std, size=(L, L)) for j in range(count)]) \
-        if count else np.zeros((0, L, L))
+    """``count`` hot random fields Q_i ~ N(0, √(5/κ)), shape (count, L, L) (honeycomb (count, L, L, 2));
+    snapshot j uses seed (seed, j)."""
+    std, shape = p.hot_start_std[0], get_lattice(p.lattice).field_shape(L)
+    return np.stack([np.random.default_rng([seed, 0, j]).normal(0.0, std, size=shape) for j in range(count)]) \
+        if count else np.zeros((0, *shape))
 
 
 def _save_npz(path: Path, arrays: dict, meta: dict) -> None:
@@ -163,7 +166,8 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         raise ValueError("need n_random >= 0, n_quench >= 0, quench_runs >= 1 and quench_every >= 1")
     if n_random + n_quench == 0:
         raise ValueError("an empty dataset was requested (n_random = n_quench = 0)")
-    ed.check_memory(L, batch)  # before anything is written: a refused start leaves no .parts/
+    ed.check_memory(L, batch, N=get_lattice(p.lattice)(L).N)  # before anything is written: no .parts/ then
+    empty = np.zeros((0, *get_lattice(p.lattice).field_shape(L)))
     meta = dict(params=p.to_dict(), L=L, seed=seed, n_random=n_random, n_quench=n_quench,
                 quench_runs=quench_runs, quench_every=quench_every, version=__version__,
                 command=command or "", random_q_std=p.hot_start_std[0], format=FORMAT)
@@ -193,7 +197,7 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
             n = ed.density(torch.as_tensor(Qr[start:start + batch], device=device), p).cpu().numpy()
             atomic_write(f, lambda fh: np.save(fh, n))
         chunks.append(np.load(f))
-    nr = np.concatenate(chunks) if chunks else np.zeros((0, L, L))
+    nr = np.concatenate(chunks) if chunks else empty
 
     # 2. ED Langevin quenches from hot starts
     Qq, tq, rq = [], [], []
@@ -204,9 +208,9 @@ def generate(path, L: int, p: HolsteinParams, n_random: int, n_quench: int, quen
         Qq.append(np.asarray(traj["Q"])[-count:])
         tq.append(np.asarray(traj["time"])[-count:])
         rq.append(np.full(count, r))
-    Qq = np.concatenate(Qq) if Qq else np.zeros((0, L, L))
+    Qq = np.concatenate(Qq) if Qq else empty
     nq = np.concatenate([ed.density(torch.as_tensor(Qq[s:s + batch], device=device), p).cpu().numpy()
-                         for s in range(0, len(Qq), batch)]) if len(Qq) else np.zeros((0, L, L))
+                         for s in range(0, len(Qq), batch)]) if len(Qq) else empty
 
     Q = np.concatenate([Qr, Qq])
     n = np.concatenate([nr, nq])

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..profiles import PROFILES, get_profile
 from . import bench, coarsen, sweep
 from .common import add_physics, device, int_at_least, non_negative, params_from, positive
-from .common import add_overwrite, add_threads, set_threads
+from .common import add_lattice, add_overwrite, add_threads, set_threads
 
 __all__ = ["main", "build_parser"]
 
@@ -27,8 +27,10 @@ def cmd_generate(args) -> int:
     prof = get_profile(args.profile)
     p = params_from(args)
     L = prof.L_ed if args.L is None else args.L
-    if L % 2:  # before any file: a refused start must leave no partial work behind
+    if L % 2 and p.lattice == "square":  # before any file: a refused start must leave no partial work behind
         raise ValueError(f"L must be even (the CDW checkerboard), got {L}")
+    if p.lattice != "square" and not args.out:
+        raise ValueError(f"give --out for a {p.lattice} dataset (the default names are the square lattice's)")
     out = check_writable(args.out or catalog.dataset_path(L, prof.name), "--out")
     check_replaceable(out, "dataset", args.overwrite)  # a dataset may be regenerated; nothing else replaced
     set_threads(args)
@@ -41,7 +43,8 @@ def cmd_generate(args) -> int:
         print(f"quench runs {sorted(set(args.only_run))} of {out} are done (checkpoints in {out}.parts/); "
               "the same command without --only-run assembles the file")
         return 0
-    print(f"wrote {out}: {len(ds)} snapshots on {L}x{L}, sha256 {ds.sha256[:16]}")
+    print(f"wrote {out}: {len(ds)} snapshots on {L}x{L}{'x2' if p.lattice == 'honeycomb' else ''}, "
+          f"sha256 {ds.sha256[:16]}")
     return 0
 
 
@@ -145,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="generate an ED dataset (.npz), resumable")
     g.add_argument("--profile", help=prof_help)
-    g.add_argument("--L", type=int_at_least(2), help="lattice size, even (default: the profile's L_ed)")
+    g.add_argument("--L", type=int_at_least(2), help="lattice size, even; honeycomb: cells per side "
+                                                     "(default: the profile's L_ed)")
     g.add_argument("--n-random", type=non_negative, help="hot random snapshots")
     g.add_argument("--n-quench", type=non_negative, help="quench snapshots")
     g.add_argument("--runs", type=positive, help="independent quench trajectories")
@@ -157,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_overwrite(g)
     add_threads(g)
     add_physics(g)
+    add_lattice(g)
     g.set_defaults(func=cmd_generate)
 
     s = sub.add_parser("simulate", help="Langevin quench from a hot start with ED or a trained model")

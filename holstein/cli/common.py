@@ -46,7 +46,7 @@ def device(name: str) -> str:
     return name
 
 
-def params_from(args, keys=COUPLING + ("kT",)):
+def params_from(args, keys=COUPLING + ("kT", "lattice")):
     """PAPER with the options ``keys`` that were given on the command line."""
     changes = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     return PAPER.replace(**changes)
@@ -57,6 +57,12 @@ def add_coupling(sp):
     sp.add_argument("--g", type=float, help=f"coupling g (default {PAPER.g})")
     sp.add_argument("--gamma", type=float, help=f"Langevin friction (default {PAPER.gamma})")
     sp.add_argument("--dt", type=float, help=f"time step in 1/t (default {PAPER.dt})")
+
+
+def add_lattice(sp):
+    """``--lattice {square,honeycomb}``: the lattice of the Hamiltonian (``HolsteinParams.lattice``)."""
+    sp.add_argument("--lattice", choices=("square", "honeycomb"),
+                    help="lattice: square (L×L sites) or honeycomb (L×L cells of 2 sites); default square")
 
 
 def add_physics(sp):

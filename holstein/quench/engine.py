@@ -63,7 +63,7 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
         raise ValueError("a run with a path needs the force's fingerprint (a holstein.force.Force, or force_id)")
     checkpoint_every = every * max(1, 1000 // every) if checkpoint_every is None else int(checkpoint_every)
     _check(L, steps, every, checkpoint_every)
-    rec = Recorder(int(every), dr, tuple(phi_steps), phi_replicas, snapshots)
+    rec = Recorder(int(every), dr, tuple(phi_steps), phi_replicas, snapshots, lattice=p.lattice)
     ident = store.identity(force_id or "unspecified", L, seeds, every, scheme, p,
                            rec.settings(len(seed_list(seeds))))
     if ordered is not None:

@@ -24,7 +24,8 @@ PER_TIME = ("m", "C", "phi2", "L", "S", "S_pipi")  # one row per recorded time, 
 _FLOAT32 = ("C", "S")
 
 
-def compact_observables(time, Q, L_sys: int | None = None, dr: float | None = 1.0, level: float = 0.5) -> dict:
+def compact_observables(time, Q, L_sys: int | None = None, dr: float | None = 1.0, level: float = 0.5,
+                        lattice: str = "square") -> dict:
     r"""Per-replica observables of a quench at every recorded time, to keep instead of Q itself.
 
     Q: ``(T, B, L, L)``, or ``(T, L, L)`` (then B = 1; the replica axis is kept); ``L_sys``, if
@@ -40,11 +41,15 @@ def compact_observables(time, Q, L_sys: int | None = None, dr: float | None = 1.
       averaged over shells of |q - (π, π)| = k (width ``dr`` · 2π/L; k in 1/lattice spacing),
       and ``S_pipi (T, B)`` = S(π, π) = N m².
 
-    Also ``time (T,)`` and ``L_sys``. Sizes per time: O(B · L) numbers.
+    Also ``time (T,)`` and ``L_sys``. Sizes per time: O(B · L) numbers. ``lattice="honeycomb"``: Q
+    ``(T, [B,] L, L, 2)``, the same quantities with :mod:`holstein.observables.honeycomb` (r and k in
+    bond lengths; ``S_pipi`` is S at the ordering vector, k = 0 there).
     """
     if type(Q).__module__.startswith("torch"):
         Q = Q.detach().cpu().numpy()
     Q = np.asarray(Q, dtype=np.float64)
+    if lattice == "honeycomb":
+        return _honeycomb(np.asarray(time, dtype=np.float64).ravel(), Q if Q.ndim == 5 else Q[:, None], dr, level)
     if Q.ndim == 3:
         Q = Q[:, None]
     time = np.asarray(time, dtype=np.float64).ravel()
@@ -73,6 +78,17 @@ def compact_observables(time, Q, L_sys: int | None = None, dr: float | None = 1.
                 S_pipi=S_pipi)
 
 
+def _honeycomb(time, Q, dr, level) -> dict:
+    """:func:`compact_observables` of honeycomb fields ``Q (T, B, L, L, 2)``."""
+    from ..observables.honeycomb import structure_factor_radial
+
+    r, C = obs.correlation(Q, average_batch=False, dr=dr, lattice="honeycomb")  # (T, B, n_r)
+    k, S, S0 = structure_factor_radial(Q, dr=1.0 if dr is None else dr)
+    return dict(time=time, L_sys=np.int64(Q.shape[-2]), m=obs.cdw_order(Q, "honeycomb"), r=r, C=C,
+                phi2=(obs.local_cdw(Q, "honeycomb") ** 2).mean(axis=(-3, -2, -1)),
+                L=np.array([[obs.domain_size(r, c, level=level) for c in row] for row in C]), k=k, S=S, S_pipi=S0)
+
+
 def default_phi_steps(steps: int, every: int, n_log: int = 8, extra=(600, 20000)) -> list[int]:
     """``n_log`` log-spaced recorded steps in [every, steps] plus ``extra`` (the reference work's
     Fig. 6b shows steps 600 and 20,000) where ≤ steps, rounded to multiples of ``every``."""
@@ -95,6 +111,7 @@ class Recorder:
     phi_steps: tuple = ()
     phi_replicas: int = 2
     snapshots: bool = False
+    lattice: str = "square"  # p.lattice: a honeycomb Q is (T, [B,] L, L, 2)
 
     def __post_init__(self):
         if isinstance(self.every, bool) or int(self.every) < 1:
@@ -119,16 +136,17 @@ class Recorder:
         if not len(steps):
             return
         Q = np.asarray(Q, dtype=np.float64)
-        acc["parts"].append(compact_observables(np.asarray(steps) * dt, Q, dr=self.dr))
+        acc["parts"].append(compact_observables(np.asarray(steps) * dt, Q, dr=self.dr, lattice=self.lattice))
+        unbatched = Q.ndim == (4 if self.lattice == "honeycomb" else 3)
         acc["step"].extend(int(s) for s in steps)
         if self.snapshots:
             acc["Q"].append(Q)
-        b = min(int(self.phi_replicas), 1 if Q.ndim == 3 else Q.shape[1])
+        b = min(int(self.phi_replicas), 1 if unbatched else Q.shape[1])
         for i, s in enumerate(steps):
             if int(s) in self.phi_steps and int(s) not in acc["phi_step"]:
-                q = Q[i][None] if Q.ndim == 3 else Q[i][:b]
+                q = Q[i][None] if unbatched else Q[i][:b]
                 acc["phi_step"].append(int(s))
-                acc["phi"].append(obs.local_cdw(q).astype(np.float16))
+                acc["phi"].append(obs.local_cdw(q, self.lattice).astype(np.float16))
 
     @staticmethod
     def result(acc: dict) -> dict:

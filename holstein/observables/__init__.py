@@ -13,6 +13,9 @@ snapshots) into the quantities of a coarsening study:
   :func:`fit_growth_exponent` — ``L ~ t^α`` through it;
 * :func:`scaling_collapse` — ``C(r / L(t))``.
 
+``lattice="honeycomb"`` (``p.lattice``) takes fields ``(..., L, L, 2)`` to the same quantities on
+the honeycomb (:mod:`holstein.observables.honeycomb`); the fits (:mod:`.fits`) take numbers.
+
 Every function accepts a numpy array or a torch tensor of shape ``(L, L)`` or ``(..., L, L)``
 (axis -2 is x, axis -1 is y; L even), converts torch input with
 ``.detach().cpu().numpy()`` at entry, computes in float64 and returns numpy. Lengths are in
@@ -20,11 +23,11 @@ lattice spacings, time in units of 1/t (ħ = 1, t the hopping).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .lattice import SquareLattice, check_field, neighbour_sum
+from ..lattice import SquareLattice, check_field, neighbour_sum
+from . import honeycomb as _hc
+from .fits import GrowthFit, PowerLawFit, fit_growth_exponent, fit_power_law, scaling_collapse
 
 __all__ = ["local_cdw", "cdw_order", "q_grid", "structure_factor", "correlation_map", "radial_average", "radial_bins",
            "correlation", "domain_size", "PowerLawFit", "fit_power_law", "GrowthFit", "fit_growth_exponent",
@@ -50,7 +53,7 @@ def _as_field(Q, name: str = "Q") -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- order parameters
-def local_cdw(Q) -> np.ndarray:
+def local_cdw(Q, lattice: str = "square") -> np.ndarray:
     """Local CDW order parameter φ_i.
 
         φ_i = (-1)^(x_i + y_i) · ( Q_i - (1/4) Σ_{j ∈ nn(i)} Q_j ) / 2
@@ -62,22 +65,27 @@ def local_cdw(Q) -> np.ndarray:
     wall columns carry ±(3/4) Q0. Works equally on the density n_i (then φ is the staggered
     density modulation, δn for n_i = 1/2 + δn (-1)^(x+y)).
 
-    Q: (L, L) or (..., L, L)  ->  φ: same shape, numpy float64.
+    Q: (L, L) or (..., L, L)  ->  φ: same shape, numpy float64. ``lattice="honeycomb"``:
+    :func:`holstein.observables.honeycomb.local_cdw` (the same with 3 neighbours and s = ±1 on A/B).
     """
+    if lattice == "honeycomb":
+        return _hc.local_cdw(Q)
     Q = _as_field(Q)
     s = SquareLattice(Q.shape[-1]).stagger
     return 0.5 * s * (Q - 0.25 * neighbour_sum(Q))
 
 
-def cdw_order(Q) -> np.ndarray | float:
+def cdw_order(Q, lattice: str = "square") -> np.ndarray | float:
     """Global CDW order parameter m = | (1/N) Σ_i (-1)^(x_i+y_i) Q_i |, per batch element.
 
     For L even, Σ_i (-1)^(x+y) = 0, so a uniform offset of Q drops out; equivalently
     m = |mean_i φ_i| with φ from :func:`local_cdw`. A perfect checkerboard of amplitude Q0
     gives m = |Q0|; two equal domains of opposite phase give m = 0.
 
-    Q: (L, L) -> float;  (..., L, L) -> (...) numpy array.
+    Q: (L, L) -> float;  (..., L, L) -> (...) numpy array (honeycomb: ``(..., L, L, 2)``, s = ±1 on A/B).
     """
+    if lattice == "honeycomb":
+        return _hc.cdw_order(Q)
     Q = _as_field(Q)
     m = np.abs((SquareLattice(Q.shape[-1]).stagger * Q).mean(axis=(-2, -1)))
     return float(m) if m.ndim == 0 else m
@@ -100,7 +108,7 @@ def q_grid(L: int, shift: bool = False) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(q, q, indexing="ij")
 
 
-def structure_factor(Q, subtract_mean: bool = True) -> np.ndarray:
+def structure_factor(Q, subtract_mean: bool = True, lattice: str = "square") -> np.ndarray:
     """Static structure factor of one snapshot (per batch element).
 
         S(q) = (1/N) | Σ_i (Q_i - Q̄) e^{-i q·r_i} |²,   N = L²,   q on :func:`q_grid` (FFT order)
@@ -115,7 +123,10 @@ def structure_factor(Q, subtract_mean: bool = True) -> np.ndarray:
     A perfect checkerboard Q0 (-1)^(x+y) has S = N Q0² at (π, π) and 0 elsewhere.
 
     Q: (L, L) or (..., L, L)  ->  S: same shape, S[..., kx, ky] at q = 2π (kx, ky) / L.
+    Honeycomb: the staggered S(k), peaked at k = 0 (:func:`holstein.observables.honeycomb.structure_factor`).
     """
+    if lattice == "honeycomb":
+        return _hc.structure_factor(Q, subtract_mean)
     Q = _as_field(Q)
     if subtract_mean:
         Q = Q - Q.mean(axis=(-2, -1), keepdims=True)
@@ -205,7 +216,7 @@ def radial_average(Cmap, dr: float | None = None) -> tuple[np.ndarray, np.ndarra
 
 
 def correlation(Q, use_phi: bool = True, average_batch: bool = True,
-                dr: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                dr: float | None = None, lattice: str = "square") -> tuple[np.ndarray, np.ndarray]:
     """Radially averaged CDW correlation function C(r), normalised so C(0) = 1.
 
         C(r) = ⟨ G(Δ) ⟩_{|Δ| = r} / G(0),   G(Δ) = (1/N) Σ_i φ_i φ_{i+Δ}
@@ -218,7 +229,10 @@ def correlation(Q, use_phi: bool = True, average_batch: bool = True,
     C(r > 0) = 0.
 
     Q: (L, L) or (..., L, L)  ->  (r: (n_r,), C: (n_r,)) or C: (..., n_r) if not averaged.
+    Honeycomb: over site pairs at distance r (bond length 1), :func:`holstein.observables.honeycomb.correlation`.
     """
+    if lattice == "honeycomb":
+        return _hc.correlation(Q, use_phi, average_batch, dr)
     return radial_average(correlation_map(Q, use_phi=use_phi, average_batch=average_batch), dr=dr)
 
 
@@ -248,132 +262,3 @@ def domain_size(r, C, level: float = 0.5) -> float:
     if C[k] == level:
         return float(r[k])
     return float(r[k - 1] + (level - C[k - 1]) * (r[k] - r[k - 1]) / (C[k] - C[k - 1]))
-
-
-# ----------------------------------------------------------------------------- power-law fits
-@dataclass(frozen=True, eq=False)
-class PowerLawFit:
-    """Result of :func:`fit_power_law`: y ≈ prefactor · x^slope, fitted to the points ``x``, ``y``.
-
-    slope_err and log_prefactor_err are standard errors from the least-squares covariance
-    s² (XᵀX)⁻¹ with s² = RSS / (n - 2) (NaN with only two points).
-    """
-
-    slope: float
-    slope_err: float
-    prefactor: float
-    log_prefactor_err: float
-    x: np.ndarray  # (n,) the points used
-    y: np.ndarray  # (n,)
-
-    @property
-    def n_points(self) -> int:
-        return int(self.x.size)
-
-    def __call__(self, x):
-        """The fitted power law prefactor · x^slope."""
-        return self.prefactor * np.asarray(x, dtype=np.float64) ** self.slope
-
-
-def fit_power_law(x, y, x_min: float | None = None, x_max: float | None = None,
-                  min_points: int = 2) -> PowerLawFit:
-    """Least-squares fit of y = A x^b on log–log axes: the one power-law fit of the package.
-
-        log y = b log x + c,   A = e^c,   σ_b² = s² [(XᵀX)⁻¹]_bb,   s² = RSS / (n - 2)
-
-    Points with non-finite x or y, x <= 0 or y <= 0, or outside [x_min, x_max] are ignored.
-    With exactly collinear data the error is 0; with two points it is NaN.
-
-    x, y: (n,)  ->  :class:`PowerLawFit`. Raises ValueError with fewer than ``min_points``
-    (at least 2) valid points or fewer than two distinct x.
-    """
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-        if x_min is not None:
-            ok &= x >= x_min
-        if x_max is not None:
-            ok &= x <= x_max
-    n, need = int(ok.sum()), max(2, int(min_points))
-    if n < need:
-        raise ValueError(f"a power-law fit needs at least {need} valid points (finite, positive, in "
-                         f"[x_min, x_max]); got {n}")
-    lx, ly = np.log(x[ok]), np.log(y[ok])
-    if np.ptp(lx) == 0:
-        raise ValueError("a power-law fit needs at least two distinct x")
-    X = np.stack([lx, np.ones_like(lx)], axis=1)  # (n, 2)
-    coef, *_ = np.linalg.lstsq(X, ly, rcond=None)
-    if n > 2:
-        resid = ly - X @ coef
-        cov = float(resid @ resid) / (n - 2) * np.linalg.inv(X.T @ X)
-        err, log_err = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
-    else:
-        err = log_err = float("nan")
-    return PowerLawFit(slope=float(coef[0]), slope_err=err, prefactor=float(np.exp(coef[1])),
-                       log_prefactor_err=log_err, x=x[ok], y=y[ok])
-
-
-@dataclass(frozen=True)
-class GrowthFit:
-    """Result of :func:`fit_growth_exponent`: L(t) ≈ prefactor · t^alpha.
-
-    alpha_err and log_prefactor_err are standard errors from the least-squares covariance
-    s² (XᵀX)⁻¹ with s² = RSS / (n - 2); n_points, t_min, t_max describe the points used.
-    """
-
-    alpha: float
-    alpha_err: float
-    prefactor: float
-    log_prefactor_err: float
-    n_points: int
-    t_min: float
-    t_max: float
-
-    def __call__(self, t):
-        """The fitted power law prefactor · t^alpha."""
-        return self.prefactor * np.asarray(t, dtype=np.float64) ** self.alpha
-
-
-def fit_growth_exponent(t, Lt, t_min: float | None = None, t_max: float | None = None) -> GrowthFit:
-    """The coarsening law L(t) = A t^α fitted on log–log axes (:func:`fit_power_law` of L against t).
-
-    Points with non-finite t or L, t <= 0 or L <= 0, or outside [t_min, t_max] are ignored.
-    With exactly collinear data the error is 0. Allen–Cahn coarsening gives α = 1/2.
-
-    t, Lt: (n,)  ->  :class:`GrowthFit`. Raises ValueError with fewer than 3 valid points.
-    """
-    f = fit_power_law(t, Lt, x_min=t_min, x_max=t_max, min_points=3)
-    return GrowthFit(alpha=f.slope, alpha_err=f.slope_err, prefactor=f.prefactor,
-                     log_prefactor_err=f.log_prefactor_err, n_points=f.n_points, t_min=float(f.x.min()),
-                     t_max=float(f.x.max()))
-
-
-# ----------------------------------------------------------------------------- scaling collapse
-def scaling_collapse(r, C_list, L_list) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rescale correlations for the dynamic-scaling collapse C(r, t) = f(r / L(t)).
-
-    r: one (n,) array shared by all curves, or a list of arrays, one per curve;
-    C_list: list of (n_k,) arrays; L_list: the domain sizes L(t_k) (finite and > 0).
-    Returns ``[(r_k / L_k, C_k), ...]``. Raises ValueError on mismatched lengths or bad L.
-    """
-    C_list = [np.asarray(C, dtype=np.float64) for C in C_list]
-    L_arr = np.asarray(L_list, dtype=np.float64).ravel()
-    if len(C_list) != L_arr.size:
-        raise ValueError(f"C_list and L_list must have the same length, got {len(C_list)} and {L_arr.size}")
-    if not np.all(np.isfinite(L_arr) & (L_arr > 0)):
-        raise ValueError(f"every domain size must be finite and > 0, got {L_arr}")
-    if isinstance(r, (list, tuple)):
-        r_list = [np.asarray(rk, dtype=np.float64) for rk in r]
-        if len(r_list) != len(C_list):
-            raise ValueError(f"r list and C_list must have the same length, got {len(r_list)} and {len(C_list)}")
-    else:
-        r_list = [np.asarray(r, dtype=np.float64)] * len(C_list)
-    out = []
-    for rk, Ck, Lk in zip(r_list, C_list, L_arr):
-        if rk.shape != Ck.shape:
-            raise ValueError(f"r and C must have the same shape, got {rk.shape} and {Ck.shape}")
-        out.append((rk / Lk, Ck))
-    return out
