@@ -1,25 +1,18 @@
 r"""Sweeps: a Dask map of quench-engine runs over tasks (temperatures × replica batches), resumable.
 
-A :class:`Task` is one run of the quench engine (:func:`holstein.quench.run`): B replicas of one
-force at one kT. It carries the force's spec and precision, and each worker resolves them with
-:func:`holstein.force.load_force` (which refuses parameters or temperatures the force is not
-valid for); its ``key`` is the sha256 (16 hex digits) of the run's identity and length, so a moved
-weights file is the same task and a changed one is another. Replica b starts from the hot start
-and the noise of ``seeds[b]``, so it is bit for bit the unbatched quench of that seed, wherever it runs.
-
-:func:`sweep` sends the tasks to a ``dask.distributed`` client (by default a ``LocalCluster`` of
-single-threaded workers; :mod:`holstein.cluster` makes the others). Files in the folder ``out``:
+A :class:`Task` is one run of :func:`holstein.quench.run`: B replicas of one force (a spec that each
+worker resolves with :func:`holstein.force.load_force`) at one kT; its ``key`` is the sha256 of the
+run's identity and length (16 hex digits). :func:`sweep` sends the tasks to a ``dask.distributed``
+client (by default a ``LocalCluster``; :mod:`holstein.cluster` makes the others). In ``out``:
 
 * ``tasks/<key>.npz``, ``.state.pt``, ``.ckpt`` — the run's files (:mod:`holstein.quench.store`);
-  a re-run resumes a checkpoint bit for bit;
-* ``manifest.json`` — one entry per task: identity, force spec, status (done / failed / pending),
-  attempts, wall time, worker, error. Only client processes write it, under a file lock, merging
-  their entries into what is there; sweeps of other identities may share the folder, even at once.
+* ``manifest.json`` — per task: identity, force spec, status (done / failed / pending), attempts,
+  wall time, worker, error; written by clients only, merged under a file lock, so sweeps may share
+  the folder.
 
-A re-run skips a task only when its result is verified (readable, of the task's identity, complete);
-an unreadable result or checkpoint is moved aside (``.corrupt``) and the task run again. Blow-ups are
-deterministic: they stay failed (``retry_failed`` reruns them). :func:`analyse` gathers the finished
-tasks into α(T) with a jackknife over replicas (:func:`holstein.quench.analyse`), each seed counted once.
+A re-run skips a task only when its result is verified; an unreadable result or checkpoint is moved
+aside (``.corrupt``) and the task run again. Blow-ups stay failed (``retry_failed`` reruns them).
+:func:`analyse` gathers the finished tasks into α(T) (:func:`holstein.quench.analyse`).
 """
 from __future__ import annotations
 
@@ -91,14 +84,17 @@ class Task:
         ident = dict(self.identity(), steps=int(self.steps))
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
+    def entry(self, status: str, **fields) -> dict:
+        """The task's manifest entry."""
+        return dict(identity=self.identity(), force_spec=self.force, steps=self.steps, status=status, **fields)
+
 
 def make_tasks(force: str, L: int, kTs: Sequence[float], seeds: Sequence[int], steps: int, every: int,
                p: HolsteinParams = PAPER, scheme: str = "vv_ou", batch: int = 1, dr: float = 1.0,
                phi_steps: Sequence[int] = (), precision: str | None = None) -> list[Task]:
-    """The tasks of a sweep: every kT in ``kTs`` × the ``seeds`` in batches of ``batch`` replicas
-    (the same seeds at every temperature: common random numbers). The force is resolved here once per
-    kT, so a force that is not valid for a temperature (a T-blind model away from its training kT)
-    or an ED run too large for memory is refused before any task starts."""
+    """Every kT in ``kTs`` × the ``seeds`` in batches of ``batch`` (the same seeds at every kT). The
+    force is resolved here once per kT, so one not valid there, or an ED run too large for memory, is
+    refused before any task starts."""
     from .force import load_force
 
     seeds = [int(s) for s in seeds]
@@ -138,17 +134,14 @@ def _worker_name() -> str:
 
 
 def run_task(task: Task, out, checkpoint_every: int = 1000, device: str = "cpu") -> dict:
-    """Run one task (on a worker, or here) with the engine into ``tasks/<key>.*``; return its manifest
-    record. Resumes a verified checkpoint (an unreadable one is moved aside and the task restarts).
-    A blow-up returns a failed record (the records up to it are kept, marked incomplete); any other
-    error propagates."""
+    """Run one task into ``tasks/<key>.*``, resuming a verified checkpoint (an unreadable one is moved
+    aside); return its manifest record, failed for a blow-up (any other error propagates)."""
     from .force import load_force
 
     t0 = time.perf_counter()
     path = _result_path(out, task.key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ident, ckpt, note = task.identity(), store.files(path)[2], None
-    resumed = 0
+    ident, ckpt, note, resumed = task.identity(), store.files(path)[2], None, 0
     if ckpt.exists():
         try:
             resumed = int(store.read_checkpoint(path, ident)[0]["step"])
@@ -229,14 +222,12 @@ def _plan(tasks, out, retry_failed):
         e, (state, note) = m.get(t.key, {}), _verified(t, out)
         if state == "done":
             if e.get("status") != "done" or e.get("steps") != t.steps:  # its client died before recording it
-                found[t.key] = dict(identity=t.identity(), force_spec=t.force, steps=t.steps, status="done", error=None,
-                                    file=str(_result_path(out, t.key).relative_to(out)))
+                found[t.key] = t.entry("done", error=None, file=str(_result_path(out, t.key).relative_to(out)))
             store.files(_result_path(out, t.key))[2].unlink(missing_ok=True)
         elif state == "blowup" and not retry_failed:
             if e.get("status") != "failed":
-                found[t.key] = dict(identity=t.identity(), force_spec=t.force, steps=t.steps, status="failed",
-                                    blowup=True,
-                                    error=e.get("error") or "BlowUpError (the result is marked incomplete)")
+                found[t.key] = t.entry("failed", blowup=True,
+                                       error=e.get("error") or "BlowUpError (the result is marked incomplete)")
         else:
             if state == "blowup":
                 for f in store.files(_result_path(out, t.key)):
@@ -247,13 +238,11 @@ def _plan(tasks, out, retry_failed):
 
 def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, checkpoint_every: int = 1000,
           device: str = "cpu", progress: bool = True, retry_failed: bool = False) -> dict:
-    """Run the unfinished ``tasks`` into ``out`` and record each in the manifest as it ends.
+    """Run the unfinished ``tasks`` into ``out``, recording each in the manifest as it ends.
 
-    ``client``: a ``distributed.Client``; ``"serial"`` (in this process, one after the other);
-    or None (a new ``LocalCluster`` of ``workers`` processes, closed at the end;
-    :func:`holstein.cluster.connect`). Nothing is started when every task is finished already.
-    Returns ``dict(total, ran, skipped, done, failed, pending, out, errors)`` for these tasks,
-    ``errors``: ``{key: (kT, seeds, error)}`` of the failed ones.
+    ``client``: a ``distributed.Client``, ``"serial"`` (here, one after the other) or None (a new
+    ``LocalCluster`` of ``workers``, started only if there is work). Returns ``dict(total, ran,
+    skipped, done, failed, pending, out, errors={key: (kT, seeds, error)})``.
     """
     from tqdm.auto import tqdm
 
@@ -261,10 +250,8 @@ def sweep(tasks: Sequence[Task], out, client=None, workers: int | None = None, c
     (out / "tasks").mkdir(parents=True, exist_ok=True)
     todo, found = _plan(tasks, out, retry_failed)
     m = read_manifest(out)["tasks"]
-    _update_manifest(out, {**found, **{t.key: dict(identity=t.identity(), force_spec=t.force, steps=t.steps,
-                                                   status="pending",
-                                                   error=None, note=note,
-                                                   attempts=m.get(t.key, {}).get("attempts", 0) + 1)
+    _update_manifest(out, {**found, **{t.key: t.entry("pending", error=None, note=note,
+                                                      attempts=m.get(t.key, {}).get("attempts", 0) + 1)
                                        for t, note in todo}})
 
     def record(t, fut_or_rec):
@@ -316,13 +303,12 @@ def _disjoint(parts: list) -> tuple[list, list]:
 
 
 def analyse(out, t_min: float | None = None, t_max: float | None = None, write: bool = True) -> list[dict]:
-    """Gather the finished tasks of ``out`` into α(T) (:func:`holstein.quench.analyse`).
+    """α(T) of the finished tasks of ``out`` (:func:`holstein.quench.analyse`), grouped by force spec,
+    steps and identity up to kT, seeds and fingerprint; each kT's replicas merged, a seed counted once.
 
-    Tasks are grouped by force spec, steps and identity up to kT, seeds and the force's fingerprint
-    (which holds kT for ED); within a group each kT's replicas are merged (:func:`holstein.quench.merge`;
-    a seed that ran in several batches counts once). Returns ``[dict(identity, force, kT (sorted),
-    results={kT: dict(alpha, alpha_err, ..., n_replicas, seeds, growth, compact)}, failed=[(kT, seeds,
-    error)], duplicates=[(kT, seeds)])]``; ``write``: a summary in ``out/analysis.json``."""
+    Returns ``[dict(identity, force, kT (sorted), results={kT: dict(alpha, alpha_err, ..., n_replicas,
+    seeds, growth, compact)}, failed=[(kT, seeds, error)], duplicates=[(kT, seeds)])]``; ``write``: a
+    summary in ``out/analysis.json``."""
     out = Path(out)
     if not (out / MANIFEST).exists():
         raise ValueError(f"{out} holds no sweep (no {out / MANIFEST})")
