@@ -2,10 +2,8 @@
 from a YAML config (e.g. ``dask_jobqueue.SLURMCluster``, optional), or a new ``LocalCluster``.
 
 Every user error is one line (a ValueError naming the address or file) and comes fast: a scheduler
-address is probed (TCP connect, then the Dask handshake and an ``identity`` call) within
-:data:`TIMEOUT` seconds before a client is made, so an address where nothing listens, or where
-something else listens (a web server, the dashboard's port), fails at once or within that timeout
-instead of hanging; a cluster config is parsed and its options checked before anything starts.
+is probed within :data:`TIMEOUT` seconds before a client is made, a cluster config checked before
+anything starts.
 """
 from __future__ import annotations
 
@@ -42,12 +40,8 @@ class _OneThread(WorkerPlugin):
 
 # ----------------------------------------------------------------------------- a scheduler
 def scheduler_address(scheduler) -> str:
-    """The address of ``scheduler``: an address (``tcp://host:port``, or ``host:port``) or a scheduler
-    file (the JSON that ``dask scheduler --scheduler-file`` writes, with an ``"address"``).
-
-    A ValueError in one line for a missing file, a file that is not a scheduler file (a YAML
-    cluster config belongs to ``--cluster``), or text that is neither a file nor an address.
-    """
+    """The address of ``scheduler``: an address (``tcp://host:port`` or ``host:port``) or a scheduler file
+    (the JSON of ``dask scheduler --scheduler-file``); a one-line ValueError for anything else."""
     from distributed.comm.addressing import parse_address, parse_host_port
 
     text = str(scheduler)
@@ -87,9 +81,8 @@ async def _identity(address: str, timeout: float) -> dict:
 
 
 def probe_scheduler(address: str, timeout: float = TIMEOUT) -> dict:
-    """The ``identity`` of the Dask scheduler at ``address``, or a one-line ValueError naming it, in
-    at most about ``timeout`` seconds: nothing listens (connection refused), nothing answers, or
-    what answers is not a Dask scheduler (a web server, the dashboard, a worker)."""
+    """The ``identity`` of the Dask scheduler at ``address`` within about ``timeout`` seconds, or a
+    one-line ValueError: nothing listens, nothing answers, or what answers is not a scheduler."""
     from distributed.comm.addressing import parse_address, parse_host_port
 
     scheme, loc = parse_address(address)
@@ -124,13 +117,6 @@ def probe_scheduler(address: str, timeout: float = TIMEOUT) -> dict:
 
 
 # ----------------------------------------------------------------------------- a cluster config
-def _cause(e: BaseException) -> BaseException:
-    """The innermost cause of ``e`` (``RuntimeError("Nanny failed to start.")`` → the TypeError)."""
-    while e.__cause__ is not None:
-        e = e.__cause__
-    return e
-
-
 def _accepted_options(cls) -> set | None:
     """The keyword arguments ``cls`` accepts, or None if it takes any (``**kwargs`` we cannot follow).
     A ``LocalCluster`` hands the rest to its workers: Nanny, Worker and Server name them all."""
@@ -150,13 +136,9 @@ def _accepted_options(cls) -> set | None:
 
 
 def cluster_from_config(path):
-    """A cluster object from a YAML file: ``cluster`` (the class, e.g. ``dask_jobqueue.SLURMCluster``),
-    ``options`` (its keyword arguments), and ``scale`` or ``adapt`` (keyword arguments of those
-    methods). dask-jobqueue is imported only here, when the file names it (it is optional).
-
-    A ValueError in one line, before anything starts where it can be checked: a missing file,
-    malformed YAML, no ``cluster:``, a class that cannot be imported, options it does not take.
-    """
+    """A cluster from a YAML file: ``cluster`` (the class, e.g. ``dask_jobqueue.SLURMCluster``),
+    ``options`` (its keyword arguments), ``scale`` or ``adapt`` (keyword arguments of those methods).
+    A one-line ValueError, before anything starts, for a file that says anything else."""
     import yaml
 
     path = Path(path)
@@ -197,7 +179,9 @@ def cluster_from_config(path):
     try:
         cluster = cls(**options)
     except Exception as e:
-        cause = _cause(e)
+        cause = e  # the innermost cause: RuntimeError("Nanny failed to start.") -> the TypeError
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
         raise ValueError(f"{path}: {cfg['cluster']} did not start: {type(cause).__name__}: {cause}"
                          .splitlines()[0]) from None
     finally:
@@ -215,13 +199,10 @@ def cluster_from_config(path):
 
 # ----------------------------------------------------------------------------- a client
 def connect(scheduler=None, cluster=None, workers: int | None = None, timeout: float = TIMEOUT):
-    """(client, close): a client to ``scheduler`` (address, or a scheduler JSON file), to ``cluster``
-    (an object, or a YAML path for :func:`cluster_from_config`), or else to a new ``LocalCluster``
-    with ``workers`` (default: one per core) single-threaded worker processes. ``close()`` shuts
-    down what was created here. Prints the dashboard link when there is one.
-
-    A scheduler must answer within ``timeout`` seconds (:func:`probe_scheduler`); every user error
-    is a one-line ValueError naming the address or file."""
+    """(client, close): a client to ``scheduler`` (an address or scheduler file, probed within
+    ``timeout``), to ``cluster`` (an object or a YAML config), or to a new ``LocalCluster`` of
+    ``workers`` (default: one per core) single-threaded processes; ``close()`` shuts down what was
+    made here. Prints the dashboard link."""
     from distributed import Client, LocalCluster
 
     own = None
