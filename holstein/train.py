@@ -146,7 +146,7 @@ def snapshot_weights(ds: Dataset, idx: np.ndarray, balance: bool) -> np.ndarray:
 
 def _batch_loss(model, Q, F, w, cfg: TrainConfig, kT: float | None = None) -> torch.Tensor:
     pred = model(Q, kT=kT)
-    mse = torch.mean(((pred - F) / model.f_scale.to(F.dtype)) ** 2, dim=(-2, -1))  # (B,)
+    mse = torch.mean(((pred - F) / model.f_scale.to(F.dtype)) ** 2, dim=tuple(range(1, F.dim())))  # (B,)
     return cfg.loss_scale * torch.mean(w * mse)
 
 
@@ -289,7 +289,7 @@ def train(cfg: TrainConfig, ds: Dataset, out_dir, resume: bool = False, progress
             total += loss.item() * len(b)
         model.eval()
         vpred = predict(model, ds.Q[va], kT=ds.params.kT)
-        per_snapshot = np.mean((vpred - ds.F[va]) ** 2, axis=(-2, -1))
+        per_snapshot = np.mean((vpred - ds.F[va]) ** 2, axis=tuple(range(1, vpred.ndim)))
         val_mse = float(per_snapshot.mean())
         val_loss = cfg.loss_scale * float(np.mean(w_np[va] * per_snapshot)) / float(model.f_scale) ** 2
         if val_T:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from ..forces import elastic, elastic_energy
-from ..lattice import check_field
+from ..lattice import get as get_lattice
 from ..params import HolsteinParams
 
 __all__ = ["ForceModel", "forces_from_energy", "CHUNK_SITES"]
@@ -152,6 +152,15 @@ class ForceModel(nn.Module):
         return E[0] if squeeze else E
 
     @property
+    def lattice(self) -> str:
+        """The lattice of the fields it takes: its ``physics.lattice`` (square without physics)."""
+        return self.physics.lattice if self.physics is not None else "square"
+
+    @property
+    def _site_axes(self) -> tuple:
+        return get_lattice(self.lattice).site_axes
+
+    @property
     def temperature_aware(self) -> bool:
         """True for a model that takes the electrons' temperature kT as a global input."""
         return bool(getattr(self, "temperature", False))
@@ -203,7 +212,7 @@ class ForceModel(nn.Module):
                     return self(Q, **glob)
 
         def fn(Q):
-            if Q.dim() == 3 and Q.shape[0] > 1 and Q.shape[-1] * Q.shape[-2] >= CHUNK_SITES:
+            if Q.dim() > len(self._site_axes) and Q.shape[0] > 1 and Q[0].numel() >= CHUNK_SITES:
                 return torch.cat([one(Q[b:b + 1]) for b in range(Q.shape[0])])
             return one(Q)
         fn.model = self
@@ -217,8 +226,8 @@ class ForceModel(nn.Module):
         """Validate ``Q``, add the batch axis, cast to the model's dtype and device."""
         if not isinstance(Q, torch.Tensor):
             raise TypeError(f"Q must be a torch.Tensor, got {type(Q).__name__}")
-        check_field(Q)
-        squeeze = Q.dim() == 2
+        get_lattice(self.lattice).check_field(Q)  # a field of the other lattice is refused here
+        squeeze = Q.dim() == len(self._site_axes)
         if squeeze:
             Q = Q[None]
         ref = next(self.parameters(), self.q_scale)
@@ -228,18 +237,20 @@ class ForceModel(nn.Module):
         """The network input x = Q / q_scale, centred as ``center`` says."""
         x = Q / self.q_scale.to(Q.dtype)
         if self.center == "mean":
-            return x - x.mean(dim=(-2, -1), keepdim=True)
+            return x - x.mean(dim=self._site_axes, keepdim=True)
         if self.center == "median":  # average of the two middle values (N is even), by selection, not sorting
-            flat, half = x.flatten(-2), x.shape[-1] * x.shape[-2] // 2
+            nd = len(self._site_axes)
+            flat = x.flatten(-nd)
+            half = flat.shape[-1] // 2
             lo, hi = torch.kthvalue(flat, half, -1).values, torch.kthvalue(flat, half + 1, -1).values
-            return x - torch.lerp(lo, hi, 0.5)[..., None, None]  # = torch.quantile(flat, 0.5), 2.5x faster
+            return x - torch.lerp(lo, hi, 0.5).reshape(*x.shape[:-nd], *[1] * nd)  # = quantile(flat, 0.5), 2.5x faster
         return x
 
     def _energy(self, Q: torch.Tensor) -> torch.Tensor:
         """E = q_scale · f_scale · Σ_i e_i(x) (+ V(Q) for target "electronic") of prepared ``Q: (B, L, L)`` -> ``(B,)``:
         the one place the energy is computed (``energy`` and ``forward`` both call it)."""
         scale = (self.q_scale * self.f_scale).to(Q.dtype)
-        E = scale * self.site_energy(self._normalise(Q)).sum(dim=(-2, -1))
+        E = scale * self.site_energy(self._normalise(Q)).sum(dim=self._site_axes)
         if self.target == "electronic":  # the exact lattice energy, whose gradient is the elastic force
             E = E + elastic_energy(Q, self.physics)
         return E

@@ -51,7 +51,7 @@ from torch import nn
 
 from . import register
 from .base import ForceModel
-from .message_passing import batched_graph, check_backend, gcn_conv, nn_mean, tiled
+from .message_passing import batched_graph, check_backend, gcn_conv, nn_mean, nn_mean_honeycomb, tiled
 from .occupation import OccupationReadout
 
 __all__ = ["GCN", "HEADS"]
@@ -59,7 +59,8 @@ __all__ = ["GCN", "HEADS"]
 HEADS = ("force", "occupation")
 
 
-def fused_layer(h: torch.Tensor, W_self: torch.Tensor, W_nb: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def fused_layer(h: torch.Tensor, W_self: torch.Tensor, W_nb: torch.Tensor, bias: torch.Tensor,
+                mean=nn_mean) -> torch.Tensor:
     """One GCN layer W_s h_i + b + W_n (1/4) Σ_nn h_j with the neighbour mean on the narrower side.
 
     The neighbour mean M commutes with the per-site linear map, M(W h) = W (M h), so it is taken on
@@ -69,16 +70,18 @@ def fused_layer(h: torch.Tensor, W_self: torch.Tensor, W_nb: torch.Tensor, bias:
     absolute in float64 on the lean GCN at L = 200); with the padded :func:`nn_mean`, the lean
     trunk at L = 200 in float32 went from 206 to ~20 ms (CPU; benchmarks/step_L200.json).
 
-    ``h: (B, l1, l2, c_in)``, ``W_self, W_nb: (c_out, c_in)``, ``bias: (c_out,)`` -> ``(B, l1, l2, c_out)``.
+    ``h: (B, l1, l2, c_in)``, ``W_self, W_nb: (c_out, c_in)``, ``bias: (c_out,)`` -> ``(B, l1, l2, c_out)``;
+    ``mean``: the lattice's neighbour mean (:func:`nn_mean`, or :func:`nn_mean_honeycomb` on
+    ``(B, L, L, 2, c)``).
     """
-    B, l1, l2, ci = h.shape
+    *lead, ci = h.shape
     co = W_self.shape[0]
     flat = h.reshape(-1, ci)
     if ci <= co:
         y = torch.addmm(bias, flat, W_self.t())
-        return y.addmm_(nn_mean(h).reshape(-1, ci), W_nb.t()).reshape(B, l1, l2, co)
-    y = nn_mean((flat @ W_nb.t()).reshape(B, l1, l2, co))
-    y += torch.addmm(bias, flat, W_self.t()).reshape(B, l1, l2, co)
+        return y.addmm_(mean(h).reshape(-1, ci), W_nb.t()).reshape(*lead, co)
+    y = mean((flat @ W_nb.t()).reshape(*lead, co))
+    y += torch.addmm(bias, flat, W_self.t()).reshape(*lead, co)
     return y
 
 
@@ -155,9 +158,13 @@ class GCN(ForceModel):
         ``(B, l, l, c_n)``. Site-local within ``len(self.self_convs)`` hops (what :func:`tiled` cuts up);
         ``film``: :meth:`_film` of a temperature-aware model."""
         n = len(self.self_convs)
-        h = x.unsqueeze(-1)  # (B, l, l, 1)
+        mean = nn_mean
+        if self.lattice == "honeycomb":  # (B, L, L, 2, c): FiLM (B, 1, 1, c) -> (B, 1, 1, 1, c)
+            mean = nn_mean_honeycomb
+            film = film if film is None else [tuple(t[..., None, :] for t in f) for f in film]
+        h = x.unsqueeze(-1)  # (B, l, l, 1), honeycomb (B, L, L, 2, 1)
         for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
-            h = fused_layer(h, cs.lin.weight, cn.lin.weight, cs.bias)  # (B, l, l, c_{k+1})
+            h = fused_layer(h, cs.lin.weight, cn.lin.weight, cs.bias, mean)  # (B, l, l, c_{k+1})
             if film is not None:
                 h = h * (1 + film[k][0]) + film[k][1]
             if k < n - 1:
@@ -167,21 +174,24 @@ class GCN(ForceModel):
     def predict(self, x: torch.Tensor, kT: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised forces of normalised fields: ``(B, L, L)`` -> ``(B, L, L)``; ``kT: (B,)`` for a
         temperature-aware model."""
-        B, L, _ = x.shape
+        B, L, lattice = x.shape[0], x.shape[1], self.lattice
         n = len(self.self_convs)
         film = self._film(self._kT(kT, x) if self.temperature else None)
         if self.backend == "pyg":
-            self_e, nn_e = batched_graph(L, B, x.device)
-            h = x.reshape(B * L * L, 1)  # (B*N, 1), node b*N + x*L + y
+            self_e, nn_e = batched_graph(L, B, x.device, lattice)
+            N = x[0].numel()
+            h = x.reshape(B * N, 1)  # (B*N, 1), node b*N + the lattice's flat index
             for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
                 h = cs(h, self_e) + cn(h, nn_e)  # (B*N, c_{k+1})
                 if film is not None:
                     c = h.shape[-1]
-                    h = (h.reshape(B, L * L, c) * (1 + film[k][0][:, 0]) + film[k][1][:, 0]).reshape(B * L * L, c)
+                    h = (h.reshape(B, N, c) * (1 + film[k][0][:, 0]) + film[k][1][:, 0]).reshape(B * N, c)
                 if k < n - 1:
                     h = torch.relu(h)
+        elif lattice == "honeycomb":  # untiled: (B, L, L, 2, c_n)
+            h = self.stencil_forward(x, film)
         else:
             h = tiled(lambda xx: self.stencil_forward(xx, film), x, n)  # (B, L, L, c_n)
-        h = h.reshape(B, L, L, -1)  # (B, L, L, 1) forces or (B, L, L, 2) levels, widths
+        h = h.reshape(*x.shape, -1)  # (B, L, L[, 2], 1) forces or (..., 2) levels, widths
         return h[..., 0] if self.readout is None else self.readout(h, self.q_scale, self.f_scale,
                                                                    self._kT(kT, x) if self.temperature else None)

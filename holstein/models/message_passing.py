@@ -24,10 +24,10 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from ..lattice import SquareLattice
+from ..lattice import get as get_lattice
 
 # NeighbourMean is public too, but left out of __all__: a star import must not pull in torch_geometric
-__all__ = ["BACKENDS", "STENCIL_TILE", "check_backend", "nn_mean", "tiled", "lattice_graph", "batched_graph",
+__all__ = ["BACKENDS", "STENCIL_TILE", "check_backend", "nn_mean", "nn_mean_honeycomb", "tiled", "lattice_graph", "batched_graph",
            "SiteLinear", "gcn_conv"]
 
 BACKENDS = ("pyg", "stencil")
@@ -62,6 +62,15 @@ def nn_mean(h: torch.Tensor) -> torch.Tensor:
     s += hp[:, 1:-1, :-2]
     s += hp[:, 1:-1, 2:]
     return s.mul_(0.25)
+
+
+def nn_mean_honeycomb(h: torch.Tensor) -> torch.Tensor:
+    """Neighbour mean (1/3) Σ_{j∈nn(i)} h_j of a channels-last honeycomb field ``h: (B, L, L, 2, C)``:
+    on A(x, y) the B at (x, y), (x−1, y), (x, y−1); on B(x, y) the A at (x, y), (x+1, y), (x, y+1)."""
+    A, B = h[:, :, :, 0], h[:, :, :, 1]
+    nA = B + B.roll(1, 1) + B.roll(1, 2)
+    nB = A + A.roll(-1, 1) + A.roll(-1, 2)
+    return torch.stack([nA, nB], 3).mul_(1 / 3)
 
 
 def tiled(fn, x: torch.Tensor, halo: int, tile: int | None = None) -> torch.Tensor:
@@ -120,28 +129,29 @@ class SiteLinear(nn.Module):
 
 # -- the graph (PyG) backend --------------------------------------------------------------------
 @lru_cache(maxsize=64)
-def lattice_graph(L: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Edges of one L×L lattice, cached per (L, device).
+def lattice_graph(L: int, device: torch.device | str = "cpu", lattice: str = "square") -> tuple[torch.Tensor, torch.Tensor]:
+    """Edges of one lattice of linear size L, cached per (L, device, lattice).
 
-    Returns ``(self_edges, nn_edges)``: ``(2, N)`` edges i -> i and ``(2, 4N)`` edges j -> i for
-    the 4 nearest neighbours j of i (row 0 = source j, row 1 = target i, PyG's
-    ``source_to_target`` flow), with i = x*L + y as in :class:`SquareLattice`.
+    Returns ``(self_edges, nn_edges)``: ``(2, N)`` edges i -> i and ``(2, zN)`` edges j -> i for
+    the z nearest neighbours j of i (row 0 = source j, row 1 = target i, PyG's
+    ``source_to_target`` flow), with i the lattice's flat index (x*L + y on the square lattice, z = 4;
+    (x*L + y)*2 + s on the honeycomb, z = 3).
     """
-    lat = SquareLattice(L)
+    lat = get_lattice(lattice)(L)
     with torch.inference_mode(False):  # cached: must stay usable by autograd after an inference call
-        nbr = torch.as_tensor(lat.neighbours, dtype=torch.long)  # (N, 4)
-        tgt = torch.arange(lat.N).repeat_interleave(4)  # (4N,)
+        nbr = torch.as_tensor(lat.neighbours, dtype=torch.long)  # (N, z)
+        tgt = torch.arange(lat.N).repeat_interleave(nbr.shape[1])  # (zN,)
         nn_edges = torch.stack([nbr.reshape(-1), tgt]).to(device)
         self_edges = torch.arange(lat.N).repeat(2, 1).to(device)
     return self_edges, nn_edges
 
 
-def batched_graph(L: int, B: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+def batched_graph(L: int, B: int, device, lattice: str = "square") -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`lattice_graph` for a batch of B disjoint lattices: node b*N + i (the order of
     ``Q.reshape(B * N)``)."""
-    N = L * L
+    N = get_lattice(lattice)(L).N
     out = []
-    for e in lattice_graph(L, torch.device(device)):
+    for e in lattice_graph(L, torch.device(device), lattice):
         off = (torch.arange(B, device=e.device) * N).repeat_interleave(e.shape[1])  # (B*E,)
         out.append(e.repeat(1, B) + off)
     return out[0], out[1]

@@ -72,7 +72,7 @@ class OccupationReadout(nn.Module):
         temperature-aware model: the Fermi width of each configuration) or None (``physics.kT``)."""
         p = self.physics
         eps = (p.g * q_scale.to(h.dtype)) * h[..., 0]  # (B, L, L) local levels
-        floor = max(p.kT, 1e-3) if kT is None else kT.to(h.dtype).clamp_min(1e-3)[:, None, None]
+        floor = max(p.kT, 1e-3) if kT is None else kT.to(h.dtype).clamp_min(1e-3).reshape(-1, *[1] * (h.dim() - 2))
         w = floor + nn.functional.softplus(h[..., 1])  # (B, L, L) widths >= kT
         return eps, w
 
@@ -80,7 +80,7 @@ class OccupationReadout(nn.Module):
         """n_i ``(B, L, L)`` at half filling from the raw outputs ``h: (B, L, L, 2)``."""
         eps, w = self.levels(h, q_scale, kT)
         mu = half_filling_mu(eps, w)  # (B,)
-        return torch.sigmoid((mu[:, None, None] - eps) / w)
+        return torch.sigmoid((mu.reshape(-1, *[1] * (eps.dim() - 1)) - eps) / w)  # (B, L, L[, 2])
 
     def forward(self, h: torch.Tensor, q_scale: torch.Tensor, f_scale: torch.Tensor, kT=None) -> torch.Tensor:
         return from_density(self.density(h, q_scale, kT), None, self.physics) / f_scale.to(h.dtype)
