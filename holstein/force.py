@@ -18,8 +18,8 @@ trained model is valid for the electronic parameters it was trained with (t, g, 
 *physics*; the bath's mass, γ and dt do not enter a force) and for the electrons' temperatures
 of its training data: a T-blind model for its one training kT, a temperature-aware model
 (``kT_range`` in its checkpoint) for kT in that closed interval. Asking for anything else is a
-``ValueError`` of one line that says what the force is valid for. Only the square lattice exists
-so far; the lattice is part of the value so that a second one can be refused.
+``ValueError`` of one line that says what the force is valid for. The lattice is ``p.lattice``: a
+honeycomb model refuses square-lattice parameters and vice versa.
 
 Fingerprints (the identity of every run that uses the force): ``"ed:<parameters as sorted JSON>"``,
 ``"kpm:<parameters>"``, ``"model:<registered name>:<first 16 hex of the sha256 of the weights file>"``,
@@ -61,8 +61,8 @@ class Force:
         params: the :class:`HolsteinParams` it computes with (kT: the electrons' temperature).
         trained: the parameters it was trained with (None for ED and KPM, valid for any).
         kT_range: ``(lo, hi)`` of the electrons' temperatures it is valid for (None: any).
-        lattice: ``"square"``.
         dtype, device: of its evaluation.
+        The lattice (:attr:`lattice`) is that of ``trained`` (a model), else of ``params``.
         model: the network (None for ED and KPM).
     """
 
@@ -72,13 +72,16 @@ class Force:
     params: HolsteinParams
     trained: HolsteinParams | None = None
     kT_range: tuple | None = None
-    lattice: str = "square"
     dtype: torch.dtype = torch.float64
     device: str = "cpu"
     model: object = field(default=None, repr=False, compare=False)
 
     def __call__(self, Q):
         return self.fn(Q)
+
+    @property
+    def lattice(self) -> str:
+        return (self.trained or self.params).lattice
 
     @property
     def temperature_aware(self) -> bool:
@@ -93,10 +96,10 @@ class Force:
         temps = f"kT={_fmt(lo)}" if lo == hi else f"{_fmt(lo)} <= kT <= {_fmt(hi)}"
         return f"{self.name} is valid for {phys}, {temps} on the {self.lattice} lattice"
 
-    def problem(self, p: HolsteinParams, lattice: str = "square") -> str | None:
-        """Why the force does not fit parameters ``p`` on ``lattice`` (None when it does)."""
-        if lattice != self.lattice:
-            return f"a {lattice} lattice was asked for"
+    def problem(self, p: HolsteinParams) -> str | None:
+        """Why the force does not fit parameters ``p`` (lattice included; None when it does)."""
+        if p.lattice != self.lattice:
+            return f"the {p.lattice} lattice was asked for"
         if self.trained is None:
             return None
         bad = [f"{k}={_fmt(getattr(p, k))}" for k in PHYSICS if abs(getattr(p, k) - getattr(self.trained, k)) > _TOL]
@@ -107,9 +110,9 @@ class Force:
             return f"kT={_fmt(p.kT)} was asked for"
         return None
 
-    def check(self, p: HolsteinParams, lattice: str = "square") -> None:
+    def check(self, p: HolsteinParams) -> None:
         """Refuse (ValueError, one line) parameters or a lattice the force is not valid for."""
-        why = self.problem(p, lattice)
+        why = self.problem(p)
         if why:
             raise ValueError(f"{self.valid_for()}; {why}")
 
@@ -144,8 +147,7 @@ def _check_precision(precision: str | None) -> str:
     return precision
 
 
-def load_force(spec: str, p: HolsteinParams | None = None, precision: str | None = None, device: str = "cpu",
-               lattice: str = "square") -> Force:
+def load_force(spec: str, p: HolsteinParams | None = None, precision: str | None = None, device: str = "cpu") -> Force:
     """The :class:`Force` of ``spec`` (module docstring) for parameters ``p``, refused where it is not valid.
 
     ``p`` (kT included: the electrons' and the bath's temperature) defaults to the force's own:
@@ -168,12 +170,11 @@ def load_force(spec: str, p: HolsteinParams | None = None, precision: str | None
 
             fn, fid = (lambda Q: kpm.forces(Q, p)), "kpm:" + json.dumps(p.to_dict(), sort_keys=True)
         force = Force(fn, fid, spec, p, device=str(device))
-        force.check(p, lattice)
         return force
-    return _model_force(spec, p, precision, device, lattice)
+    return _model_force(spec, p, precision, device)
 
 
-def _model_force(spec: str, p, precision: str, device, lattice: str) -> Force:
+def _model_force(spec: str, p, precision: str, device) -> Force:
     from .models.checkpoint import load_checkpoint
 
     path = resolve_checkpoint(spec)
@@ -195,5 +196,5 @@ def _model_force(spec: str, p, precision: str, device, lattice: str) -> Force:
     base = net.as_force_fn(kT=p.kT) if aware else net.as_force_fn()
     name = spec if not Path(spec).exists() else str(path)
     force = Force(base, fid, name, p, trained=trained, kT_range=kT_range, dtype=dtype, device=str(device), model=net)
-    force.check(p, lattice)
+    force.check(p)
     return force

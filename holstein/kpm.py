@@ -218,6 +218,9 @@ def solve(Q, p: HolsteinParams, n_moments: int | None = None, probe_distance: in
                          "use holstein.ed at kT = 0")
     if not 0 < tol < 1:
         raise ValueError(f"tol must be in (0, 1), got {tol}")
+    if p.lattice != "square":
+        raise ValueError(f"KPM is implemented on the square lattice only (its probes colour the L×L grid), "
+                         f"not on the {p.lattice}; use holstein.ed there")
     Q = as_field(Q)
     L = Q.shape[-1]
     P = probe_period(L, probe_distance)

@@ -61,9 +61,21 @@ def test_float32_appends_to_the_id_and_keeps_float64_output():
     torch.testing.assert_close(F, f64(Q), rtol=1e-4, atol=1e-4)
 
 
-def test_lattice_is_checked():
-    with pytest.raises(ValueError, match="honeycomb lattice was asked"):
-        force.load_force("gcn_lean_L24", lattice="honeycomb")
+def test_lattice_is_checked(tmp_path):
+    """A square model refuses honeycomb parameters and a honeycomb model square ones, in one line."""
+    with pytest.raises(ValueError, match="on the square lattice; the honeycomb lattice was asked for$"):
+        force.load_force("gcn_lean_L24", PAPER.replace(lattice="honeycomb"))
+    from holstein import models
+
+    hc = PAPER.replace(lattice="honeycomb")
+    net = models.build("gcn_lean_mu", physics=hc.to_dict()).double()
+    torch.save(dict(model="gcn_lean_mu", model_config=net.config(), state_dict=net.state_dict(), params=hc.to_dict()),
+               tmp_path / "hc.pt")
+    f = force.load_force(str(tmp_path / "hc.pt"), hc)
+    assert f.lattice == "honeycomb" and f(torch.zeros(3, 3, 2, dtype=torch.float64)).shape == (3, 3, 2)
+    with pytest.raises(ValueError, match="on the honeycomb lattice; the square lattice was asked for$"):
+        force.load_force(str(tmp_path / "hc.pt"), PAPER)
+    assert force.load_force("ed", hc).lattice == "honeycomb"
 
 
 def test_every_committed_model_resolves_without_a_profile_and_makes_no_file(tmp_path):
