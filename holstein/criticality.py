@@ -9,15 +9,21 @@ and is size independent at the critical point, up to corrections to scaling: the
 of two sizes cross at T_c (Binder, Z. Phys. B 43, 119 (1981)). The Ising universality class of
 the checkerboard order puts the crossing at U* ≈ 0.61.
 
-Errors: the samples of one run are correlated in time, so every error here is a jackknife over
-*replicas* (independent runs): U with replica b left out, for each b.
-Arrays are numpy: ``m (T, B)``: T recorded times (after equilibration) of B replicas.
+Errors: the samples of one run are correlated in time, so every error is a jackknife over
+*replicas* (:func:`jackknife_error`). Arrays are numpy: ``m (T, B)``, T recorded times (after
+equilibration) of B replicas.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["binder", "binder_jackknife", "crossing", "crossing_jackknife"]
+__all__ = ["jackknife_error", "binder", "binder_jackknife", "crossing", "crossing_jackknife"]
+
+
+def jackknife_error(loo) -> float:
+    """σ = sqrt((B-1)/B Σ_b (x_(b) - x̄)²) of the B leave-one-replica-out estimates ``loo``."""
+    loo = np.asarray(loo, dtype=np.float64)
+    return float(np.sqrt((len(loo) - 1) / len(loo) * np.sum((loo - loo.mean()) ** 2)))
 
 
 def binder(m) -> float:
@@ -34,8 +40,7 @@ def binder_jackknife(m) -> tuple[float, float, np.ndarray]:
     if B < 2:
         raise ValueError(f"a jackknife over replicas needs at least 2 replicas, got {B}")
     loo = np.array([binder(np.delete(m, b, axis=1)) for b in range(B)])
-    err = float(np.sqrt((B - 1) / B * np.sum((loo - loo.mean()) ** 2)))
-    return binder(m), err, loo
+    return binder(m), jackknife_error(loo), loo
 
 
 def crossing(kT, U_small, U_large) -> float:
@@ -60,12 +65,9 @@ def crossing_jackknife(kT, m_small: list, m_large: list) -> tuple[float, float]:
     ``m_small[i], m_large[i]: (T, B)`` at temperature ``kT[i]`` (the same B everywhere); leaving
     out replica b at every temperature of both sizes gives B crossings, whose spread is the error.
     """
-    U_s = [binder(m) for m in m_small]
-    U_l = [binder(m) for m in m_large]
-    tc = crossing(kT, U_s, U_l)
+    tc = crossing(kT, [binder(m) for m in m_small], [binder(m) for m in m_large])
     B = min(np.asarray(m).shape[1] for m in (*m_small, *m_large))
     loo = np.array([crossing(kT, [binder(np.delete(m, b, 1)) for m in m_small],
                              [binder(np.delete(m, b, 1)) for m in m_large]) for b in range(B)])
     loo = loo[np.isfinite(loo)]
-    err = float(np.sqrt((len(loo) - 1) / len(loo) * np.sum((loo - loo.mean()) ** 2))) if len(loo) > 1 else float("nan")
-    return tc, err
+    return tc, jackknife_error(loo) if len(loo) > 1 else float("nan")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import observables as obs
+from ..criticality import jackknife_error
 from .start import seed_list
 
 __all__ = ["jsonable", "default_window", "ensemble_correlation", "growth_exponent", "collapse_spread", "analyse",
@@ -18,13 +19,9 @@ __all__ = ["jsonable", "default_window", "ensemble_correlation", "growth_exponen
 
 
 def default_window(time, Lt, L_sys: int, max_fraction: float = 0.25) -> tuple[float, float]:
-    """The default fit window [t_min, t_max] of :func:`growth_exponent`.
-
-    t_min: one tenth of the last recorded time (the early, non-scaling regime of domain
-    formation is excluded); t_max: the last time with L(t) <= ``max_fraction`` · L_sys (beyond
-    that the periodic box limits the growth). Either may leave fewer than 3 points, in which
-    case the fit reports that no exponent can be extracted.
-    """
+    """The default fit window of :func:`growth_exponent`: from a tenth of the last recorded time (past
+    domain formation) to the last time with L(t) <= ``max_fraction`` · L_sys (before the box limits
+    the growth)."""
     time, Lt = np.asarray(time, dtype=float), np.asarray(Lt, dtype=float)
     t_min = 0.1 * float(time[-1])
     ok = np.flatnonzero(np.isfinite(Lt) & (Lt <= max_fraction * L_sys) & (time >= t_min))
@@ -33,10 +30,9 @@ def default_window(time, Lt, L_sys: int, max_fraction: float = 0.25) -> tuple[fl
 
 
 def ensemble_correlation(comp: dict, replicas=None) -> np.ndarray:
-    """The ensemble C(r, t) = Σ_b G_b(r) / Σ_b G_b(0) (replicas averaged before normalising), from the
-    per-replica curves of :func:`holstein.quench.recorder.compact_observables` (C_b weighted by ⟨φ²⟩_b) -> ``(T, n_r)``.
-
-    ``replicas``: indices of the replicas to include (default all)."""
+    """The ensemble C(r, t) = Σ_b G_b(r) / Σ_b G_b(0) ``(T, n_r)`` from the per-replica curves of
+    :func:`holstein.quench.recorder.compact_observables` (C_b weighted by ⟨φ²⟩_b), over ``replicas``
+    (indices; default all)."""
     C, w = np.asarray(comp["C"]), np.asarray(comp["phi2"])
     if replicas is not None:
         C, w = C[:, replicas], w[:, replicas]
@@ -48,19 +44,14 @@ def ensemble_correlation(comp: dict, replicas=None) -> np.ndarray:
 
 def growth_exponent(comp: dict, t_min: float | None = None, t_max: float | None = None, level: float = 0.5,
                     max_fraction: float = 0.25) -> dict:
-    """The growth exponent α of L(t) ∝ t^α from a run's compact observables ``comp`` (one run, or
-    runs merged over tasks or seeds).
+    """The exponent α of L(t) ∝ t^α of a run's compact observables ``comp``: a log–log fit
+    (:func:`holstein.observables.fit_growth_exponent`) of the ensemble L(t) (C(L) = ``level``) in
+    [t_min, t_max] (default :func:`default_window`); NaN with fewer than 3 valid points.
 
-    α is fitted on log–log axes (:func:`holstein.observables.fit_growth_exponent`) to the ensemble
-    L(t) (C(L) = ``level`` of :func:`ensemble_correlation`) in the window [t_min, t_max] (default
-    :func:`default_window`). Two errors: ``alpha_err_fit``, the least-squares standard error (too
-    small: successive L(t) of one run are correlated), and ``alpha_err_jackknife`` over replicas
-    (B >= 2; NaN otherwise), σ² = (B-1)/B Σ_b (α_(b) - ᾱ)² with α_(b) the fit without replica b.
-    ``alpha_err`` is the larger of the two. If the window holds fewer than 3 valid points α is NaN
-    and ``fit`` None.
-
-    Returns ``dict(alpha, alpha_err, alpha_err_fit, alpha_err_jackknife, fit, t_min, t_max,
-    n_points, growth)``; ``growth`` holds time (T,), r (n_r,), the ensemble C (T, n_r) and L (T,).
+    Errors: ``alpha_err_fit`` (least squares; too small, successive L(t) are correlated) and
+    ``alpha_err_jackknife`` over replicas (B >= 2); ``alpha_err`` is the larger. Returns
+    ``dict(alpha, alpha_err, alpha_err_fit, alpha_err_jackknife, fit, t_min, t_max, n_points,
+    growth)``; ``growth`` holds time (T,), r (n_r,), the ensemble C (T, n_r) and L (T,).
     """
     r = np.asarray(comp["r"])
 
@@ -88,20 +79,15 @@ def growth_exponent(comp: dict, t_min: float | None = None, t_max: float | None 
                 alphas.append(obs.fit_growth_exponent(time, Lb, t_min=t_min, t_max=t_max).alpha)
             except ValueError:
                 alphas.append(np.nan)
-        alphas = np.asarray(alphas)
-        if np.all(np.isfinite(alphas)):
-            out["alpha_err_jackknife"] = float(np.sqrt((B - 1) / B * np.sum((alphas - alphas.mean()) ** 2)))
+        out["alpha_err_jackknife"] = jackknife_error(alphas)  # NaN where a fit failed
     out["alpha_err"] = float(np.nanmax([out["alpha_err_fit"], out["alpha_err_jackknife"]]))
     return out
 
 
 def collapse_spread(r, C, Lt, x_max: float = 1.5, n_x: int = 61) -> float:
-    r"""How well the curves C(r, t_k) collapse onto one f(r / L(t_k)): the rms over x = r/L ∈
-    [0, ``x_max``] of the standard deviation across the K times of C_k(x L_k) (linear
-    interpolation), in units of C(0) = 1. 0 for perfect dynamical scaling.
-
-    r: ``(n_r,)``; C: ``(K, n_r)``; Lt: ``(K,)`` finite and > 0. Only x reached by every curve is used.
-    """
+    r"""How well C(r, t_k) collapse onto one f(r / L(t_k)): the rms over x = r/L ∈ [0, ``x_max``] (reached
+    by every curve) of the standard deviation across the K times of C_k(x L_k), in units of C(0) = 1;
+    0 for perfect dynamical scaling. r: ``(n_r,)``; C: ``(K, n_r)``; Lt: ``(K,)`` finite, > 0."""
     r, C, Lt = np.asarray(r, float), np.atleast_2d(np.asarray(C, float)), np.asarray(Lt, float).ravel()
     if C.shape != (Lt.size, r.size) or Lt.size < 2:
         raise ValueError(f"need C of shape (K >= 2, {r.size}) and K domain sizes, got {C.shape} and {Lt.size}")
@@ -113,14 +99,10 @@ def collapse_spread(r, C, Lt, x_max: float = 1.5, n_x: int = 61) -> float:
 
 
 def analyse(results: dict, t_min: float | None = None, t_max: float | None = None, n_collapse: int = 6) -> dict:
-    """α(T) and dynamical scaling from runs ``{kT: result}`` (:func:`holstein.quench.store.load`'s arrays).
-
-    Per kT: α, its errors (least squares; jackknife over replicas) in the window [t_min, t_max]
-    (default :func:`default_window`: from a tenth of the run to L = box/4),
-    ``growth_factor`` = L(t_max)/L(t_min) inside it (a power law needs ≥ 2), ``alpha_window`` —
-    α for the window's start halved and doubled and its end at 1/2 and 3/4 of it (the sensitivity),
-    and ``collapse`` — :func:`collapse_spread` of the ensemble C at ``n_collapse`` log-spaced times
-    of the window. Returns ``{kT: dict}`` of plain numbers (JSON-ready).
+    """α(T) and dynamical scaling of runs ``{kT: result}``: per kT, α and its errors
+    (:func:`growth_exponent`), ``growth_factor`` = L(t_max)/L(t_min), ``alpha_window`` (α for the
+    window's start halved and doubled, its end at 1/2 and 3/4 of it) and ``collapse``
+    (:func:`collapse_spread` at ``n_collapse`` log-spaced times of the window). JSON-ready numbers.
     """
     out = {}
     for kT, res in sorted(results.items()):
@@ -144,16 +126,11 @@ def analyse(results: dict, t_min: float | None = None, t_max: float | None = Non
 
 
 def paired_differences(a: tuple, b: tuple, steps=None) -> dict:
-    r"""Replica-by-replica differences a − b of two runs that share hot starts and noise.
-
-    ``a``, ``b``: :func:`holstein.quench.store.load` results ``(identity, result)`` with the same seeds, L and every (for
-    example an ML and the ED run of ``coarsen --seed S --replicas B``); ``steps``: the recorded
-    steps to compare (default all common ones). Because replica k of both runs starts from the
-    same configuration and feels the same noise, the differences
-    ΔC_k(r, t) = C_a,k(r, t) − C_b,k(r, t) (C normalised per replica, C(0) = 1), Δm_k(t) and
-    ΔL_k(t) are far less noisy than a difference of ensemble means. Returns
-    ``dict(step (T,), r (n_r,), n, dC, dC_se (T, n_r), dm, dm_se, dL, dL_se (T,))``: the means
-    over the n replicas and their standard errors σ/√n.
+    r"""Replica-by-replica differences a − b of two :func:`holstein.quench.store.load` results with the
+    same seeds, L and every (e.g. ML and ED from the same hot starts and noise), at ``steps`` (default
+    all common ones): ΔC_k(r, t), Δm_k(t), ΔL_k(t), far less noisy than a difference of means.
+    Returns ``dict(step (T,), r (n_r,), n, dC, dC_se (T, n_r), dm, dm_se, dL, dL_se (T,))``: means
+    over the n replicas and standard errors σ/√n.
     """
     (ia, ra), (ib, rb) = a, b
     for key in ("seeds", "L", "every"):
@@ -173,12 +150,11 @@ def paired_differences(a: tuple, b: tuple, steps=None) -> dict:
 
 
 def paired_test(d: dict, steps, r_max: float = 6.0, z: float = 2.0, tol: float = 0.01) -> list[dict]:
-    r"""The reference work's Fig. 6(a) test on :func:`paired_differences` ``d``: at each of ``steps``,
-    is ΔC(r) consistent with zero at every r ≤ ``r_max``, i.e. \|ΔC\| ≤ z·SE, and is the test sharp
-    enough, z·SE ≤ ``tol`` (in units of C(0))? One row per step: ``step``, ``max_dC`` (max \|ΔC\|),
-    ``max_zse`` (max z·SE), ``worst`` (max \|ΔC\|/(z·SE); ≤ 1 is consistent; r = 0, where C ≡ 1 and
-    SE = 0, counts only if ΔC ≠ 0), ``consistent``, ``sharp``, ``replicas_for_tol`` (the replicas a
-    sharp test would need, n·(max z·SE / tol)², as SE ∝ 1/√n), and Δm, ΔL with their z·SE (JSON-ready)."""
+    r"""The reference work's Fig. 6(a) test of :func:`paired_differences` ``d`` at each of ``steps``: is
+    \|ΔC(r)\| ≤ z·SE at every r ≤ ``r_max`` (``consistent``) and z·SE ≤ ``tol`` (``sharp``)? Rows of
+    ``step``, ``max_dC``, ``max_zse``, ``worst`` (max \|ΔC\|/(z·SE), ≤ 1 consistent; r = 0 counts only if
+    ΔC ≠ 0), ``consistent``, ``sharp``, ``replicas_for_tol`` (n·(max z·SE / tol)²) and Δm, ΔL with
+    their z·SE (JSON-ready)."""
     rows = []
     near = np.asarray(d["r"]) <= r_max
     for s in steps:

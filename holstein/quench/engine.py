@@ -1,10 +1,6 @@
-r"""The one quench engine: :func:`run` integrates a run from its start, or resumes its checkpoint,
-or extends its finished result, recording what the :class:`~holstein.quench.recorder.Recorder`
-chooses, and writes the files of :mod:`holstein.quench.store`.
-
-Every quench of the package goes through it: ``simulate``, ``coarsen``, the sweep's tasks, the
-datasets' ED quench runs, the notebooks' and benchmarks' quenches. The dynamics are
-:func:`holstein.dynamics.run` (velocity Verlet + Ornstein–Uhlenbeck or BAOAB); the force is a
+r"""The one quench engine: :func:`run` starts a run, resumes its checkpoint or extends its result,
+recording what the :class:`~holstein.quench.recorder.Recorder` chooses into the files of
+:mod:`holstein.quench.store`. The dynamics are :func:`holstein.dynamics.run`; the force is a
 function ``Q -> F`` (a :class:`holstein.force.Force`, whose ``id`` enters the run's identity).
 """
 from __future__ import annotations
@@ -24,45 +20,34 @@ from .start import seed_list, start
 __all__ = ["run"]
 
 
-def _check(L, steps, every, checkpoint_every):
-    if isinstance(L, bool) or int(L) < 2 or int(L) % 2:
-        raise ValueError(f"L must be even and >= 2, got {L}")
-    if isinstance(steps, bool) or int(steps) < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    if int(checkpoint_every) < 1:
-        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
-
-
 def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: int, path=None, *,
         dr: float = 1.0, phi_steps: Sequence[int] = (), phi_replicas: int = 2, snapshots: bool = False,
         keep_state: bool | None = None,
         scheme: str = "vv_ou", checkpoint_every: int | None = None, device: str = "cpu", progress: bool = True,
         command: str = "", force_id: str | None = None, max_abs: float = 1e6, desc: str = "quench",
         ordered: float | None = None) -> tuple[dict, dict]:
-    r"""The quench of ``seeds`` (:func:`holstein.quench.start.start`) to ``p.kT`` for ``steps`` steps of
-    dt, recording every ``every`` steps and the last (:class:`Recorder` with ``dr``, ``phi_steps``,
-    ``phi_replicas``, ``snapshots``). Returns ``(identity, result)`` as :func:`store.load` does.
+    r"""The quench of ``seeds`` (:func:`holstein.quench.start.start`, from the checkerboard of amplitude
+    ``ordered`` if given) to ``p.kT`` for ``steps`` steps, recording every ``every`` steps and the last
+    (:class:`Recorder`). Returns ``(identity, result)`` as :func:`store.load` does.
 
-    With ``path`` (``<stem>.npz``) the run is resumable and lasting: a checkpoint of the same
-    identity is resumed (bit for bit), a finished result of as many or more steps is returned as it
-    is (a shorter one is extended from its final state: F is recomputed from Q, bit for bit where the
-    force is deterministic), and any file of another identity is refused. A checkpoint is written
-    every ``checkpoint_every`` steps (default: the largest multiple of ``every`` up to 1000) and on
-    Ctrl-C (then ``KeyboardInterrupt`` with the step). A blow-up (:class:`holstein.dynamics.BlowUpError`)
-    keeps every record up to it: the result is written with ``complete=False``, the checkpoint
-    removed, and the error re-raised with ``.result = (identity, result)``.
-
-    ``keep_state`` (default: not ``snapshots``): write the final state ``<stem>.state.pt`` that an
-    extension needs (a snapshot run, ``simulate``'s, is one file by default).
-    ``force_id`` defaults to ``force.id``; a run without ``path`` needs none.
-    ``ordered``: start from the checkerboard Q_i = ordered · (-1)^(x+y) instead of the hot start
-    (:func:`holstein.quench.start.start`; part of the identity), e.g. for equilibrium runs below T_c.
+    With ``path`` (``<stem>.npz``): a checkpoint of the same identity is resumed bit for bit, a
+    finished result of as many or more steps returned, a shorter one extended from its final state
+    (kept with ``keep_state``, default not ``snapshots``), a file of another identity refused. A
+    checkpoint is written every ``checkpoint_every`` steps (default: the largest multiple of
+    ``every`` up to 1000) and on Ctrl-C (then ``KeyboardInterrupt``). A blow-up keeps the records up
+    to it (``complete=False``) and re-raises :class:`holstein.dynamics.BlowUpError` with
+    ``.result = (identity, result)``. ``force_id`` defaults to ``force.id``.
     """
     force_id = getattr(force, "id", None) if force_id is None else force_id
     if path is not None and not force_id:
         raise ValueError("a run with a path needs the force's fingerprint (a holstein.force.Force, or force_id)")
     checkpoint_every = every * max(1, 1000 // every) if checkpoint_every is None else int(checkpoint_every)
-    _check(L, steps, every, checkpoint_every)
+    if isinstance(L, bool) or int(L) < 2 or int(L) % 2:
+        raise ValueError(f"L must be even and >= 2, got {L}")
+    if isinstance(steps, bool) or int(steps) < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     rec = Recorder(int(every), dr, tuple(phi_steps), phi_replicas, snapshots, lattice=p.lattice)
     ident = store.identity(force_id or "unspecified", L, seeds, every, scheme, p,
                            rec.settings(len(seed_list(seeds))))
@@ -103,6 +88,17 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
         rec.observe(acc, traj.step[idx].tolist(), traj.Q[idx].numpy(), p.dt)
         acc["wall_s"] = _time.perf_counter() - t0
 
+    def finish(complete: bool):
+        """Write the result (and, complete, the final state); drop the checkpoint; return what load does."""
+        res = dict(rec.result(acc), complete=np.bool_(complete), wall_s=np.float64(acc["wall_s"]))
+        if path is None:
+            return ident, dict(res, command=command, time=res["step"] * p.dt)
+        if complete and keep_state:
+            store.write_state(path, state)
+        store.save(path, ident, command, res)
+        store.files(path)[2].unlink(missing_ok=True)
+        return store.load(path)
+
     with tqdm(total=steps, initial=state.step, disable=not progress, unit="step", desc=desc) as bar:
         while state.step < steps:
             n = min(checkpoint_every - state.step % checkpoint_every, steps - state.step)
@@ -113,13 +109,7 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
                                            progress=False, max_abs=max_abs)
             except dynamics.BlowUpError as e:
                 keep(e.trajectory)
-                res = dict(rec.result(acc), complete=np.bool_(False), wall_s=np.float64(acc["wall_s"]))
-                if path is None:
-                    e.result = (ident, dict(res, command=command, time=res["step"] * p.dt))
-                    raise
-                store.save(path, ident, command, res)
-                store.files(path)[2].unlink(missing_ok=True)
-                e.result = store.load(path)
+                e.result = finish(False)
                 raise
             except dynamics.Interrupted as e:
                 keep(e.trajectory)
@@ -134,11 +124,4 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
             bar.set_postfix(t=f"{state.time:.4g}", m=f"{m.mean():.3g}",
                             L=f"{Lt[np.isfinite(Lt)].mean() if np.isfinite(Lt).any() else np.nan:.3g}", refresh=False)
             bar.update(n)
-    res = dict(rec.result(acc), complete=np.bool_(True), wall_s=np.float64(acc["wall_s"]))
-    if path is None:
-        return ident, dict(res, command=command, time=res["step"] * p.dt)
-    if keep_state:
-        store.write_state(path, state)
-    store.save(path, ident, command, res)
-    store.files(path)[2].unlink(missing_ok=True)
-    return store.load(path)
+    return finish(True)

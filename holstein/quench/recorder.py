@@ -1,9 +1,6 @@
-r"""What a quench keeps, chosen by step: compact observables, optional Q snapshots, φ maps.
-
-Every ``every`` steps (and at the final step) the :class:`Recorder` stores, per replica, the
-:func:`compact_observables` of that instant; with ``snapshots`` also Q itself; at the steps
-``phi_steps`` float16 maps of the local order φ_i of the first ``phi_replicas`` replicas.
-:meth:`Recorder.result` stacks them into the arrays of a run's result (:mod:`holstein.quench.store`):
+r"""What a quench keeps: every ``every`` steps (and the last) the :func:`compact_observables` of each
+replica, with ``snapshots`` Q itself, and at ``phi_steps`` float16 maps of φ_i of the first
+``phi_replicas`` replicas. :meth:`Recorder.result` stacks them into the arrays of a run's result:
 
 * ``step (T,)`` int64; ``m, phi2, L, S_pipi (T, B)``; ``C (T, B, n_r)`` and ``S (T, B, n_k)`` float32;
   ``r (n_r,)``, ``k (n_k,)``, ``L_sys``;
@@ -26,22 +23,17 @@ _FLOAT32 = ("C", "S")
 
 def compact_observables(time, Q, L_sys: int | None = None, dr: float | None = 1.0, level: float = 0.5,
                         lattice: str = "square") -> dict:
-    r"""Per-replica observables of a quench at every recorded time, to keep instead of Q itself.
+    r"""Per-replica observables of a quench at every recorded time, O(B · L) numbers each, to keep
+    instead of Q: ``(T, B, L, L)`` or ``(T, L, L)`` (B = 1, the axis kept). Numpy, float64:
 
-    Q: ``(T, B, L, L)``, or ``(T, L, L)`` (then B = 1; the replica axis is kept); ``L_sys``, if
-    given, must equal L. For each time t and replica b (numpy, float64):
+    * ``m (T, B)`` — the CDW order (:func:`holstein.observables.cdw_order`);
+    * ``r (n_r,)``, ``C (T, B, n_r)`` — C(r) = ⟨φ_i φ_{i+r}⟩/⟨φ²⟩ of each replica (shells of width
+      ``dr``), and ``phi2 (T, B)`` = ⟨φ²⟩, the weight of the ensemble C (:func:`ensemble_correlation`);
+    * ``L (T, B)`` — the first crossing C(L) = ``level``;
+    * ``k (n_k,)``, ``S (T, B, n_k)`` — S(q) averaged over shells of |q - (π, π)| = k (width
+      ``dr`` · 2π/L), and ``S_pipi (T, B)`` = S(π, π) = N m²;
 
-    * ``m (T, B)`` — the CDW order :func:`holstein.observables.cdw_order`;
-    * ``r (n_r,)``, ``C (T, B, n_r)`` — C(r) = ⟨φ_i φ_{i+r}⟩/⟨φ²⟩ of the replica alone
-      (:func:`holstein.observables.correlation`, shells of width ``dr``; C(0) = 1), and
-      ``phi2 (T, B)`` = ⟨φ²⟩ = G(0), the weight that turns per-replica curves back into the
-      ensemble C (:func:`holstein.quench.analysis.ensemble_correlation`);
-    * ``L (T, B)`` — the first crossing C(L) = ``level`` (:func:`holstein.observables.domain_size`);
-    * ``k (n_k,)``, ``S (T, B, n_k)`` — S(q) (:func:`holstein.observables.structure_factor`)
-      averaged over shells of |q - (π, π)| = k (width ``dr`` · 2π/L; k in 1/lattice spacing),
-      and ``S_pipi (T, B)`` = S(π, π) = N m².
-
-    Also ``time (T,)`` and ``L_sys``. Sizes per time: O(B · L) numbers. ``lattice="honeycomb"``: Q
+    and ``time (T,)``, ``L_sys`` (checked against ``L_sys`` when given). ``lattice="honeycomb"``: Q
     ``(T, [B,] L, L, 2)``, the same quantities with :mod:`holstein.observables.honeycomb` (r and k in
     bond lengths; ``S_pipi`` is S at the ordering vector, k = 0 there).
     """
@@ -90,8 +82,8 @@ def _honeycomb(time, Q, dr, level) -> dict:
 
 
 def default_phi_steps(steps: int, every: int, n_log: int = 8, extra=(600, 20000)) -> list[int]:
-    """``n_log`` log-spaced recorded steps in [every, steps] plus ``extra`` (the reference work's
-    Fig. 6b shows steps 600 and 20,000) where ≤ steps, rounded to multiples of ``every``."""
+    """``n_log`` log-spaced steps in [every, steps] plus ``extra`` (≤ steps; the reference work's Fig. 6b
+    shows 600 and 20,000), rounded to multiples of ``every``."""
     if steps < every:
         return [0]
     raw = np.geomspace(every, steps, n_log)
@@ -101,10 +93,8 @@ def default_phi_steps(steps: int, every: int, n_log: int = 8, extra=(600, 20000)
 
 @dataclass(frozen=True)
 class Recorder:
-    """What a run records: every ``every`` steps (and the final one) the compact observables (shells
-    of width ``dr``), Q itself too with ``snapshots``, and φ maps of ``phi_replicas`` replicas at
-    ``phi_steps`` (rounded to recorded steps). :meth:`settings` is the part of a run's identity
-    that changes its numbers (``phi_steps`` only adds maps, so it is not part of it)."""
+    """What a run records (module docstring); ``phi_steps`` are rounded to recorded steps.
+    :meth:`settings` is its part of a run's identity (``phi_steps`` only adds maps: not in it)."""
 
     every: int
     dr: float = 1.0

@@ -1,9 +1,8 @@
 """The start of every quench: seeds -> hot starts and noise streams -> the initial state.
 
-Replica b of a batch ``seeds = [s_0, s_1, ...]`` draws its hot start and its Langevin noise from
-the streams of integer seed ``s_b`` (:func:`holstein.dynamics.matched_seeds`), so it is bit for
-bit the unbatched quench of seed ``s_b``, wherever and with whichever other replicas it runs; an
-ML ensemble therefore shares hot starts and noise with the ED one of the same seeds.
+Replica b of a batch ``seeds`` draws its hot start and noise from the streams of seed ``s_b``
+(:func:`holstein.dynamics.matched_seeds`): it is bit for bit the unbatched quench of ``s_b``,
+wherever and with whichever replicas it runs, and shares them with the ED run of the same seeds.
 """
 from __future__ import annotations
 
@@ -26,15 +25,11 @@ def seed_list(seeds) -> list[int]:
 def start(force: Callable, L: int, seeds: int | Sequence[int], p: HolsteinParams, device: str = "cpu",
           ordered: float | None = None) -> dynamics.State:
     r"""The state at t = 0 of the quench of ``seeds`` from the reference hot start
-    (Q_i ~ N(0, 5/κ), V_i ~ N(0, 5/m): :func:`holstein.dynamics.hot_start`), F = ``force(Q0)``.
+    (:func:`holstein.dynamics.hot_start`), F = ``force(Q0)``: an integer seed gives one unbatched
+    replica ``(L, L)``, a sequence of B distinct seeds a batch ``(B, L, L)``.
 
-    ``seeds``: an integer (one unbatched replica, Q of shape ``(L, L)``; the rule of ``simulate``
-    and of the datasets' ED quench runs) or a sequence of B distinct integers (a batch ``(B, L, L)``,
-    replica b the unbatched quench of ``seeds[b]``).
-
-    ``ordered``: Q0_i = ordered · (-1)^(x+y), the checkerboard, for every replica instead of the
-    hot Q (the velocities and the noise stay the seeds' draws): an equilibrium run from the ordered
-    side, as a Binder-cumulant measurement below T_c needs (a hot start would still be coarsening).
+    ``ordered``: Q0_i = ordered · (-1)^(x+y) for every replica instead of the hot Q (V and the noise
+    stay the seeds'), an equilibrium start from the ordered side (the Binder cumulant below T_c).
     """
     if isinstance(seeds, (int, np.integer)):
         Q0, V0 = dynamics.hot_start(L, p, seed=int(seeds))  # drawn on the CPU, as simulate always did

@@ -1,25 +1,22 @@
-r"""The run store: a run's identity, its files, one result format, one checkpoint format, verified
-reads, and the merge of runs with disjoint seeds.
+r"""The run store: a run's identity, its files and their verified reads, and the merge of runs.
 
-A run is B replicas (or one unbatched replica) of one force at one bath temperature kT. Its
-*identity* is everything its numbers depend on except the length: ``format``, ``force`` (the
-:class:`holstein.force.Force` fingerprint), ``L``, ``kT``, ``seeds`` (a list; an int for an
-unbatched run), ``every``, ``scheme``, ``params`` (kT included), and the recorder's settings
-(``dr``, ``phi_replicas``, ``snapshots`` when Q is kept). For ``path = <stem>.npz``:
+A run is B replicas (or one unbatched replica) of one force at one kT. Its *identity* is all its
+numbers depend on except the length: ``format``, ``force`` (the fingerprint), ``L``, ``kT``,
+``seeds`` (a list; an int for an unbatched run), ``every``, ``scheme``, ``params`` and the
+recorder's settings. For ``path = <stem>.npz``:
 
 * ``<stem>.npz`` — the result: ``identity`` (sorted JSON), ``command``, ``complete`` (False after
-  a blow-up: the records up to it), ``wall_s``, ``time`` (= step · dt), ``force`` (the fingerprint) and the arrays of
+  a blow-up), ``wall_s``, ``time`` (= step · dt), ``force`` and the arrays of
   :meth:`holstein.quench.recorder.Recorder.result`; a merged run adds ``part_commands``;
-* ``<stem>.state.pt`` — the final Q, V, time, step and generator states: the run can be extended;
-* ``<stem>.ckpt`` — while running: the state and the records so far (torch.save of
-  ``dict(version, identity, state, acc)``); a rerun resumes from it bit for bit.
+* ``<stem>.state.pt`` — the final Q, V, time, step and generator states, to extend the run;
+* ``<stem>.ckpt`` — while running: ``dict(version, identity, state, acc)``, resumed bit for bit.
 
-Every read goes through :func:`load` / :func:`read_checkpoint` / :func:`read_state`: a file that
-is not readable, not of this format, or of another identity is a one-line ``ValueError`` naming
-the file (and the field that differs).
+A file that is not readable, not of this format or of another identity is a one-line
+``ValueError`` naming the file (and the field that differs).
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import pickle
@@ -91,8 +88,8 @@ def _same(where, there: dict, expect: dict | None) -> None:
 
 
 def load(path, expect: dict | None = None) -> tuple[dict, dict]:
-    """(identity, result arrays) of the run at ``path``, verified: readable, of this format, and of
-    identity ``expect`` when given. ``time`` = ``step`` · dt is added; ``command`` is a str."""
+    """(identity, result arrays) of the run at ``path``, verified (of identity ``expect`` when given);
+    ``time`` = ``step`` · dt is added."""
     path = files(path)[0]
     if not path.exists():
         raise FileNotFoundError(f"no run result at {path}")
@@ -117,8 +114,7 @@ def load(path, expect: dict | None = None) -> tuple[dict, dict]:
 
 
 def save(path, ident: dict, command: str, res: dict) -> Path:
-    """Write a result atomically (module docstring); ``time`` is written as step · dt (for readers
-    that use ``np.load``; :func:`load` recomputes it)."""
+    """Write a result atomically (module docstring), ``time`` = step · dt for readers using ``np.load``."""
     arrays = {k: v for k, v in res.items() if k not in ("time", "command")}
     arrays["time"] = np.asarray(res["step"]) * ident["params"]["dt"]
     arrays["force"] = np.array(ident["force"])  # the fingerprint, readable without parsing the identity
@@ -174,13 +170,10 @@ def read_state(path) -> dict:
 
 
 def merge(runs: Sequence[tuple], path=None, command: str = "") -> tuple[dict, dict]:
-    """One run of the replicas of several: ``runs`` are :func:`load` results ``(identity, result)``
-    of one identity up to the seeds (and the number of φ-map replicas), with disjoint seeds (replica b
-    of a batch is the unbatched quench of its seed, so the merge of ``--seed 0 --replicas 16`` and
-    ``--seed 16 --replicas 9`` is the 25-replica run). The per-time observables are concatenated along the replica axis over the
-    steps every run recorded; the φ maps are the first run's; ``wall_s`` is the sum;
-    ``part_commands`` keeps each run's command. Written to ``path`` when given (no ``.state.pt``: a
-    merged run is not extendable). A replica never counts twice: shared seeds are refused."""
+    """One run of the replicas of several :func:`load` results ``(identity, result)`` of one identity up to
+    the seeds (disjoint: shared seeds are refused). The per-time observables are concatenated along
+    the replica axis over the steps every run recorded; the φ maps are the first run's, ``wall_s`` the
+    sum, ``part_commands`` each run's command. Written to ``path`` when given (not extendable)."""
     if len(runs) < 2:
         raise ValueError(f"merge needs at least two runs, got {len(runs)}")
     (i0, r0) = runs[0]
@@ -192,9 +185,7 @@ def merge(runs: Sequence[tuple], path=None, command: str = "") -> tuple[dict, di
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"runs share seeds ({sorted(s for s in set(seeds) if seeds.count(s) > 1)}): a replica "
                          "would count twice")
-    steps = r0["step"]
-    for _, res in runs[1:]:
-        steps = np.intersect1d(steps, res["step"])
+    steps = functools.reduce(np.intersect1d, [res["step"] for _, res in runs])
     if steps.size == 0:
         raise ValueError("the runs have no recorded step in common")
     pick = [np.searchsorted(res["step"], steps) for _, res in runs]
