@@ -61,6 +61,29 @@ def test_generate_simulate_bench(tmp_path, capsys):
     assert [r["L"] for r in res["results"]] == [4, 6] and all(r["ratio"] > 0 for r in res["results"])
 
 
+def test_the_honeycomb_from_generate_through_train_to_simulate(tmp_path, capsys):
+    """``--lattice honeycomb``: an (S, L, L, 2) ED dataset, a model trained on it that knows its lattice,
+    ED and model quenches of (T, L, L, 2) snapshots, and the square lattice refused for that model."""
+    d, run = tmp_path / "hc.npz", tmp_path / "run"
+    assert main(["generate", "--lattice", "honeycomb", "--L", "3", "--n-random", "6", "--n-quench", "8", "--runs", "2",
+                 "--every", "2", "--out", str(d)]) == 0
+    ds = data.load(d)
+    assert ds.Q.shape == (14, 3, 3, 2) and ds.params.lattice == "honeycomb" and "--lattice honeycomb" in ds.meta["command"]
+    np.testing.assert_allclose(ds.n.sum(axis=(1, 2, 3)), 9.0, atol=1e-9)  # half of the 2L² sites filled
+    assert main(["train", "--model", "gcn_lean_mu", "--data", str(d), "--out", str(run), "--epochs", "1",
+                 "--profile", "ci"]) == 0
+    for model in ("ed", str(run)):
+        traj = tmp_path / f"q_{Path(model).name}.npz"
+        assert main(["simulate", "--lattice", "honeycomb", "--model", model, "--L", "3", "--steps", "4", "--every",
+                     "2", "--out", str(traj)]) == 0
+        assert np.load(traj)["Q"].shape == (3, 3, 3, 2)
+    assert main(["simulate", "--model", str(run), "--L", "4", "--steps", "2", "--every", "1",
+                 "--out", str(tmp_path / "sq.npz")]) == 2
+    assert _err(capsys).strip().endswith("on the honeycomb lattice; the square lattice was asked for")
+    assert main(["generate", "--lattice", "honeycomb", "--L", "3", "--n-random", "2"]) == 2  # no default name
+    assert "give --out for a honeycomb dataset" in _err(capsys)
+
+
 def test_coarsen_runs_extends_and_analyses(tmp_path, capsys):
     from holstein import quench
 

@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_overwrite(s)
     add_threads(s)
     add_physics(s)
+    add_lattice(s)
     s.set_defaults(func=cmd_simulate)
 
     t = sub.add_parser("train", help="train a force model on an ED dataset")
