@@ -1,22 +1,10 @@
-"""Benchmarks that write JSON (never timed asserts), all under :data:`BENCHMARKS`
-(``holstein/artifacts/bench/``, read with :func:`holstein.catalog.benchmark`).
+"""Benchmarks that write JSON (never timed asserts) under :data:`BENCHMARKS` (``artifacts/bench/``).
 
-- :mod:`~holstein.bench.timing`: the one timer and the one machine record: :func:`stopwatch`
-  (one block), :func:`measure` (wall time of a call), :func:`measure_interleaved` (several
-  functions against each other), :func:`machine_record` (CPU, threads, load before and after),
-  :func:`peak_memory`;
-- :mod:`~holstein.bench.ed`: :func:`bench_ed`, one ED force evaluation against a bare eigh;
-- :mod:`~holstein.bench.speed`: :func:`bench_speed`, ED, KPM and every model side by side
-  (``python -m holstein bench speed``; figures in :func:`holstein.plotting.speed_figures`);
-- :mod:`~holstein.bench.reference`: the reference approach (per-site loops, PyG GCN) that
-  :func:`bench_speed` times against the lean model;
-- :mod:`~holstein.bench.transfer`: :func:`~holstein.bench.transfer.transfer_check`, the models'
-  forces against KPM on a large quench (``python -m holstein bench transfer``);
-- :mod:`holstein.bench.kpm`: accuracy and cost of KPM against ED (``python -m holstein.bench.kpm``).
-
-:mod:`~holstein.bench.reference`, :mod:`~holstein.bench.transfer` and :mod:`~holstein.bench.kpm`
-are imported on their own, not here, so that they run cleanly as scripts and ``import
-holstein.bench`` stays light. Results are written with :func:`holstein.files.write_json`.
+:mod:`~holstein.bench.timing` (the one timer and machine record), :mod:`~holstein.bench.ed` (ED
+against a bare eigh), :mod:`~holstein.bench.speed` (ED, KPM and every model side by side); imported
+on their own, so that they run as scripts and ``import holstein.bench`` stays light:
+:mod:`~holstein.bench.reference` (the reference approach), :mod:`~holstein.bench.transfer` (the
+models against KPM on a large quench), :mod:`~holstein.bench.kpm` (KPM against ED).
 """
 from ..catalog import BENCHMARKS
 from .ed import bench_ed

@@ -1,10 +1,5 @@
-"""Accuracy and cost of the KPM densities (:mod:`holstein.kpm`) against ED; writes JSON.
-
-``kpm_accuracy``: max and RMS of n_KPM - n_ED over sites and configurations for a grid of
-moment counts M and probe distances, with wall times per configuration (KPM and, when it is
-run here, ED). ``quench_like``: checkerboard fields with domain walls and noise, a stand-in for
-quench snapshots on lattices where no dataset exists. ``main`` runs the measurement of
-``holstein/artifacts/bench/kpm_accuracy.json`` (the default ``--out``):
+"""Accuracy and cost of the KPM densities (:mod:`holstein.kpm`) against ED; ``main`` writes
+``holstein/artifacts/bench/kpm_accuracy.json``:
 
     OMP_NUM_THREADS=1 python -m holstein.bench.kpm --large-reference
 """
@@ -57,12 +52,9 @@ def quench_like(L: int, p: HolsteinParams, walls: str = "random", noise: float =
 
 def kpm_accuracy(Q, p: HolsteinParams, n_ref=None, moments=(250, 500, 1000, 2000, 4000),
                  probe_distances=(4, 8), tols=(1e-3, 1e-4), label: str = "") -> dict:
-    """max|n_KPM - n_ED| and RMS over sites and configurations, for each probe distance and M.
-
-    ``Q: (B, L, L)``; ``n_ref`` the ED densities (computed and timed here if None). Rows come
-    for every M in ``moments`` and for the automatic M of every ``tol`` (:func:`kpm.moments_needed`).
-    KPM is run one configuration at a time (so every row has its own wall time per config).
-    Returns a JSON-able dict.
+    """max and RMS of n_KPM - n_ED over sites and configurations ``Q: (B, L, L)``, a row per probe
+    distance and M in ``moments`` or automatic M of each ``tol``, with the KPM time per configuration;
+    ``n_ref``: the ED densities (computed and timed here if None). Returns a JSON-able dict.
     """
     Q = torch.as_tensor(np.asarray(Q), dtype=torch.float64).reshape(-1, *np.shape(Q)[-2:])
     B, L = Q.shape[0], Q.shape[-1]

@@ -1,38 +1,30 @@
 r"""The reference approach to ML Langevin dynamics, reproduced for timing.
 
-Fan & Chern's GNN force field for the Holstein model (``cherngroupUVA/GNN_Holstein``,
-``code/dynamics/simulation_script.py``) advances the lattice like this, and so does this file:
+Fan & Chern's GNN force field (``cherngroupUVA/GNN_Holstein``, ``code/dynamics/simulation_script.py``)
+advances the lattice like this, and so does this file:
 
-- **setup**: the neighbour table and the two PyG edge lists are built site by site in Python
-  loops: ``edge_index_center`` (2, N), the self edges i -> i, and ``edge_index_neighbor``
-  (2, 4N), the edges i -> j to the 4 nearest neighbours j of i;
-- **force**: the displacements live in a flat numpy array ``Q`` (N,); every step they are copied
-  into a float64 tensor ``x = Q.view(-1, 1)`` (the node features) and fed to the float64 GCN of
-  10,753,793 parameters, channels 1-128-512-1024-2048-1024-512-128-1, each layer
+- **setup**: the neighbour table and the PyG edge lists, self edges (2, N) and nearest-neighbour
+  edges (2, 4N), built site by site in Python loops;
+- **force**: the flat numpy ``Q`` (N,) is copied every step into a float64 tensor (N, 1) and fed
+  with autograd on to the float64 GCN of 10,753,793 parameters, channels
+  1-128-512-1024-2048-1024-512-128-1, each layer
 
       h' = ReLU( GCNConv_self(h, edge_index_center) + GCNConv_nb(h, edge_index_neighbor) )
 
-  (no ReLU after the last layer), ``GCNConv_self`` with bias on the self edges (degree 1, so its
-  normalisation is 1: it is W_s h_i + b) and ``GCNConv_nb`` normalised, without bias, on the
-  nearest-neighbour edges (degree 4: weight 1/4, the neighbour mean). As in the reference, the
-  network is called with autograd on (no ``torch.no_grad``), and the output is copied back to
-  numpy; the occupations n_i = (F_i - F^el_i)/g + 1/2 are computed from it every step;
-- **integrator**: velocity Verlet followed by an exact Ornstein–Uhlenbeck step, site by site in
-  Python loops, one ``randn()`` per site:
+  (no ReLU after the last; the self convolution with bias, W_s h_i + b; the neighbour one
+  normalised, without bias: the neighbour mean); the output goes back to numpy and the
+  occupations n_i = (F_i - F^el_i)/g + 1/2 are computed from it;
+- **integrator**: velocity Verlet and an exact Ornstein–Uhlenbeck step in per-site loops:
 
       Q_i += V_i dt + (F_i / 2m) dt²;   F <- F(Q);   V_i += (F_i^old + F_i) dt / 2m;
-      V_i <- a V_i + b sqrt(kT) ξ_i,   a = e^{-γ dt},  b = sqrt((1 - a²)/m).
+      V_i <- a V_i + b sqrt(kT) ξ_i,   a = e^{-γ dt},  b = sqrt((1 - a²)/m),
 
-This is the same update as ``holstein.dynamics.step(..., scheme="vv_ou")`` (tested to agree to
-rounding in ``tests/test_bench_speed.py``, with γ = 0 and with the same noise). Differences from the
-reference script, none of which changes the cost: the flat index is i = x*L + y (the reference
-uses i = y*L + x; the model is D4 symmetric, so the forces are the same field), the neighbour
-table is computed instead of read from a CSV file, the noise comes from a seeded
-``numpy.random.RandomState`` instead of the global one, and nothing is written to disk.
+  the update of ``holstein.dynamics.step(..., scheme="vv_ou")`` (tested to agree to rounding).
 
-``python -m holstein.bench.reference --L 200`` prints the time of one step (timed with
-:func:`holstein.bench.timing.measure`); :mod:`holstein.bench.speed` (``bench speed``) calls
-:func:`setup`. torch_geometric is imported only when a :class:`ReferenceGCN` is built.
+Differences that do not change the cost: the flat index is i = x*L + y (the reference's y*L + x
+gives the same field, the model being D4 symmetric), the neighbour table is computed (not read
+from a CSV), the noise is a seeded ``RandomState``, nothing is written. ``python -m
+holstein.bench.reference --L 200`` prints the time of one step.
 """
 from __future__ import annotations
 
@@ -110,15 +102,9 @@ class ReferenceGCN(torch.nn.Module):
 
 # ----------------------------------------------------------------------------- the dynamics
 class ReferenceDynamics:
-    """The reference ``holstein_dynamics`` class: numpy state, per-site loops, PyG force.
-
-    Args:
-        net: the GCN (float64), called as ``net(x, edge_index_center, edge_index_neighbor)``.
-        L: lattice size; Q0, V0: flat float64 arrays (N,) with i = x*L + y (copied).
-        p: parameters with fields g, k, kappa, mass, gamma, kT, dt (a ``HolsteinParams`` works).
-        seed: seed of the ``RandomState`` drawing the Langevin noise.
-        grad: call the network with autograd on, as the reference does (False: ``torch.no_grad``).
-    """
+    """The reference ``holstein_dynamics`` class: numpy state (flat Q0, V0 (N,), i = x*L + y), per-site
+    loops, the float64 GCN ``net`` called with autograd on unless ``grad=False``; ``p`` has g, k,
+    kappa, mass, gamma, kT, dt; ``seed`` seeds the noise's ``RandomState``."""
 
     def __init__(self, net, L: int, Q0, V0, p=REFERENCE_PARAMS, seed: int = 0, grad: bool = True,
                  device="cpu"):
@@ -178,9 +164,8 @@ def setup(L: int, p=REFERENCE_PARAMS, channels=REFERENCE_CHANNELS, seed: int = 0
 
 
 def time_step(L: int, repeats: int = 2, warmup: int = 1, **kwargs) -> dict:
-    """Wall time of one reference dynamics step on an L×L lattice (:func:`measure`: median and
-    minimum over ``repeats`` steps after ``warmup`` untimed steps), and of the setup (network,
-    edge lists, first force)."""
+    """Wall time of one reference step on an L×L lattice (median and minimum of ``repeats`` after
+    ``warmup`` untimed steps) and of the setup (network, edge lists, first force)."""
     device = str(kwargs.get("device", "cpu"))
     with stopwatch(device) as sw:
         dyn = setup(L, **kwargs)

@@ -1,10 +1,5 @@
-"""Speed and scale (``python -m holstein bench speed``): ED, KPM and every model side by side.
-
-On one machine, in one run: time per force evaluation and per Langevin step, site-steps per
-second and peak memory against L; linear scaling of the lean models and the cost exponent of
-every method; the reference approach (:mod:`holstein.bench.reference`) against the lean
-model; ensemble throughput against the number of replicas; float32 against float64;
-``torch.compile``. :func:`holstein.plotting.speed_figures` draws the result.
+"""Speed and scale (``python -m holstein bench speed``): ED, KPM and every model side by side, on
+one machine in one run (:func:`bench_speed`); :func:`holstein.plotting.speed_figures` draws it.
 """
 from __future__ import annotations
 
@@ -26,12 +21,9 @@ __all__ = ["speed_summary", "SpeedSizes", "SPEED_FULL", "SPEED_TINY", "START_CON
 
 @dataclasses.dataclass(frozen=True)
 class SpeedSizes:
-    """Sizes, models and budgets of one :func:`bench_speed` run (see its docstring for each).
-
-    :data:`SPEED_FULL` (the defaults here) is the one statement of the full run's settings: the
-    keyword defaults of :func:`bench_speed` and the help of ``python -m holstein bench speed``
-    are read from it. ``max_L`` caps the lattices of the ~10 M-parameter reference models.
-    """
+    """Sizes, models and budgets of one :func:`bench_speed` run. :data:`SPEED_FULL` (the defaults) is the
+    one statement of the full run, read by :func:`bench_speed`'s defaults and ``bench speed --help``;
+    ``max_L`` caps the lattices of the ~10 M-parameter reference models."""
 
     ed_Ls: tuple = (12, 16, 24, 32, 40, 48, 56, 64)
     Ls: tuple = (16, 32, 64, 128, 256, 512)
@@ -64,9 +56,8 @@ SPEED_TINY = SpeedSizes(ed_Ls=(4, 6), Ls=(4, 8), repeats=1, budget_s=0.0, scalin
 
 
 def cost_exponent(N, t) -> tuple[float, float]:
-    """Slope b and its standard error of the fit log t = b log N + c
-    (:func:`holstein.observables.fit_power_law`; needs >= 2 sizes; the error is NaN with only 2):
-    3 for ED's eigh, 1 for a local model at large N."""
+    """Slope b and its standard error (NaN with 2 sizes) of log t = b log N + c: 3 for ED's eigh, 1 for
+    a local model at large N."""
     fit = fit_power_law(N, t)
     return fit.slope, fit.slope_err
 
@@ -75,18 +66,14 @@ START_CONFIGURATION = ("two CDW domains Q_i = ±Q0 (-1)^(x+y) with Q0 = ed.cdw_a
                        "flipped for x >= L/2, plus N(0, kT/(k - 4|kappa|)) noise; V ~ N(0, kT/m); float64")
 
 
-@functools.lru_cache(maxsize=8)
-def _cdw_amplitude(p: HolsteinParams) -> float:
-    return ed.cdw_amplitude(p)
+_cdw_amplitude = functools.lru_cache(maxsize=8)(ed.cdw_amplitude)
 
 
 def start_configuration(L: int, p: HolsteinParams = PAPER, device: str = "cpu", seed: int = 0,
                         batch: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The float64 (Q, V) every timing starts from, a stand-in for a coarsening snapshot: two CDW
-    domains Q_i = ±Q0 (-1)^(x+y) (Q0 = :func:`holstein.ed.cdw_amplitude`, sign flipped
-    for x >= L/2, i.e. two straight domain walls) plus Gaussian noise of std sqrt(kT / (k - 4|κ|))
-    (the thermal amplitude of the softest phonon); V ~ sqrt(kT/m) N(0, 1). Only KPM's cost depends
-    on Q (its moment count grows with the spectral width, i.e. with max |Q|)."""
+    """The float64 (Q, V) every timing starts from, a stand-in for a coarsening snapshot
+    (:data:`START_CONFIGURATION`: two straight domain walls, noise of the softest phonon's thermal
+    amplitude). Only KPM's cost depends on Q (its moments grow with max |Q|)."""
     g = torch.Generator().manual_seed(seed)
     shape = (L, L) if batch is None else (batch, L, L)
     x = torch.arange(L)
@@ -99,12 +86,10 @@ def start_configuration(L: int, p: HolsteinParams = PAPER, device: str = "cpu", 
 
 def time_dynamics(force_fn, L: int, p: HolsteinParams = PAPER, device: str = "cpu", repeats: int = 5,
                   budget_s: float = 20.0, seed: int = 0, batch: int | None = None, memory: bool = True) -> dict:
-    """Time one force evaluation ``force_fn(Q)`` and one ``dynamics.step`` (vv_ou Langevin, params
-    ``p``, float64 state of shape (L, L) or (batch, L, L)) from :func:`start_configuration`.
-
-    ``dynamics.init`` (one force call) is the force's warm-up; the step's warm-up call measures
-    the memory (:func:`peak_memory`). Returns ``dict(L, N, B, t_force_s, t_force_min_s, t_step_s,
-    t_step_min_s, site_steps_per_s = B N / t_step_s, n_force, n_step, mem_*)`` (medians in seconds).
+    """Time one ``force_fn(Q)`` and one ``dynamics.step`` (vv_ou, float64 state (L, L) or (batch, L, L))
+    from :func:`start_configuration`; ``dynamics.init`` is the force's warm-up, the step's measures the
+    memory. Returns ``dict(L, N, B, t_force_s, t_force_min_s, t_step_s, t_step_min_s,
+    site_steps_per_s = B N / t_step_s, n_force, n_step, mem_*)`` (medians, s).
     """
     from .. import dynamics
 
@@ -143,35 +128,24 @@ def bench_speed(ed_Ls=_D.ed_Ls, Ls=_D.Ls, models=_D.models, max_L=None, kpm: boo
                 ensemble_L: int = _D.ensemble_L, ensemble_B=_D.ensemble_B, dtype_Ls=_D.dtype_Ls,
                 compile: bool = _D.compile, compile_L: int = _D.compile_L, seed: int = 0,
                 progress: bool = True) -> dict:
-    """Speed and scale of ED, KPM and the ML force fields, all measured in one run on one machine.
+    """Speed and scale of ED, KPM and the ML force fields, measured in one run on ``device``.
 
-    What is measured (wall-clock medians after a warm-up, on ``device``; every model untrained,
-    built from the registry, since the cost does not depend on the weights; models in float64
-    unless stated; the dynamics state is always float64, PAPER parameters, scheme vv_ou):
+    Wall-clock medians (n = clamp(budget_s / t_warm-up, 1, repeats) calls per point); models
+    untrained from the registry (the cost does not depend on the weights), float64 unless stated;
+    the state float64, PAPER parameters, vv_ou. The JSON-able result holds:
 
-    - ``results``: for ED (``ed_Ls``), KPM and every model in ``models`` (``Ls``, each capped by
-      ``max_L`` merged over ``SPEED_FULL.max_L``), one row per (method, L) from
-      :func:`time_dynamics`: time per force evaluation, per dynamics step, site-steps per second
-      N / t_step, and the peak memory of a step (how: ``memory_method``). Direct-force models run
-      under ``torch.inference_mode``, energy models with autograd (F = -∂E/∂Q).
-    - ``scaling``: time per site t/N of each lean model at ``scaling_Ls`` (added to its Ls), the
-      ratio large/small (1 = linear scaling) and whether it is within 20 %; ``cost_exponents``:
-      the slope b of log t_force = b log N + c over the three largest sizes of each method.
-    - ``reference``: one step of the reference approach (:mod:`holstein.bench.reference`:
-      per-site Python loops, float64 10.75 M-parameter PyG GCN, autograd on as in the reference
-      unless ``reference_grad=False``) against one step of ``lean`` in float64 and float32 at each
-      of ``reference_Ls``; speedup = t_reference / t_lean. ``ed_vs_lean``: the same for ED at
-      ``ed_vs_lean_L``.
-    - ``ensemble``: B replicas advanced as one (B, L, L) state (L = ``ensemble_L``) by ``lean``,
-      site-steps per second B N / t_step for each B in ``ensemble_B``, float64 and float32.
-    - ``dtype``: force time of each lean model in float64 and float32 at ``dtype_Ls`` (Q passed in
-      the model's dtype, i.e. the bare inference cost).
-    - ``compile``: ``torch.compile`` of ``lean`` at ``compile_L`` (compile time, eager vs compiled
-      force and step time), or the reason it was skipped or failed.
-
-    Repeats: each point is timed n = clamp(budget_s / t_warm-up, 1, repeats) times, so slow
-    points get few calls. Returns a JSON-able dict; ``machine`` is its
-    :func:`~holstein.bench.timing.machine_record` (load before and after).
+    - ``results``: :func:`time_dynamics` per (method, L) for ED (``ed_Ls``), KPM and ``models``
+      (``Ls`` capped by ``max_L`` over ``SPEED_FULL.max_L``); peak memory as ``memory_method``;
+    - ``scaling``: t/N of each lean model at ``scaling_Ls``, their ratio and whether it is within
+      20 %; ``cost_exponents``: the slope of log t_force against log N over each method's three
+      largest sizes;
+    - ``reference``: a step of the reference approach (:mod:`holstein.bench.reference`, autograd on
+      unless ``reference_grad=False``) against ``lean`` in float64 and float32 at ``reference_Ls``;
+      ``ed_vs_lean``: ED against ``lean`` at ``ed_vs_lean_L``;
+    - ``ensemble``: B N / t_step of ``lean`` on (B, L, L) states, L = ``ensemble_L``, B in ``ensemble_B``;
+    - ``dtype``: force time of each lean model in float64 and float32 at ``dtype_Ls``;
+    - ``compile``: ``torch.compile`` of ``lean`` at ``compile_L``, or why it was skipped or failed;
+    - ``machine``: :func:`~holstein.bench.timing.machine_record`.
     """
     with machine_record(device) as machine:  # loadavg_after is filled when the last measurement ends
         caps = {**SPEED_FULL.max_L, **(max_L or {})}
@@ -316,10 +290,9 @@ def _bench_compile(name, L, tm) -> dict:
 
 def speed_summary(res: dict) -> str:
     """A plain-text table of a :func:`bench_speed` result (what ``bench speed`` prints)."""
-    lines = []
-    lines.append(f"{res['machine'].get('gpu') or res['machine'].get('cpu_model')} ({res['machine'].get('device', 'cpu')}, "
-          f"{res['machine']['threads']} threads)")
-    lines.append(f"{'method':>16} {'L':>4} {'t_force':>10} {'t_step':>10} {'site-steps/s':>13} {'peak mem':>10}")
+    m = res["machine"]
+    lines = [f"{m.get('gpu') or m.get('cpu_model')} ({m.get('device', 'cpu')}, {m['threads']} threads)",
+             f"{'method':>16} {'L':>4} {'t_force':>10} {'t_step':>10} {'site-steps/s':>13} {'peak mem':>10}"]
     for r in res["results"]:
         mem = r.get("mem_peak_bytes")
         lines.append(f"{r['method']:>16} {r['L']:4d} {r['t_force_s'] * 1e3:8.2f}ms {r['t_step_s'] * 1e3:8.2f}ms "

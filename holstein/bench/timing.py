@@ -1,15 +1,6 @@
-"""How every benchmark measures: the machine and its load, wall time and peak memory.
-
-- the machine record: :func:`machine_info` (platform, CPU, torch threads, device, GPU and
-  ``loadavg_before``) and :func:`machine_record`, the same dict that gets ``loadavg_after`` when
-  the measured block ends; every benchmark JSON stores it under ``"machine"``;
-- the timer: :func:`stopwatch` (one block, CUDA-synchronised), used by :func:`measure` (one
-  warm-up call, then n timed calls) and :func:`measure_interleaved` (several functions against
-  each other); no benchmark reads a clock itself;
-- :func:`peak_memory`.
-
-Results are written with :func:`holstein.files.write_json` (atomic, strict JSON) under
-:data:`holstein.catalog.BENCHMARKS`.
+"""How every benchmark measures: the machine record (:func:`machine_record`, stored under
+``"machine"`` in every benchmark JSON), the one clock (:func:`stopwatch`, used by :func:`measure`
+and :func:`measure_interleaved`; no benchmark reads a clock itself) and :func:`peak_memory`.
 """
 from __future__ import annotations
 
@@ -21,26 +12,24 @@ import sys
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = ["machine_info", "machine_record", "load_average", "Stopwatch", "stopwatch", "measure", "measure_interleaved",
            "peak_memory", "MEMORY_METHOD"]
 
 
-def _cpu_model() -> str | None:
+def _proc_field(path: str, key: str) -> str | None:
+    """The value of the first ``key:`` line of a /proc file, or None."""
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+        with open(path) as f:
+            return next((v.strip() for k, _, v in (line.partition(":") for line in f) if k.strip() == key), None)
     except OSError:
-        pass
-    return None
+        return None
 
 
 def load_average() -> list[float] | None:
-    """The 1-, 5- and 15-minute load averages (runnable processes) of the machine, or None where
-    the OS has none: a timing is only comparable to another made at the same (ideally ~0) load."""
+    """The 1-, 5- and 15-minute load averages of the machine (None where the OS has none)."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except (AttributeError, OSError):  # pragma: no cover - not on Linux/macOS
@@ -48,13 +37,11 @@ def load_average() -> list[float] | None:
 
 
 def machine_info(device: str = "cpu") -> dict:
-    """The machine a benchmark runs on, as every benchmark JSON records it under ``"machine"``:
-    ``platform``, ``processor``, ``cpu_model``, ``cpu_count``, ``python``, ``torch`` (version),
-    ``threads`` (torch's intra-op threads now), ``device`` (the torch device), ``gpu`` (its name, on
-    CUDA) and ``loadavg_before``, the load average now (:func:`load_average`).
-    :func:`machine_record` adds ``loadavg_after`` when the measurement ends."""
+    """The machine a benchmark runs on: ``platform``, ``processor``, ``cpu_model``, ``cpu_count``,
+    ``python``, ``torch``, ``threads`` (torch's now), ``device``, ``gpu`` (on CUDA) and
+    ``loadavg_before``."""
     info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpu_model=_cpu_model(), cpu_count=os.cpu_count(), python=platform.python_version(),
+                cpu_model=_proc_field("/proc/cpuinfo", "model name"), cpu_count=os.cpu_count(), python=platform.python_version(),
                 torch=torch.__version__, threads=torch.get_num_threads(), device=str(device),
                 loadavg_before=load_average())
     if str(device).startswith("cuda") and torch.cuda.is_available():
@@ -64,9 +51,8 @@ def machine_info(device: str = "cpu") -> dict:
 
 @contextlib.contextmanager
 def machine_record(device: str = "cpu"):
-    """``with machine_record(device) as machine: ...``: ``machine`` is :func:`machine_info` taken
-    on entry (``loadavg_before``); on exit it gets ``loadavg_after``. Store it as the result's
-    ``"machine"``: a timing is only comparable to another made at the same (ideally ~0) load."""
+    """``with machine_record(device) as machine: ...``: :func:`machine_info` on entry, ``loadavg_after``
+    added on exit: a timing is only comparable to another made at the same (ideally ~0) load."""
     info = machine_info(device)
     try:
         yield info
@@ -89,10 +75,8 @@ class Stopwatch:
 
 @contextlib.contextmanager
 def stopwatch(device: str = "cpu"):
-    """``with stopwatch(device) as sw: ...``; then ``sw.seconds`` is the block's wall time (s).
-
-    The one clock of the benchmarks (:func:`time.perf_counter`). On CUDA the device is
-    synchronised before the start and at the end, so queued kernels are counted where they run."""
+    """``with stopwatch(device) as sw: ...``; then ``sw.seconds`` is the block's wall time
+    (:func:`time.perf_counter`; on CUDA synchronised before and after)."""
     sw = Stopwatch(str(device))
     _sync(sw.device)
     t0 = time.perf_counter()
@@ -105,17 +89,12 @@ def stopwatch(device: str = "cpu"):
 
 def measure(fn, repeats: int = 5, budget_s: float | None = None, device: str = "cpu", warmup: bool = True,
             t_warm: float | None = None, memory: bool = False) -> dict:
-    """Wall time of ``fn()``: one warm-up call, then n timed calls; the one timer of the benchmarks.
+    """Wall time of ``fn()``: a warm-up call (if ``warmup`` and ``t_warm`` is unknown, always with
+    ``memory``), then n = ``repeats`` timed calls, or n = clamp(budget_s / t_warm, 1, repeats).
 
-    The warm-up call is made if ``warmup`` and its time ``t_warm`` is not known already, and
-    always with ``memory``. n = ``repeats``, or with a ``budget_s`` (and a warm-up time)
-    n = clamp(budget_s / t_warm, 1, repeats), so that slow calls are timed few times.
-    On CUDA every call is synchronised.
-
-    Returns ``dict(t_s=median, t_min_s=min, n=n)`` in seconds; with ``memory``, also
-    ``mem_peak_bytes`` (:func:`peak_memory` of the warm-up call) and
-    ``mem_rss_peak_increase_bytes`` (the peak-RSS increase over the first timed call, whose
-    timing the measurement does not touch).
+    Returns ``dict(t_s=median, t_min_s=min, n=n)`` (s); with ``memory`` also ``mem_peak_bytes``
+    (:func:`peak_memory` of the warm-up call) and ``mem_rss_peak_increase_bytes`` (over the first
+    timed call).
     """
     mem = {}
     if memory or (warmup and t_warm is None):
@@ -141,11 +120,9 @@ def measure(fn, repeats: int = 5, budget_s: float | None = None, device: str = "
 
 
 def measure_interleaved(fns: dict, repeats: int = 5, device: str = "cpu") -> dict:
-    """Wall times of several ``{name: fn}`` measured against each other: one warm-up call of each,
-    then ``repeats`` rounds that call every fn once in turn, so that a change of the machine's load
-    hits all of them alike. The minimum over the rounds is the least disturbed time.
-
-    Returns ``{name: dict(t_min_s=min, t_s=median, n=repeats)}`` in seconds.
+    """Wall times of ``{name: fn}`` against each other: a warm-up call of each, then ``repeats`` rounds
+    calling each once in turn, so that a change of load hits all alike (the minimum is the least
+    disturbed). Returns ``{name: dict(t_min_s, t_s=median, n=repeats)}`` (s).
     """
     if not fns or repeats < 1:
         raise ValueError("need at least one function and repeats >= 1")
@@ -175,14 +152,8 @@ MEMORY_METHOD = {
 
 
 def _proc_status_bytes(key: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    value = _proc_field("/proc/self/status", key)
+    return None if value is None else int(value.split()[0]) * 1024
 
 
 def _reset_rss_peak() -> int | None:
@@ -214,8 +185,8 @@ def _quiet_stderr():
 
 
 def _tensor_peak_cpu(fn) -> int | None:
-    """Run ``fn()`` under torch.profiler(profile_memory=True); return the peak of the running sum of
-    its tensor allocations minus frees (bytes above the level at the start), or None if unavailable."""
+    """The peak of the running sum of ``fn()``'s tensor allocations minus frees (torch.profiler with
+    profile_memory=True; bytes above the start), or None if unavailable."""
     from torch.profiler import ProfilerActivity, profile
 
     with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
@@ -224,17 +195,13 @@ def _tensor_peak_cpu(fn) -> int | None:
         events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     except AttributeError:  # pragma: no cover - the profiler's (semi-private) result API changed
         return None
-    cur = peak = 0
-    for _, nbytes in sorted(events, key=lambda e: e[0]):
-        cur += nbytes
-        peak = max(peak, cur)
-    return int(peak)
+    running = np.cumsum([nbytes for _, nbytes in sorted(events, key=lambda e: e[0])], dtype=np.int64)
+    return int(running.max(initial=0))
 
 
 def peak_memory(fn, device: str = "cpu") -> int | None:
-    """Run ``fn()`` once; return the peak of the bytes its tensors held above the level at its
-    start: the CUDA allocator's peak on a GPU, the torch-profiler tensor peak on the CPU (see
-    :data:`MEMORY_METHOD`); None where it cannot be measured."""
+    """Run ``fn()`` once; the peak bytes its tensors held above the start (:data:`MEMORY_METHOD`), or
+    None where it cannot be measured."""
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)

@@ -22,43 +22,35 @@ __all__ = ["transfer_check"]
 def transfer_check(models: dict, L: int, n_steps: int, every: int, driver: str, p: HolsteinParams = PAPER,
                    seed: int = 0, skip_first: int = 1, kpm_kwargs=None, device: str = "cpu",
                    progress: bool = True) -> dict:
-    """Force error of ML models on large quench snapshots, measured against KPM (no ED possible).
+    """Force error of ML models on large quench snapshots, measured against KPM (no ED possible): the
+    check that force fields trained on 24×24 ED data transfer to the lattices of the coarsening study.
 
-    One Langevin quench of an L×L lattice from the reference hot start to ``p.kT`` is run with
-    the force field ``models[driver]`` (a ``Q -> F`` function), recording every ``every`` steps;
-    on each snapshot after the first ``skip_first`` (the hot start itself is far from the states
-    the book studies) the KPM forces F_i = g (n_i - 1/2) + F^el_i (densities from
-    :func:`holstein.kpm.solve` with ``kpm_kwargs``) are the reference for every model in
-    ``models`` ({name: force function}). This is the check that the force fields, trained on
-    24×24 ED data, transfer to the lattices of the coarsening study.
-
-    Returns a JSON-able dict: settings, KPM time and moments per snapshot, per model the
-    errors (:func:`holstein.train.force_metrics` of the KPM forces and the model's) of every
-    snapshot and of all together, and the ``machine`` record (load before and after).
+    One quench of an L×L lattice from the reference hot start is run with ``models[driver]``,
+    recording every ``every`` steps; on each snapshot after the first ``skip_first`` the KPM forces
+    F_i = g (n_i - 1/2) + F^el_i (:func:`holstein.kpm.solve` with ``kpm_kwargs``) are the reference
+    for every model of ``models`` ({name: force function}). Returns a JSON-able dict: settings, KPM
+    time and moments per snapshot, per model :func:`holstein.train.force_metrics` of every snapshot
+    and of all together, and the ``machine`` record.
     """
-    with machine_record(device) as machine:
-        res = _transfer(models, L, n_steps, every, driver, p, seed, skip_first, kpm_kwargs, device, progress)
-    return dict(res, machine=machine)
-
-
-def _transfer(models, L, n_steps, every, driver, p, seed, skip_first, kpm_kwargs, device, progress) -> dict:
     kpm_kwargs = dict(kpm_kwargs or {})
-    run = coarsening.run_quenches(models[driver], L, n_steps, every, seeds=[seed], p=p, device=device,
-                                  progress=progress)
-    times, Qs = run["time"][skip_first:], run["Q"][skip_first:, 0]  # (T,), (T, L, L)
-    ref, snaps = [], []
-    for t, Q in zip(tqdm(times, desc=f"KPM L={L}", disable=not progress), Qs):
-        Qt = torch.as_tensor(Q, dtype=torch.float64, device=device)
-        with stopwatch(device) as sw:
-            sol = kpm.solve(Qt, p, **kpm_kwargs)
-        t_kpm = sw.seconds
-        ref.append(from_density(sol.n, Qt, p).cpu().numpy())
-        snaps.append(dict(time=float(t), t_kpm_s=t_kpm, n_moments=int(sol.n_moments), max_abs_Q=float(abs(Q).max())))
-    ref = np.stack(ref)  # (T, L, L)
-    per_model = {}
-    for name, fn in models.items():
-        F = np.stack([fn(torch.as_tensor(Q, dtype=torch.float64, device=device)).detach().cpu().numpy() for Q in Qs])
-        per_model[name] = dict(all=force_metrics(ref, F), snapshots=[force_metrics(r, f) for r, f in zip(ref, F)])
+    with machine_record(device) as machine:
+        run = coarsening.run_quenches(models[driver], L, n_steps, every, seeds=[seed], p=p, device=device,
+                                      progress=progress)
+        times, Qs = run["time"][skip_first:], run["Q"][skip_first:, 0]  # (T,), (T, L, L)
+        ref, snaps = [], []
+        for t, Q in zip(tqdm(times, desc=f"KPM L={L}", disable=not progress), Qs):
+            Qt = torch.as_tensor(Q, dtype=torch.float64, device=device)
+            with stopwatch(device) as sw:
+                sol = kpm.solve(Qt, p, **kpm_kwargs)
+            ref.append(from_density(sol.n, Qt, p).cpu().numpy())
+            snaps.append(dict(time=float(t), t_kpm_s=sw.seconds, n_moments=int(sol.n_moments),
+                              max_abs_Q=float(abs(Q).max())))
+        ref = np.stack(ref)  # (T, L, L)
+        per_model = {}
+        for name, fn in models.items():
+            F = np.stack([fn(torch.as_tensor(Q, dtype=torch.float64, device=device)).detach().cpu().numpy()
+                          for Q in Qs])
+            per_model[name] = dict(all=force_metrics(ref, F), snapshots=[force_metrics(r, f) for r, f in zip(ref, F)])
     return dict(benchmark="transfer_to_large_lattices", L=int(L), n_steps=int(n_steps), every=int(every),
                 driver=driver, seed=int(seed), params=p.to_dict(), kpm=kpm_kwargs, snapshots=snaps,
-                models=per_model)
+                models=per_model, machine=machine)
