@@ -51,7 +51,8 @@ processed in chunks of at most ``_BLOCK_ELEMENTS`` numbers.
 
 Cost: O(M N P²) multiply-adds (the recurrence), independent of the eigen-solver O(N³).
 All functions take ``Q`` of shape ``(L, L)`` or ``(B, L, L)`` (torch tensor or numpy array,
-float64 by default) and run on Q's device.
+float64 by default) and run on Q's device; on the honeycomb (``p.lattice``) ``(L, L, 2)`` or
+``(B, L, L, 2)``, with z = 3 in the Gershgorin bound and 2P² probes coloured (x mod P, y mod P, s).
 """
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ import torch
 from .filling import bisect_mu
 from .forces import from_density
 from .lattice import as_field, neighbour_sum
+from .lattice import get as get_lattice
 from .params import HolsteinParams
 
 __all__ = ["spectral_bounds", "moments_needed", "error_bound", "density_errors", "probe_period", "fermi_coefficients", "KPMSolution",
@@ -84,11 +86,12 @@ def _check_int(name: str, v, minimum: int) -> int:
 def spectral_bounds(Q, p: HolsteinParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Centre b and half-width a of the rescaling H̃ = (H_e - b)/a, each of shape ``(...)``.
 
-    Gershgorin: spec H_e ⊂ [min(-gQ) - 4|t|, max(-gQ) + 4|t|]; a is widened by 1 %.
+    Gershgorin: spec H_e ⊂ [min(-gQ) - z|t|, max(-gQ) + z|t|] (z = 4 square, 3 honeycomb); a is widened by 1 %.
     """
-    Q = as_field(Q)
-    d = -p.g * Q.flatten(-2)  # (..., N) diagonal of H_e
-    lo, hi = d.amin(-1) - 4 * abs(p.t), d.amax(-1) + 4 * abs(p.t)
+    lat = get_lattice(p.lattice)
+    Q = as_field(Q, lattice=p.lattice)
+    d = -p.g * Q.flatten(-len(lat.site_axes))  # (..., N) diagonal of H_e
+    lo, hi = d.amin(-1) - lat.z * abs(p.t), d.amax(-1) + lat.z * abs(p.t)
     return 0.5 * (hi + lo), (1 + _MARGIN) * 0.5 * (hi - lo) + 1e-12
 
 
@@ -141,10 +144,12 @@ def fermi_coefficients(mu: torch.Tensor, centre: torch.Tensor, half_width: torch
     return c
 
 
-def _chebyshev(alpha: torch.Tensor, beta: torch.Tensor, V: torch.Tensor, M: int) -> Iterator[torch.Tensor]:
+def _chebyshev(alpha: torch.Tensor, beta: torch.Tensor, V: torch.Tensor, M: int,
+               neighbour_sum=neighbour_sum) -> Iterator[torch.Tensor]:
     """Yield W_m = T_m(H̃) V for m = 0..M-1, with H̃ W = α Σ_nn W + β ⊙ W.
 
-    W_{m+1} = 2 H̃ W_m - W_{m-1}. ``alpha: (B, 1, 1, 1)``, ``beta: (B, 1, L, L)``, ``V: (B, C, L, L)``.
+    W_{m+1} = 2 H̃ W_m - W_{m-1}. ``alpha: (B, 1, 1, 1)``, ``beta: (B, 1, L, L)``, ``V: (B, C, L, L)``
+    (honeycomb: one more trailing axis of 2, and its ``neighbour_sum``).
     The yielded tensors must not be modified.
     """
     W_prev, W = None, V
@@ -158,18 +163,24 @@ def _chebyshev(alpha: torch.Tensor, beta: torch.Tensor, V: torch.Tensor, M: int)
             W_prev, W = W, neighbour_sum(W).mul_(2 * alpha).addcmul_(beta, W, value=2).sub_(W_prev)
 
 
-def _probe_chunks(L: int, P: int, B: int, dtype, device) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Chunks of the P² colour-indicator probes: ``(V (B, C, L, L), sites (S,), channel (S,))``.
+def _probe_chunks(L: int, P: int, B: int, dtype, device, lattice: str = "square"
+                  ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Chunks of the colour-indicator probes: ``(V (B, C, L, L), sites (S,), channel (S,))``.
 
-    ``sites`` are the flat indices of the sites whose colour is in the chunk and ``channel`` the
-    index of that colour's vector in V, so d_i = W.reshape(B, C, N)[:, channel, sites].
+    Colours (x mod P, y mod P), P² of them; on the honeycomb (x mod P, y mod P, s), 2P², and V is
+    ``(B, C, L, L, 2)``. ``sites`` are the flat indices of the sites whose colour is in the chunk and
+    ``channel`` the index of that colour's vector in V, so d_i = W.reshape(B, C, N)[:, channel, sites].
     """
     x = torch.arange(L, device=device)
-    colour = ((x[:, None] % P) * P + x[None, :] % P).flatten()  # (N,)
-    step = max(1, _BLOCK_ELEMENTS // (B * L * L))
-    for c0 in range(0, P * P, step):
-        cols = torch.arange(c0, min(c0 + step, P * P), device=device)  # (C,)
-        V = (colour[None, :] == cols[:, None]).to(dtype).reshape(1, -1, L, L).expand(B, -1, -1, -1)
+    colour = ((x[:, None] % P) * P + x[None, :] % P)  # (L, L)
+    shape, n_col = (L, L), P * P
+    if lattice == "honeycomb":
+        colour, shape, n_col = torch.stack([2 * colour, 2 * colour + 1], -1), (L, L, 2), 2 * P * P
+    colour = colour.flatten()  # (N,)
+    step = max(1, _BLOCK_ELEMENTS // (B * colour.numel()))
+    for c0 in range(0, n_col, step):
+        cols = torch.arange(c0, min(c0 + step, n_col), device=device)  # (C,)
+        V = (colour[None, :] == cols[:, None]).to(dtype).reshape(1, -1, *shape).expand(B, -1, *shape)
         sites = torch.nonzero((colour >= c0) & (colour < c0 + len(cols))).squeeze(-1)
         yield V, sites, colour[sites] - c0
 
@@ -218,34 +229,36 @@ def solve(Q, p: HolsteinParams, n_moments: int | None = None, probe_distance: in
                          "use holstein.ed at kT = 0")
     if not 0 < tol < 1:
         raise ValueError(f"tol must be in (0, 1), got {tol}")
-    if p.lattice != "square":
-        raise ValueError(f"KPM is implemented on the square lattice only (its probes colour the L×L grid), "
-                         f"not on the {p.lattice}; use holstein.ed there")
-    Q = as_field(Q)
-    L = Q.shape[-1]
+    lat = get_lattice(p.lattice)
+    Q = as_field(Q, lattice=p.lattice)
+    nd = len(lat.site_axes)
+    L = Q.shape[-nd]
+    shape = lat.field_shape(L)
     P = probe_period(L, probe_distance)
     _check_int("max_memory", max_memory, 0)
-    Qb = Q.reshape(-1, L, L)  # (B, L, L)
-    B, N = Qb.shape[0], L * L
+    Qb = Q.reshape(-1, *shape)  # (B, L, L[, 2])
+    B, N = Qb.shape[0], lat(L).N
+    one = (1,) * nd
     centre, half = spectral_bounds(Qb, p)  # (B,)
     M = moments_needed(float(half.max()), p.kT, tol) if n_moments is None else _check_int("n_moments", n_moments, 1)
-    alpha = (-p.t / half).reshape(B, 1, 1, 1)
-    beta = ((-p.g * Qb - centre[:, None, None]) / half[:, None, None]).unsqueeze(1)  # (B, 1, L, L)
-    chunks = lambda: _probe_chunks(L, P, B, Q.dtype, Q.device)  # noqa: E731
+    alpha = (-p.t / half).reshape(B, 1, *one)
+    beta = ((-p.g * Qb - centre.reshape(B, *one)) / half.reshape(B, *one)).unsqueeze(1)  # (B, 1, L, L[, 2])
+    chunks = lambda: _probe_chunks(L, P, B, Q.dtype, Q.device, p.lattice)  # noqa: E731
+    cheb = lambda V, M: _chebyshev(alpha, beta, V, M, lat.neighbour_sum)  # noqa: E731
 
     if B * M * N * Q.element_size() <= max_memory:  # one pass, per-site moments stored
         d = Q.new_zeros(B, M, N)
         for V, sites, ch in chunks():
-            for m, W in enumerate(_chebyshev(alpha, beta, V, M)):
+            for m, W in enumerate(cheb(V, M)):
                 d[:, m, sites] = W.reshape(B, -1, N)[:, ch, sites]
         mu = _bisect_mu(d.sum(-1), centre, half, p.kT, N)
         n = torch.einsum("bm,bmn->bn", fermi_coefficients(mu, centre, half, p.kT, M), d)
     else:  # trace moments from M/2 steps, then a second recurrence for the densities
         tau = Q.new_zeros(B, M)
         for V, _, _ in chunks():
-            dot = lambda X, Y: torch.einsum("bcxy,bcxy->b", X, Y)  # noqa: E731  (B,)
+            dot = lambda X, Y: torch.einsum("bc...,bc...->b", X, Y)  # noqa: E731  (B,)
             W_prev, v_v, v_h = None, dot(V, V), None
-            for m, W in enumerate(_chebyshev(alpha, beta, V, M // 2 + 1)):
+            for m, W in enumerate(cheb(V, M // 2 + 1)):
                 if 2 * m < M:
                     tau[:, 2 * m] += 2 * dot(W, W) - v_v
                 if m == 1:
@@ -257,9 +270,9 @@ def solve(Q, p: HolsteinParams, n_moments: int | None = None, probe_distance: in
         c = fermi_coefficients(mu, centre, half, p.kT, M)  # (B, M)
         n = Q.new_zeros(B, N)
         for V, sites, ch in chunks():
-            for m, W in enumerate(_chebyshev(alpha, beta, V, M)):
+            for m, W in enumerate(cheb(V, M)):
                 n[:, sites] += c[:, m, None] * W.reshape(B, -1, N)[:, ch, sites]
-    return KPMSolution(n.reshape(Q.shape), mu.reshape(Q.shape[:-2]), M, P)
+    return KPMSolution(n.reshape(Q.shape), mu.reshape(Q.shape[:-nd]), M, P)
 
 
 def density(Q, p: HolsteinParams, **kw) -> torch.Tensor:
@@ -272,5 +285,5 @@ def forces(Q, p: HolsteinParams, **kw) -> torch.Tensor:
 
     ``(..., L, L)`` -> same; keywords of :func:`solve`.
     """
-    Q = as_field(Q)
+    Q = as_field(Q, lattice=p.lattice)
     return from_density(density(Q, p, **kw), Q, p)

@@ -136,3 +136,20 @@ def test_langevin_on_the_honeycomb_batched_equals_one_by_one_and_keeps_its_shape
         np.testing.assert_array_equal(one.Q.numpy(), st.Q[b].numpy())
     back = dynamics.State.from_dict(st.to_dict())
     assert back.lattice == "honeycomb" and torch.equal(back.Q, st.Q)
+
+
+@pytest.mark.parametrize("max_memory", [2**28, 0])  # per-site moments stored, or the two-pass recurrence
+def test_kpm_on_the_honeycomb_is_ed_with_exact_probing_and_covariant_with_period_probes(max_memory):
+    from holstein import kpm
+
+    p = HC.replace(kT=0.3)
+    L = 6
+    Q = _random_Q(L, B=2, scale=2.0, seed=4)
+    sol = kpm.solve(Q, p, probe_distance=L, tol=1e-9, max_memory=max_memory)  # P = L: every probe one site
+    np.testing.assert_allclose(sol.n.numpy(), ed.density(Q, p).numpy(), atol=1e-7)
+    np.testing.assert_allclose(sol.n.sum(dim=(-3, -2, -1)).numpy(), L * L, atol=1e-9)  # half of 2L²
+    lat = HoneycombLattice(L)
+    n3 = kpm.density(Q[0], p, probe_distance=3, tol=1e-9)  # P = 3: translations by 3 cells keep the colours
+    np.testing.assert_allclose(kpm.density(lat.translate(Q[0], 3, 0), p, probe_distance=3, tol=1e-9).numpy(),
+                               lat.translate(n3, 3, 0).numpy(), atol=1e-10)
+    assert float((n3 - ed.density(Q[0], p)).abs().max()) < 0.05
