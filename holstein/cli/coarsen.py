@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import COUPLING, add_coupling, device, int_at_least, non_negative, params_from, positive
+from .common import COUPLING, add_coupling, add_lattice, device, int_at_least, non_negative, params_from, positive
 
 __all__ = ["cmd_coarsen", "add_parser"]
 
@@ -89,7 +89,7 @@ def cmd_coarsen(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model = catalog.best_model() if args.model == "best" else args.model
-    p = params_from(args, COUPLING)
+    p = params_from(args, COUPLING + ("lattice",))
     precision = args.precision or ("float64" if model in ("ed", "kpm") else "float32")
     forces = {kT: load_force(model, p.replace(kT=kT), precision, args.device) for kT in args.kT}  # refusals first
     seeds, failed = list(range(args.seed, args.seed + args.replicas)), 0
@@ -135,6 +135,7 @@ def add_parser(sub, prof_help: str) -> None:
     c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     c.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
     add_coupling(c)
+    add_lattice(c)
     c.add_argument("--device", default="cpu", type=device)
     c.add_argument("--out", help="output folder: kT<kT>.npz results, .state.pt final states, .ckpt checkpoints")
     c.add_argument("--analyse", "--analyze", metavar="DIR", help="alpha(T), growth factors and collapse of DIR's runs")

@@ -42,8 +42,8 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
     if path is not None and not force_id:
         raise ValueError("a run with a path needs the force's fingerprint (a holstein.force.Force, or force_id)")
     checkpoint_every = every * max(1, 1000 // every) if checkpoint_every is None else int(checkpoint_every)
-    if isinstance(L, bool) or int(L) < 2 or int(L) % 2:
-        raise ValueError(f"L must be even and >= 2, got {L}")
+    if isinstance(L, bool) or int(L) < 2 or (int(L) % 2 and p.lattice == "square"):
+        raise ValueError(f"L must be {'even and ' if p.lattice == 'square' else ''}>= 2, got {L}")
     if isinstance(steps, bool) or int(steps) < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     if checkpoint_every < 1:
