@@ -13,18 +13,15 @@ a committed model name      ``holstein/artifacts/models/<name>/best.pt`` (or ``<
 a ``.pt`` file, a folder    a checkpoint written by ``python -m holstein train`` (a folder: its ``best.pt``)
 ==========================  ==========================================================================
 
-Validity. ED and KPM compute with the caller's parameters, so they are valid for any of them. A
-trained model is valid for the electronic parameters it was trained with (t, g, k, κ: the
-*physics*; the bath's mass, γ and dt do not enter a force) and for the electrons' temperatures
-of its training data: a T-blind model for its one training kT, a temperature-aware model
-(``kT_range`` in its checkpoint) for kT in that closed interval. Asking for anything else is a
-``ValueError`` of one line that says what the force is valid for. The lattice is ``p.lattice``: a
-honeycomb model refuses square-lattice parameters and vice versa.
+Validity. ED and KPM are valid for any parameters. A trained model is valid for the electronic
+parameters it was trained with (t, g, k, κ; the bath's mass, γ and dt do not enter a force), on
+its lattice, and for its training kT (a temperature-aware model: the closed ``kT_range`` of its
+checkpoint). Anything else is a one-line ``ValueError`` saying what the force is valid for.
 
 Fingerprints (the identity of every run that uses the force): ``"ed:<parameters as sorted JSON>"``,
 ``"kpm:<parameters>"``, ``"model:<registered name>:<first 16 hex of the sha256 of the weights file>"``,
-plus ``":kT=<kT>"`` for a temperature-aware model (its force depends on kT) and ``":float32"``
-for a model evaluated in float32 (input cast down, force cast back: the dynamics stay float64).
+plus ``":kT=<kT>"`` for a temperature-aware model and ``":float32"`` for a model evaluated in
+float32 (input cast down, force cast back: the dynamics stay float64).
 """
 from __future__ import annotations
 
@@ -54,16 +51,10 @@ def _fmt(v: float) -> str:
 class Force:
     """A force field and what it is valid for; call it as ``force(Q) -> F``.
 
-    Attributes:
-        fn: ``Q -> F`` on ``(L, L)`` or ``(B, L, L)`` torch fields (detached, Q's dtype).
-        id: the fingerprint (module docstring).
-        name: what was asked for (``"ed"``, a committed name, a path) -- for messages and labels.
-        params: the :class:`HolsteinParams` it computes with (kT: the electrons' temperature).
-        trained: the parameters it was trained with (None for ED and KPM, valid for any).
-        kT_range: ``(lo, hi)`` of the electrons' temperatures it is valid for (None: any).
-        dtype, device: of its evaluation.
-        The lattice (:attr:`lattice`) is that of ``trained`` (a model), else of ``params``.
-        model: the network (None for ED and KPM).
+    ``fn``: ``Q -> F`` on ``(L, L)`` or ``(B, L, L)`` torch fields (detached, Q's dtype); ``id``: the
+    fingerprint; ``name``: what was asked for; ``params``: what it computes with; ``trained``, ``kT_range``:
+    what it is valid for (None: any); ``model``: the network (None for ED and KPM). Its :attr:`lattice`
+    is that of ``trained``, else of ``params``.
     """
 
     fn: Callable = field(repr=False)
@@ -140,21 +131,15 @@ def resolve_checkpoint(spec: str) -> Path:
                      f"model ({', '.join(sorted(known))})")
 
 
-def _check_precision(precision: str | None) -> str:
-    precision = precision or "float64"
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return precision
-
-
 def load_force(spec: str, p: HolsteinParams | None = None, precision: str | None = None, device: str = "cpu") -> Force:
     """The :class:`Force` of ``spec`` (module docstring) for parameters ``p``, refused where it is not valid.
 
-    ``p`` (kT included: the electrons' and the bath's temperature) defaults to the force's own:
-    PAPER for ED and KPM, the training parameters of a model (its lowest training kT for a
-    temperature-aware one). ``precision``: ``"float64"`` (default) or ``"float32"`` (models only).
+    ``p`` defaults to the force's own: PAPER for ED and KPM, a model's training parameters (its lowest
+    training kT). ``precision``: ``"float64"`` (default) or ``"float32"`` (models only).
     """
-    precision = _check_precision(precision)
+    precision = precision or "float64"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"a force spec is a non-empty string ('ed', 'kpm', a model), got {spec!r}")
     if spec in ("ed", "kpm"):
@@ -169,8 +154,7 @@ def load_force(spec: str, p: HolsteinParams | None = None, precision: str | None
             from . import kpm
 
             fn, fid = (lambda Q: kpm.forces(Q, p)), "kpm:" + json.dumps(p.to_dict(), sort_keys=True)
-        force = Force(fn, fid, spec, p, device=str(device))
-        return force
+        return Force(fn, fid, spec, p, device=str(device))
     return _model_force(spec, p, precision, device)
 
 
