@@ -41,7 +41,7 @@ from .params import HolsteinParams
 
 __all__ = ["hamiltonian", "spectrum", "occupations", "chemical_potential", "density",
            "electronic_forces", "forces", "free_energy", "Solution", "solve", "force_id", "cdw_delta", "cdw_amplitude",
-           "cdw_critical_coupling", "memory_needed", "check_memory",
+           "cdw_critical_coupling", "cdw_relax", "memory_needed", "check_memory",
            "MAX_BYTES"]
 
 #: memory ED may use (dense H, its eigenvectors, eigh's workspace); ``$HOLSTEIN_ED_MAX_BYTES`` overrides it
@@ -245,6 +245,18 @@ def cdw_amplitude(p: HolsteinParams, L: int = 64) -> float:
     if gap(1e-8) <= 0:
         return 0.0
     return float(brentq(gap, 1e-8, hi, xtol=1e-13))
+
+
+def cdw_relax(p: HolsteinParams, L: int, Q0: float = 0.05, iterations: int = 60) -> float:
+    r"""The staggered amplitude that ED reaches from Q_i = Q0 s_i by the fixed-point iteration of F = 0,
+    k Q = g (n(Q) - 1/2) - κ Σ_nn Q, on the L-lattice of ``p.lattice``: the ED check of
+    :func:`cdw_amplitude` (equal to it where the CDW is stable; -> 0 below the onset)."""
+    lat = get(p.lattice)
+    s = torch.as_tensor(lat(L).stagger)
+    Q = Q0 * s
+    for _ in range(iterations):
+        Q = (p.g * (density(Q, p) - 0.5) - p.kappa * lat.neighbour_sum(Q)) / p.k
+    return float((Q * s).mean())
 
 
 def cdw_critical_coupling(p: HolsteinParams, L: int = 64) -> float:
