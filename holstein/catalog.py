@@ -11,6 +11,7 @@ package) records the command that made it:
     reference/<model>_L<L>/           metrics, history, held-out predictions of a run without its weights
     bench/*.json, bench/*.png         every benchmark result (:data:`BENCHMARKS`; ``bench``, ``benchmarks/*.py``)
     coarsening/L200/kT<kT>.npz        the 200x200 coarsening runs (``coarsen``; :mod:`holstein.quench` store)
+    coarsening/L64_T/kT<kT>.npz       64x64 coarsening across the ordered phase (``coarsen``)
     ed_vs_ml/L<L>/<force>/kT0.1.npz   ED and ML quenches from fresh hot starts (``coarsen``)
     kT/*.json                         accuracy against kT, the Binder cumulant (``benchmarks/*_kT.py``)
 """
@@ -23,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ARTIFACTS", "BENCHMARKS", "COARSENING", "ED_VS_ML", "REFERENCE", "KT", "dataset_path", "model_dir",
-           "committed_dir", "committed_models", "model_name", "model_metrics", "best_model", "ReferenceRun", "reference_run", "benchmark", "result"]
+           "committed_dir", "committed_models", "model_name", "model_metrics", "best_model", "ReferenceRun",
+           "reference_run", "benchmark", "result"]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 #: The one root of every benchmark result (JSON, PNG); the scripts live in ``<repository>/benchmarks/``.
@@ -98,15 +100,10 @@ def best_model(kind: str = "quench") -> str:
 
 @dataclass(frozen=True)
 class ReferenceRun:
-    """A training run committed without its weights (``reference/<name>_L<L>/``, made by ``train``).
-
-    ``metrics``: its ``metrics.json`` (:func:`holstein.train.save_metrics`: ``metrics`` by kind all /
-    random / quench, ``parameters``, ``config``, ``epochs_run``, ``train_seconds``, ``command``, ...);
-    ``history``: its ``history.json``, lists per epoch of ``epoch``, ``train_loss``, ``val_loss``,
-    ``val_rmse`` (t per unit Q), ``lr`` and ``seconds`` (wall time of that epoch);
-    ``heldout``: the arrays of its ``heldout.npz`` (:func:`holstein.train.save_heldout`): ``index``
-    (n,), ``kind`` (n,), ``F`` and ``F_pred`` (n, L, L) float32.
-    """
+    """A training run committed without its weights (``reference/<name>_L<L>/``, made by ``train``):
+    its ``metrics.json`` (:func:`holstein.train.save_metrics`), ``history.json`` (lists per epoch) and
+    the arrays of ``heldout.npz`` (:func:`holstein.train.save_heldout`: ``index``, ``kind`` (n,),
+    ``F``, ``F_pred`` (n, L, L) float32)."""
 
     name: str
     path: Path
@@ -116,10 +113,9 @@ class ReferenceRun:
 
 
 def reference_run(name: str, ds) -> ReferenceRun | None:
-    """The committed run of model ``name`` on dataset ``ds`` (folder ``REFERENCE / f"{name}_L{ds.L}"``),
-    or None when none is committed. A ValueError when the folder lacks one of its three files, or
-    when the run belongs to another dataset (its ``dataset_sha256`` is not ``ds.sha256``), another
-    model, or another held-out set: the numbers of another dataset are never shown silently."""
+    """The committed run of model ``name`` on dataset ``ds`` (``REFERENCE / f"{name}_L{ds.L}"``), or None.
+    A ValueError when a file is missing, or when the run belongs to another dataset, model or
+    held-out set: the numbers of another dataset are never shown silently."""
     path = REFERENCE / f"{name}_L{ds.L}"
     if not path.is_dir():
         return None
@@ -152,8 +148,7 @@ def result(path) -> dict:
 
 
 def benchmark(name: str) -> dict | None:
-    """The committed benchmark result ``holstein/artifacts/bench/<name>.json`` (:data:`BENCHMARKS`),
-    or None (with a note) where it is not there."""
+    """The committed benchmark result ``bench/<name>.json``, or None (with a note) where it is not there."""
     path = BENCHMARKS / f"{name}.json"
     if not path.exists():
         print(f"{path.name} is not among the committed benchmark results; make it with the command in the "

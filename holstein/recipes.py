@@ -1,17 +1,10 @@
 """Recipes: how each artifact is made, and the one load-or-make. The only reader of the profiles.
 
 Each recipe returns the committed artifact where :mod:`holstein.catalog` has it (verified), else
-makes it at the profile's sizes, resumably, under :func:`cache_dir` (``$HOLSTEIN_CACHE``, default
-``runs/``), with the command that makes the committed one:
-
-* :func:`dataset` — the profile's ED dataset (``generate``);
-* :func:`trained_dir`, :func:`trained_model` — a model trained on it with its recipe
-  (:data:`holstein.train.RECIPES`; ``train``);
-* :func:`coarsening_runs` — the large coarsening experiment (``coarsen``);
-* :func:`fresh_quenches` — ED and ML quenches from fresh hot starts (chapter 7; ``coarsen``).
-
-Forces are never made here: :func:`holstein.load_force` resolves them, and refuses what they are
-not valid for; a temperature series uses the force valid at every temperature (:func:`series_force`).
+makes it at the profile's sizes, resumably, under :func:`cache_dir`: :func:`dataset` (``generate``),
+:func:`trained_dir` and :func:`trained_model` (``train`` with :data:`holstein.train.RECIPES`),
+:func:`coarsening_runs` and :func:`fresh_quenches` (``coarsen``). Forces come from
+:func:`holstein.load_force` (:func:`series_force` for a temperature series).
 """
 from __future__ import annotations
 
@@ -37,10 +30,8 @@ def cache_dir() -> Path:
 
 
 def dataset(prof: Profile | None = None, progress: bool = True) -> data.Dataset:
-    """The ED dataset of a profile: the committed artifact if there is one, else generated (cached).
-
-    ``ds.meta["path"]`` is the file actually loaded.
-    """
+    """The ED dataset of a profile: the committed one, else generated (cached); ``ds.meta["path"]`` is
+    the file loaded."""
     prof = prof or get_profile()
     committed = catalog.dataset_path(prof.L_ed, prof.name)
     path = committed if committed.exists() else cache_dir() / committed.name
@@ -56,9 +47,8 @@ def dataset(prof: Profile | None = None, progress: bool = True) -> data.Dataset:
 
 def trained_dir(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
                 progress: bool = True) -> Path:
-    """The folder holding ``best.pt`` (and ``history.json``) of ``name`` at a profile: the committed
-    one if present (a registered name at the dataset's L, or a committed folder name), else one
-    trained now under :func:`cache_dir` (cached, resumable)."""
+    """The folder of ``best.pt`` and ``history.json`` of ``name`` (a registered name at the dataset's L,
+    or a committed folder name): the committed one, else trained now under :func:`cache_dir`."""
     prof = prof or get_profile()
     ds = ds or dataset(prof)
     out = catalog.committed_dir(name, ds.L)
@@ -71,8 +61,7 @@ def trained_dir(name: str, prof: Profile | None = None, device: str = "cpu", ds:
 
 def trained_model(name: str, prof: Profile | None = None, device: str = "cpu", ds: data.Dataset | None = None,
                   progress: bool = True):
-    """(model, checkpoint) of :func:`trained_dir`. The checkpoint's ``history`` is the full training
-    history (all epochs, not only up to the best)."""
+    """(model, checkpoint) of :func:`trained_dir`, the checkpoint's ``history`` the full one."""
     ds = ds or dataset(prof or get_profile())
     out = trained_dir(name, prof, device, ds, progress)
     model, ck = load_checkpoint(out / "best.pt", device=device, dataset=ds)
@@ -88,33 +77,26 @@ def series_force(name: str, prof: Profile, device: str):
     from . import ed
     from .force import load_force
 
-    refused = {}
+    forces, refused = {}, []
     for kT in prof.temperatures:
         try:
-            load_force(name, PAPER.replace(kT=kT), "float32", device)
+            forces[kT] = load_force(name, PAPER.replace(kT=kT), "float32", device)
         except ValueError as e:
-            refused[kT] = str(e)
+            refused.append(str(e))
     if not refused:
-        return {kT: load_force(name, PAPER.replace(kT=kT), "float32", device) for kT in prof.temperatures}, None
-    why = next(iter(refused.values()))
+        return forces, None
     try:
         ed.check_memory(prof.L_large, prof.large_replicas)
         return ({kT: load_force("ed", PAPER.replace(kT=kT), device=device) for kT in prof.temperatures},
-                f"ED at every temperature ({why})")
+                f"ED at every temperature ({refused[0]})")
     except ValueError:
-        keep = [kT for kT in prof.temperatures if kT not in refused]
-        return ({kT: load_force(name, PAPER.replace(kT=kT), "float32", device) for kT in keep},
-                f"{name} at kT = {keep} only ({why})")
+        return forces, f"{name} at kT = {list(forces)} only ({refused[0]})"
 
 
 def coarsening_runs(prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
-    """``{kT: (identity, result)}`` of the large coarsening experiment (:func:`holstein.quench.run`)
-    at the profile's temperatures: the committed runs (:data:`catalog.COARSENING`, made by ``coarsen``)
-    where the profile says so and all exist, else run now at the profile's ``L_large``,
-    ``large_steps``, ``large_every`` and ``large_replicas`` (cached and resumable under
-    :func:`cache_dir`) with the best committed model in float32 where it is valid at every
-    temperature, else with ED where L_large allows (the ci size: a T-blind model is valid at its
-    training kT only), else with the model at the temperatures it is valid for (printed)."""
+    """``{kT: (identity, result)}`` of the large coarsening experiment at the profile's temperatures:
+    the committed runs (:data:`catalog.COARSENING`) where the profile says so and all exist, else run
+    now at the profile's ``large_*`` sizes (cached) with :func:`series_force` of the best model."""
     from . import quench
 
     prof = prof or get_profile()
@@ -135,15 +117,10 @@ def coarsening_runs(prof: Profile | None = None, device: str = "cpu", progress: 
 
 
 def fresh_quenches(prof: Profile | None = None, device: str = "cpu", progress: bool = True) -> dict:
-    """``{force: (identity, result)}``: ED and ML quenches at kT = 0.1 on the profile's ``L_ed``
-    from hot starts that no dataset used (seeds ``fresh_seed …`` + ``fresh_replicas``), replica k
-    of every force sharing its hot start and noise (:func:`holstein.quench.paired_differences`).
-
-    Where the profile says so and an ED run is committed (:data:`catalog.ED_VS_ML`), the committed runs:
-    ``"ed"`` and one per committed model, made by ``coarsen --model <force> --L <L_ed> --kT 0.1
-    --replicas R --seed S --steps N --every E --phi-steps ... --out ed_vs_ml/L<L>/<force>``. Else run now (cached,
-    resumable) for ED and every lean recipe, trained at the profile if none is committed; models in
-    float32 (the ``coarsen`` default), ED in float64.
+    """``{force: (identity, result)}``: paired ED and ML quenches at kT = 0.1 on ``L_ed`` from hot starts
+    no dataset used (``fresh_*`` of the profile): the committed runs (:data:`catalog.ED_VS_ML`, made by
+    ``coarsen``) where the profile says so, else run now (cached) for ED and every T-blind lean recipe
+    (models in float32, trained at the profile if none is committed).
     """
     from . import quench
     from .force import load_force
