@@ -70,8 +70,10 @@ def test_the_honeycomb_from_generate_through_train_to_simulate(tmp_path, capsys)
     ds = data.load(d)
     assert ds.Q.shape == (14, 3, 3, 2) and ds.params.lattice == "honeycomb" and "--lattice honeycomb" in ds.meta["command"]
     np.testing.assert_allclose(ds.n.sum(axis=(1, 2, 3)), 9.0, atol=1e-9)  # half of the 2L² sites filled
-    assert main(["train", "--model", "gcn_lean_mu", "--data", str(d), "--out", str(run), "--epochs", "1",
-                 "--profile", "ci"]) == 0
+    assert main(["train", "--lattice", "square", "--model", "gcn_lean_mu", "--data", str(d), "--out", str(run)]) == 2
+    assert "is on the honeycomb lattice" in _err(capsys)
+    assert main(["train", "--lattice", "honeycomb", "--model", "gcn_lean_mu", "--data", str(d), "--out", str(run),
+                 "--epochs", "1", "--profile", "ci"]) == 0
     for model in ("ed", str(run)):
         traj = tmp_path / f"q_{Path(model).name}.npz"
         assert main(["simulate", "--lattice", "honeycomb", "--model", model, "--L", "3", "--steps", "4", "--every",

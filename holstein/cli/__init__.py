@@ -106,6 +106,8 @@ def cmd_train(args) -> int:
         ds.meta["path"] = str(args.data)
     else:
         ds = recipes.dataset(prof)  # records the path it loaded in meta["path"]
+    if args.lattice and args.lattice != ds.params.lattice:  # the lattice is the dataset's; say so if asked otherwise
+        raise ValueError(f"--lattice {args.lattice}: the dataset {ds.meta['path']} is on the {ds.params.lattice} lattice")
     overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("batch_size", args.batch_size),
                                    ("dtype", args.dtype), ("seed", args.seed), ("init_from", args.init_from)) if v is not None}
     if args.max_train is not None:  # 0: 'all'
@@ -218,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (every setting but --epochs "
                                                          "must match)")
     t.add_argument("--out", help="output directory (default holstein/artifacts/models/<model>_L<L>)")
+    add_lattice(t)
     t.set_defaults(func=cmd_train)
     bench.add_parser(sub, prof_help)
     sweep.add_parser(sub, prof_help)
