@@ -6,9 +6,31 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import COUPLING, add_coupling, add_lattice, device, int_at_least, non_negative, params_from, positive
+from .common import COUPLING, add_coupling, add_lattice, add_threads, device, int_at_least, non_negative, params_from
+from .common import positive, set_threads
 
-__all__ = ["cmd_coarsen", "add_parser"]
+__all__ = ["cmd_coarsen", "add_parser", "add_series", "series_seeds"]
+
+
+def add_series(p, replicas: int, analyse: str) -> None:
+    """The options of a temperature series of batched quenches (``coarsen``, ``sweep``)."""
+    p.add_argument("--kT", type=float, nargs="+", help="bath temperatures (one run each, in this order)")
+    p.add_argument("--replicas", type=positive, default=replicas, help="replicas per temperature (seeds SEED, "
+                                                                       "SEED+1, ...)")
+    p.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
+    p.add_argument("--steps", type=non_negative, help="total steps (a finished shorter run is extended)")
+    p.add_argument("--every", type=positive, default=100, help="steps between recorded observables")
+    p.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
+    add_coupling(p)
+    p.add_argument("--analyse", "--analyze", metavar="DIR", help=analyse)
+
+
+def series_seeds(args, command: str) -> list[int]:
+    """The replica seeds of a series; a ValueError names the options it lacks."""
+    missing = [f"--{k}" for k in ("kT", "steps", "out") if getattr(args, k) is None]
+    if missing:
+        raise ValueError(f"{command} needs {', '.join(missing)} (or --analyse DIR)")
+    return list(range(args.seed, args.seed + args.replicas))
 
 
 def _runs(out) -> list[Path]:
@@ -74,8 +96,6 @@ def _merge(dirs, out, command: str = "") -> int:
 def cmd_coarsen(args) -> int:
     """``coarsen``: B replicas per temperature as one batch. A blow-up keeps the records up to it
     (marked incomplete), the other temperatures still run, and the exit status is 3."""
-    import torch
-
     from .. import catalog, dynamics, quench
     from ..force import load_force
 
@@ -83,16 +103,13 @@ def cmd_coarsen(args) -> int:
         return _analyse(args.analyse, args.command_line)
     if args.merge:
         return _merge(args.merge, args.out, args.command_line)
-    missing = [f"--{k}" for k in ("kT", "steps", "out") if getattr(args, k) is None]
-    if missing:
-        raise ValueError(f"coarsen needs {', '.join(missing)} (or --analyse DIR)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    seeds = series_seeds(args, "coarsen")
+    set_threads(args)
     model = catalog.best_model() if args.model == "best" else args.model
     p = params_from(args, COUPLING + ("lattice",))
     precision = args.precision or ("float64" if model in ("ed", "kpm") else "float32")
     forces = {kT: load_force(model, p.replace(kT=kT), precision, args.device) for kT in args.kT}  # refusals first
-    seeds, failed = list(range(args.seed, args.seed + args.replicas)), 0
+    failed = 0
     for kT, force in forces.items():
         path = quench.run_path(args.out, kT)
         try:
@@ -120,11 +137,7 @@ def add_parser(sub, prof_help: str) -> None:
     c.add_argument("--model", default="best", help="'best' (the committed model with the smallest held-out quench "
                                                    "error), a committed model, a checkpoint (.pt), 'ed' or 'kpm'")
     c.add_argument("--L", type=int_at_least(2), default=200, help="lattice size, even")
-    c.add_argument("--kT", type=float, nargs="+", help="bath temperatures (one run each, in this order)")
-    c.add_argument("--replicas", type=positive, default=4, help="replicas per temperature (seeds SEED, SEED+1, ...)")
-    c.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
-    c.add_argument("--steps", type=non_negative, help="total steps (a finished shorter run is extended)")
-    c.add_argument("--every", type=positive, default=100, help="steps between recorded observables")
+    add_series(c, 4, "alpha(T), growth factors and collapse of DIR's runs")
     c.add_argument("--checkpoint-every", type=positive,
                    help="steps between checkpoints (default: the largest multiple of --every up to 1000)")
     c.add_argument("--phi-replicas", type=non_negative, default=2, help="replicas whose float16 phi maps are kept")
@@ -132,13 +145,10 @@ def add_parser(sub, prof_help: str) -> None:
                    help="steps whose phi maps are kept, rounded to recorded ones (default: 8 log-spaced, 600, 20000)")
     c.add_argument("--precision", choices=["float32", "float64"],
                    help="model arithmetic (default float32 for models, float64 for ED; the dynamics stay float64)")
-    c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
-    c.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
-    add_coupling(c)
+    add_threads(c)
     add_lattice(c)
     c.add_argument("--device", default="cpu", type=device)
     c.add_argument("--out", help="output folder: kT<kT>.npz results, .state.pt final states, .ckpt checkpoints")
-    c.add_argument("--analyse", "--analyze", metavar="DIR", help="alpha(T), growth factors and collapse of DIR's runs")
     c.add_argument("--merge", nargs="+", metavar="DIR", help="join the replicas of the same runs (disjoint seeds) "
                                                             "of these folders into --out (a new folder)")
     c.set_defaults(func=cmd_coarsen)

@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from ..profiles import get_profile
-from .common import COUPLING, add_coupling, device, int_at_least, non_negative, params_from, positive
+from .coarsen import add_series, series_seeds
+from .common import COUPLING, device, int_at_least, params_from, positive
 
 __all__ = ["cmd_sweep", "add_parser"]
 
@@ -34,14 +35,11 @@ def cmd_sweep(args) -> int:
                 print(f"  kT = {kT:<6g} seeds {seeds}: failed: {err}")
         print(f"wrote {Path(args.analyse) / 'analysis.json'}")
         return 0
-    missing = [f"--{k}" for k in ("kT", "steps", "out") if getattr(args, k) is None]
-    if missing:
-        raise ValueError(f"sweep needs {', '.join(missing)} (or --analyse DIR)")
+    seeds = series_seeds(args, "sweep")
     if args.scheduler and args.cluster:
         raise ValueError("give --scheduler or --cluster, not both")
     prof = get_profile(args.profile)
     p = params_from(args, COUPLING)
-    seeds = range(args.seed, args.seed + args.replicas)
     tasks = ensemble.make_tasks(args.model, prof.L_ed if args.L is None else args.L, args.kT, seeds, args.steps,
                                 args.every, p=p, scheme=args.scheme, batch=args.batch, precision=args.precision)
     client, close = (None, lambda: None)  # None: sweep starts a LocalCluster only if there is work
@@ -66,21 +64,14 @@ def add_parser(sub, prof_help: str) -> None:
     w.add_argument("--model", default="ed", help="'ed', a committed model or a checkpoint (.pt), as for simulate")
     w.add_argument("--profile", help=prof_help)
     w.add_argument("--L", type=int_at_least(2), help="lattice size, even (default: the profile's L_ed)")
-    w.add_argument("--kT", type=float, nargs="+", help="bath temperatures")
-    w.add_argument("--replicas", type=positive, default=1, help="replicas per temperature (seeds SEED, SEED+1, ...)")
+    add_series(w, 1, "gather the finished tasks of DIR into alpha(T)")
     w.add_argument("--batch", type=positive, default=1, help="replicas integrated together in one task")
-    w.add_argument("--steps", type=non_negative)
-    w.add_argument("--every", type=positive, default=100, help="steps between recorded times")
     w.add_argument("--checkpoint-every", type=positive, default=1000, help="steps between task checkpoints")
-    w.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
     w.add_argument("--precision", choices=["float32", "float64"], help="model arithmetic (default float64)")
-    add_coupling(w)
-    w.add_argument("--seed", type=non_negative, default=0, help="first replica seed")
     w.add_argument("--device", default="cpu", type=device, help="torch device of the workers (cuda: one worker per GPU)")
     w.add_argument("--scheduler", help="a Dask scheduler address (tcp://...) or scheduler file")
     w.add_argument("--cluster", help="a YAML cluster config (e.g. examples/slurm.yaml; needs dask-jobqueue)")
     w.add_argument("--workers", type=positive, help="local worker processes (default: one per core)")
     w.add_argument("--retry-failed", action="store_true", help="run tasks that blew up again")
     w.add_argument("--out", help="output folder: tasks/*.npz, manifest.json")
-    w.add_argument("--analyse", "--analyze", metavar="DIR", help="gather the finished tasks of DIR into alpha(T)")
     w.set_defaults(func=cmd_sweep)
