@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..catalog import BENCHMARKS
+from ..files import check_writable, write_json
 from ..profiles import get_profile
 from .common import device, int_at_least, non_negative, positive
 
@@ -10,75 +12,67 @@ __all__ = ["cmd_bench", "add_parser"]
 
 
 def cmd_bench(args) -> int:
-    from .. import bench, catalog
-    from ..files import check_writable, write_json
+    """``bench ed|speed|transfer``: the benchmark's JSON (with the command) at ``--out``."""
+    default = dict(ed="ed.json", speed="speed.json", transfer=f"transfer_L{args.L[0] if args.L else 200}.json")
+    out = check_writable(args.out or BENCHMARKS / default[args.what])
+    res = {"ed": _bench_ed, "speed": _bench_speed, "transfer": _bench_transfer}[args.what](args)
+    res["command"] = args.command_line
+    if args.what == "speed":  # its figures, beside the JSON
+        from ..plotting import plot_speed
 
-    prof = get_profile(args.profile)
-    if args.what == "ed":
-        Ls = tuple(args.L) if args.L else prof.bench_L
-        out = check_writable(args.out or catalog.BENCHMARKS / "ed.json")
-        res = bench.bench_ed(Ls, repeats=5 if args.repeats is None else args.repeats, device=args.device)
-        res["command"] = args.command_line
-        path = write_json(res, out, indent=2)
-        for r in res["results"]:
-            print(f"L={r['L']:3d}  ED forces {r['t_ed_forces_s'] * 1e3:9.2f} ms   eigh {r['t_eigh_s'] * 1e3:9.2f} ms"
-                  f"   ratio {r['ratio']:.3f}")
-        print(f"wrote {path}")
-    elif args.what == "speed":
-        return _bench_speed(args, bench)
-    elif args.what == "transfer":
-        return _bench_transfer(args, bench)
+        res["plots"] = [str(p) for p in plot_speed(res, out.with_suffix(""))]
+    path = write_json(res, out, indent=2)
+    print(f"wrote {path}" + (f" and {', '.join(res['plots'])}" if "plots" in res else ""))
     return 0
 
 
-def _bench_transfer(args, bench) -> int:
-    """``bench transfer``: :func:`holstein.bench.transfer.transfer_check` with the committed 24×24 models."""
-    from .. import catalog
+def _bench_ed(args) -> dict:
+    from ..bench import bench_ed
+
+    Ls = tuple(args.L) if args.L else get_profile(args.profile).bench_L
+    res = bench_ed(Ls, repeats=5 if args.repeats is None else args.repeats, device=args.device)
+    for r in res["results"]:
+        print(f"L={r['L']:3d}  ED forces {r['t_ed_forces_s'] * 1e3:9.2f} ms   eigh {r['t_eigh_s'] * 1e3:9.2f} ms"
+              f"   ratio {r['ratio']:.3f}")
+    return res
+
+
+def _bench_transfer(args) -> dict:
+    """:func:`holstein.bench.transfer.transfer_check` with the committed 24×24 models, or ``--models``."""
     from ..bench.transfer import transfer_check
-    from ..files import check_writable, write_json
     from ..force import load_force
     from ..params import PAPER
 
-    names = args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]
     fns = {}
-    for entry in names:  # [LABEL=]MODEL, MODEL a committed name, a .pt file or a run folder (holstein.force)
-        name, _, where = entry.rpartition("=") if "=" in entry else (entry, "", entry)
+    for entry in args.models or ["gcn_lean", "gcn_lean_mu", "bp_mlp_lean", "energy_gnn_lean"]:
+        name, _, where = entry.rpartition("=") if "=" in entry else (entry, "", entry)  # [LABEL=]MODEL
         fns[name] = load_force(where, PAPER, precision="float64", device=args.device)  # refused unless valid at PAPER
-    names = list(fns)
     if args.driver not in fns:
-        raise ValueError(f"--driver {args.driver!r} must be one of the models {names}")
-    L = args.L[0] if args.L else 200
+        raise ValueError(f"--driver {args.driver!r} must be one of the models {list(fns)}")
     kw = dict(probe_distance=args.probe_distance, tol=args.kpm_tol)
     if args.kpm_moments:
         kw["n_moments"] = args.kpm_moments
-    out = check_writable(args.out or catalog.BENCHMARKS / f"transfer_L{L}.json")
-    res = transfer_check(fns, L, args.steps, args.every, args.driver, seed=args.seed, kpm_kwargs=kw,
-                         device=args.device)
-    res["command"] = args.command_line
-    path = write_json(res, out, indent=2)
+    res = transfer_check(fns, args.L[0] if args.L else 200, args.steps, args.every, args.driver, seed=args.seed,
+                         kpm_kwargs=kw, device=args.device)
     for s in res["snapshots"]:
         print(f"t = {s['time']:7.1f}: KPM {s['t_kpm_s']:.1f} s, M = {s['n_moments']}")
     for name, d in res["models"].items():
         a = d["all"]
-        print(f"{name:>16}: RMSE {a['rmse']:.4f} = {100 * a['rmse_over_std']:.2f}% of the force std, max {a['max_abs']:.3f}")
-    print(f"wrote {path}")
-    return 0
+        print(f"{name:>16}: RMSE {a['rmse']:.4f} = {100 * a['rmse_over_std']:.2f}% of the force std, "
+              f"max {a['max_abs']:.3f}")
+    return res
 
 
-def _bench_speed(args, bench) -> int:
-    """``bench speed``: :func:`holstein.bench.bench_speed` with the full (or ``--tiny``) sizes, then plots."""
-    from ..catalog import BENCHMARKS
-    from ..files import check_writable, write_json
-    from ..plotting import plot_speed
+def _bench_speed(args) -> dict:
+    """:func:`holstein.bench.bench_speed` with the full (or ``--tiny``) sizes."""
+    from .. import bench
 
-    out = check_writable(args.out or BENCHMARKS / "speed.json")
     kw = (bench.SPEED_TINY if args.tiny else bench.SPEED_FULL).kwargs()
     given = dict(Ls=args.L, ed_Ls=args.ed_L, reference_Ls=args.reference_L, ensemble_B=args.ensemble_B,
                  dtype_Ls=args.dtype_L, scaling_Ls=args.scaling_L, ensemble_L=args.ensemble_L,
-                 compile_L=args.compile_L, budget_s=args.budget, compile=args.compile, models=args.models)
+                 compile_L=args.compile_L, budget_s=args.budget, compile=args.compile, models=args.models,
+                 repeats=args.repeats)
     kw.update({k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if v is not None})
-    if args.repeats is not None:
-        kw["repeats"] = args.repeats
     caps = dict(kw.pop("max_L", {}))
     for item in args.max_L or ():
         name, _, L = item.partition("=")
@@ -88,12 +82,8 @@ def _bench_speed(args, bench) -> int:
     kpm_kwargs = {"n_moments": args.kpm_moments} if args.kpm_moments else None
     res = bench.bench_speed(**kw, max_L=caps, kpm=not args.no_kpm, kpm_kwargs=kpm_kwargs,
                             reference_grad=not args.reference_no_grad, device=args.device, seed=args.seed)
-    res["command"] = args.command_line
-    res["plots"] = [str(p) for p in plot_speed(res, out.with_suffix(""))]
-    path = write_json(res, out, indent=2)
     print(bench.speed_summary(res))
-    print(f"wrote {path} and {', '.join(res['plots'])}")
-    return 0
+    return res
 
 
 def add_parser(sub, prof_help: str) -> None:
