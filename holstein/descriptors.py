@@ -41,7 +41,7 @@ The 45 rows form an orthogonal matrix U: A1 × 9, A2 × 3, B1 × 6, B2 × 5, E �
 
 Row order of U: A1 (centre, r² = 1, 2, 4, 5, 8, 9, 10, 13), A2 (r² = 5, 10, 13),
 B1 (r² = 1, 4, 5, 9, 10, 13), B2 (r² = 2, 5, 8, 10, 13), E (r² = 1, 2, 4, 5a, 5b, 8, 9, 10a,
-10b, 13a, 13b; x then y component of each pair); see :func:`irrep_basis` for the labels.
+10b, 13a, 13b; x then y component of each pair), labelled by :func:`irrep_basis`.
 
 2. Invariants (D = 45)
 ----------------------
@@ -75,7 +75,7 @@ import torch
 from .lattice import SHELL_RADII2, SquareLattice, check_field, shell_offsets
 
 __all__ = ["DESCRIPTOR_LENGTH", "DESCRIPTOR_LENGTH_EXTENDED", "IRREP_COUNTS", "irrep_basis", "irrep_slices", "irrep_table",
-           "neighbourhoods", "split_irreps", "neighbourhood_descriptors", "descriptors", "descriptor_labels"]
+           "neighbourhoods", "neighbourhood_descriptors", "descriptors"]
 
 #: Number of copies of each irrep in the 45-site neighbourhood (E counted as doublets).
 IRREP_COUNTS = {"A1": 9, "A2": 3, "B1": 6, "B2": 5, "E": 11}
@@ -199,15 +199,6 @@ def neighbourhoods(Q) -> torch.Tensor:
     return Q.reshape(B, L * L)[:, _sites_tensor(L, Q.device)]  # (B, N, 45)
 
 
-def split_irreps(b: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Split coefficients ``(..., 45)`` into ``A1 (..., 9)``, ``A2 (..., 3)``, ``B1 (..., 6)``,
-    ``B2 (..., 5)`` and ``E (..., 11, 2)``."""
-    sl = irrep_slices()
-    out = {g: b[..., sl[g]] for g in _IRREPS}
-    out["E"] = out["E"].reshape(*b.shape[:-1], 11, 2)
-    return out
-
-
 def neighbourhood_descriptors(q: torch.Tensor, extended: bool = False) -> torch.Tensor:
     """Invariant descriptor of neighbourhoods ``q: (..., 45)`` -> ``(..., D)``, D = 45 (56 if extended).
 
@@ -215,8 +206,9 @@ def neighbourhood_descriptors(q: torch.Tensor, extended: bool = False) -> torch.
     """
     if q.shape[-1] != 45:
         raise ValueError(f"neighbourhoods must have a last dimension of 45, got {tuple(q.shape)}")
-    b = split_irreps(q @ _U_tensor(q.dtype, q.device).T)
-    e = b["E"]  # (..., 11, 2)
+    coefficients = q @ _U_tensor(q.dtype, q.device).T  # b = U q, (..., 45)
+    b = {g: coefficients[..., sl] for g, sl in irrep_slices().items()}
+    e = b["E"].reshape(*q.shape[:-1], 11, 2)
     eref = e[..., _REF["E"], :]  # (..., 2)
     others = [k for k in range(11) if k != _REF["E"]]
     parts = [
@@ -245,22 +237,3 @@ def descriptors(Q, extended: bool = False) -> torch.Tensor:
     d = neighbourhood_descriptors(neighbourhoods(Q), extended=extended)  # (B, N, D)
     d = d.reshape(B, L, L, d.shape[-1])
     return d[0] if squeeze else d
-
-
-def descriptor_labels(extended: bool = False) -> list[str]:
-    """Human-readable names of the D descriptor components, in order."""
-    _, labels = _basis_cached()
-    sl = irrep_slices()
-    one_d = lambda g: labels[sl[g]]  # noqa: E731
-    e_copies = [lab[:-2] for lab in labels[sl["E"]][::2]]  # "E[5a]"
-    eref = e_copies[_REF["E"]]
-    out = list(one_d("A1"))
-    out += [f"{lab}^2" for g in ("A2", "B1", "B2") for lab in one_d(g)]
-    out += [f"|{c}|^2" for c in e_copies]
-    out += [f"{c}.{eref}" for k, c in enumerate(e_copies) if k != _REF["E"]]
-    out += [f"B1[5]*({eref}.x^2-{eref}.y^2)"]
-    if extended:
-        for g in ("A2", "B1", "B2"):
-            labs = one_d(g)
-            out += [f"{lab}*{labs[_REF[g]]}" for k, lab in enumerate(labs) if k != _REF[g]]
-    return out

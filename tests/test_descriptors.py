@@ -111,7 +111,6 @@ def test_shapes_labels_and_errors():
     assert desc.descriptors(Q.numpy()).shape == (6, 6, 45)
     assert desc.descriptors(Q.float()).dtype == torch.float32
     assert desc.neighbourhoods(Q[None]).shape == (1, 36, 45)
-    assert len(desc.descriptor_labels()) == 45 and len(desc.descriptor_labels(True)) == 56
     with pytest.raises(ValueError, match="shape"):
         desc.descriptors(torch.randn(4))
     with pytest.raises(ValueError, match="45"):
