@@ -1,12 +1,6 @@
-"""Atomic file writes: a reader (or a resumed run) sees the old file or the new one, never half.
-
-Every file the package writes (datasets, checkpoints, metrics, benchmark JSON, results) goes
-through :func:`atomic_write`: the content goes to a temporary file in the same folder, which then
-replaces the target with ``os.replace`` (atomic on POSIX and Windows).
-
-Before any work, a command checks its output path: :func:`check_writable` (the folder can be
-written) and :func:`check_replaceable` (an existing file there is the command's own kind of output,
-recognised by :func:`file_kind`, so that e.g. ``simulate --out`` cannot destroy an ED dataset).
+"""Atomic file writes (a reader or a resumed run sees the old file or the new one, never half) and
+the checks of an output path before any work: :func:`check_writable` and :func:`check_replaceable`
+(``simulate --out`` cannot destroy an ED dataset).
 """
 from __future__ import annotations
 
@@ -25,7 +19,7 @@ TRAJECTORY_KEYS = frozenset({"Q", "time", "step", "complete", "force"})
 
 
 def atomic_write(path, write: Callable) -> Path:
-    """Write ``path`` atomically: ``write(fh)`` fills a binary file handle of a temporary file."""
+    """Write ``path`` atomically: ``write(fh)`` fills a temporary file beside it, which replaces it."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     try:
@@ -45,11 +39,7 @@ def write_json(obj, path, indent: int = 1) -> Path:
 
 
 def check_writable(path, what: str = "output") -> Path:
-    """Create ``path``'s folder and check that a file can be written there, before any work.
-
-    Raises a ValueError naming the path if it is an existing folder, or if the folder cannot be
-    created or written.
-    """
+    """Create ``path``'s folder and check that a file can be written there (a ValueError naming it)."""
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{what} {path} is a directory; give a file path")
@@ -63,10 +53,8 @@ def check_writable(path, what: str = "output") -> Path:
 
 
 def file_kind(path) -> str | None:
-    """What the file at ``path`` is, read from its entries (never from its name): ``"dataset"`` (an
-    .npz with a ``meta`` entry, JSON holding a ``format``: :mod:`holstein.data`), ``"trajectory"``
-    (an .npz with the entries of a ``simulate`` result, :data:`TRAJECTORY_KEYS`), or None for
-    anything else: another kind of file, or one that cannot be read (truncated, not a zip)."""
+    """What the file at ``path`` is, read from its entries (never its name): ``"dataset"`` (a ``meta``
+    entry with a ``format``), ``"trajectory"`` (:data:`TRAJECTORY_KEYS`), or None for anything else."""
     import numpy as np
 
     try:
@@ -83,12 +71,8 @@ def file_kind(path) -> str | None:
 
 
 def check_replaceable(path, kind: str, overwrite: bool = False) -> Path:
-    """Refuse, before any work, to replace an existing file at ``path`` that is not of ``kind`` (a
-    key of :data:`KINDS`): the command's own output may be replaced (a rerun, which also resumes from
-    a checkpoint), anything else only with ``overwrite`` (``--overwrite``).
-
-    Raises a one-line ValueError naming the file, what it is and the option that replaces it.
-    """
+    """Refuse (a one-line ValueError) to replace an existing file at ``path`` that is not of ``kind`` (a
+    key of :data:`KINDS`) unless ``overwrite``: a command may replace its own output (a rerun)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of output {kind!r}; one of {sorted(KINDS)}")
     path = Path(path)
