@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from holstein import catalog, data, train
+from holstein.models.checkpoint import load_model
 from holstein.bench import machine_record
 from holstein.files import write_json
 
@@ -32,7 +33,7 @@ def row(where: str, sets: dict) -> dict:
     if folder is None:
         raise SystemExit(f"{where}: neither a run folder nor a committed model")
     m = json.loads((folder / "metrics.json").read_text())
-    model = train.load_model(folder / "best.pt")
+    model = load_model(folder / "best.pt")
     out = dict(model=m["model"], run=str(folder), trained_on=[Path(m["dataset"]).name]
                + [Path(f).name for f in (m.get("extra_train_split") or [])]
                + [Path(f).name for f in ([m["extra_training_data"]] if isinstance(m.get("extra_training_data"), str)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from holstein import catalog, data, force, train
+from holstein.models import checkpoint
 from holstein.bench import machine_record
 from holstein.files import write_json
 
@@ -46,7 +47,7 @@ def temperature_sets(off_grid=(0.3, 3.0)) -> dict:
 def score(spec: str, sets: dict) -> dict:
     """Held-out metrics by kind at every kT of one model (a run folder or a committed name)."""
     path = force.resolve_checkpoint(spec)
-    model, ck = train.load_checkpoint(path)
+    model, ck = checkpoint.load_checkpoint(path)
     rows = {}
     for kT, (ds, idx, where) in sets.items():
         m = train.evaluate(model, ds, idx)

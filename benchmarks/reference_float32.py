@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from holstein import recipes, train
+from holstein.models import checkpoint
 from holstein.bench import machine_record
 from holstein.files import write_json
 from holstein.profiles import get_profile
@@ -29,7 +30,7 @@ from holstein.profiles import get_profile
 def check(run: Path, ds) -> dict:
     """Held-out forces of ``run/best.pt`` in float64 and float32 -> the comparison (JSON-ready)."""
     test = ds.split()[1]
-    model, ck = train.load_checkpoint(run / "best.pt", dataset=ds)
+    model, ck = checkpoint.load_checkpoint(run / "best.pt", dataset=ds)
     F = ds.F[test]
     pred = {}
     for name, dtype in (("float64", torch.float64), ("float32", torch.float32)):

@@ -25,12 +25,12 @@ import torch
 from tqdm.auto import tqdm
 
 from . import models
-from .models.checkpoint import load_checkpoint, load_model  # noqa: F401 - re-exported until every caller uses models
+from .models.checkpoint import load_model
 from . import data
 from .data import Dataset, extras_key, split_train_val, training_sets
 from .files import atomic_write, write_json
 
-__all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict", "load_checkpoint", "load_model",
+__all__ = ["TrainConfig", "train", "snapshot_weights", "evaluate", "predict",
            "save_metrics", "save_heldout", "metrics_of", "force_metrics", "RECIPES", "train_config"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}

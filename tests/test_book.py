@@ -199,6 +199,7 @@ def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypat
     notebooks call it at the book profile) without generating or training anything; every committed
     benchmark a notebook reads exists."""
     from holstein import catalog, data, models, notebook, recipes, train
+    from holstein.models import checkpoint
     from holstein.profiles import PROFILES
 
     def refuse(*args, **kwargs):
@@ -212,7 +213,7 @@ def test_book_profile_loads_every_committed_artifact_without_making_it(monkeypat
     assert catalog.dataset_path(PROFILES["paper"].L_ed, "paper") in files  # no reader regenerates it for hours
     l40 = data.load(catalog.dataset_path(40, "paper"))
     for run in sorted((catalog.ARTIFACTS / "L40").glob("*/best.pt")):  # trained on it (validation: its split)
-        train.load_checkpoint(run, dataset=l40)
+        checkpoint.load_checkpoint(run, dataset=l40)
     for f in files:
         L, prof = re.fullmatch(r"ed_L(\d+)_(\w+)\.npz", f.name).groups()
         if prof in PROFILES:

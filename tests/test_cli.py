@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from holstein import PAPER, data, dynamics, ed, train
+from holstein.models import checkpoint
 from holstein.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -305,7 +306,7 @@ def test_relabelled_checkpoint_names_the_mismatch(tmp_path):
     ck["model"] = "bp_mlp_lean"
     torch.save(ck, tmp_path / "x.pt")
     with pytest.raises(ValueError, match="relabelled"):
-        train.load_checkpoint(tmp_path / "x.pt")
+        checkpoint.load_checkpoint(tmp_path / "x.pt")
 
 
 def test_complex_and_half_precision_fields_are_refused():

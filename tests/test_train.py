@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from holstein import PAPER, data, train
+from holstein.models import checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +74,19 @@ def test_checkpoint_errors(ds, tmp_path):
     ck["model_config"] = dict(ck["model_config"], channels=(1, 4, 1))
     torch.save(ck, tmp_path / "wrong_arch.pt")
     with pytest.raises(ValueError, match="do not fit"):
-        train.load_checkpoint(tmp_path / "wrong_arch.pt")
+        checkpoint.load_checkpoint(tmp_path / "wrong_arch.pt")
     other = data.generate(tmp_path / "other.npz", L=6, p=PAPER, n_random=8, n_quench=0, seed=9, progress=False)
     with pytest.raises(ValueError, match="trained on dataset"):
-        train.load_checkpoint(tmp_path / "best.pt", dataset=other)
+        checkpoint.load_checkpoint(tmp_path / "best.pt", dataset=other)
     with pytest.raises(ValueError, match="trained on dataset"):
         train.train(_cfg(epochs=2), other, tmp_path, resume=True, progress=False)
     with pytest.raises(ValueError, match="holds a"):
         train.train(_cfg(model="bp_mlp_lean", model_config={}, epochs=2), ds, tmp_path, resume=True, progress=False)
     with pytest.raises(FileNotFoundError):
-        train.load_checkpoint(tmp_path / "missing.pt")
+        checkpoint.load_checkpoint(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable"):
-        train.load_checkpoint(tmp_path / "junk.pt")
+        checkpoint.load_checkpoint(tmp_path / "junk.pt")
 
 
 def test_balanced_weights_equalise_the_kinds(ds):
@@ -119,7 +120,7 @@ ARTIFACTS = Path(train.__file__).parent / "artifacts"
 def test_float32_inference_keeps_the_held_out_force_error(name):
     """The committed lean models run in float32 with a held-out force RMSE within 1% of float64."""
     ds = data.load(ARTIFACTS / "data" / "ed_L24_book.npz")
-    model = train.load_model(ARTIFACTS / "models" / f"{name}_L24" / "best.pt")
+    model = checkpoint.load_model(ARTIFACTS / "models" / f"{name}_L24" / "best.pt")
     e64 = train.evaluate(model, ds, dtype=torch.float64)
     e32 = train.evaluate(model, ds, dtype=torch.float32)
     for kind in ("all", "random", "quench"):
@@ -183,7 +184,7 @@ def test_a_temperature_aware_model_trains_across_kT_and_knows_its_range(ds, tmp_
                         quench_every=10, seed=2, progress=False)
     cfg = _cfg(model="gcn_lean_mu_T", model_config=dict(channels=(1, 8, 8, 1), center="median"), epochs=2)
     model, hist = train.train(cfg, ds, tmp_path / "T", progress=False, extra=[(hot, "train")])
-    last, _ = train.load_checkpoint(tmp_path / "T" / "last.pt")
+    last, _ = checkpoint.load_checkpoint(tmp_path / "T" / "last.pt")
     rel = [float(np.mean((train.predict(last, d.Q[v], kT=d.params.kT) - d.F[v]) ** 2)) / float(d.F[v].var())
            for d, v in ((ds, data.split_train_val(ds)[1]), (hot, data.split_train_val(hot)[1]))]
     assert hist["val_loss"][-1] == pytest.approx(np.mean(rel), rel=1e-9)  # selected on both temperatures
