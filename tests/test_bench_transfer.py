@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from holstein import coarsening, ed, kpm
+from holstein import ed, kpm, quench
 from holstein.params import PAPER
 from holstein.train import force_metrics
 from holstein.bench.transfer import transfer_check
@@ -46,7 +46,7 @@ def test_exact_forces_have_no_error(result):
 
 def test_errors_are_force_metrics_of_kpm_and_model(result):
     """The error measure is train.force_metrics(F_KPM, F_model), per snapshot and over all of them."""
-    run = coarsening.run_quenches(exact, L, STEPS, EVERY, seeds=[0], p=PAPER, progress=False)  # the same quench
+    _, run = quench.run(exact, L, [0], PAPER, STEPS, EVERY, snapshots=True, progress=False)  # the same quench
     Qs = torch.as_tensor(run["Q"][1:, 0])  # (2, L, L)
     F_kpm = np.stack([kpm.forces(Q, PAPER, **KPM).numpy() for Q in Qs])
     F = np.stack([wrong(Q).numpy() for Q in Qs])

@@ -41,9 +41,9 @@ def machine_info(device: str = "cpu") -> dict:
     ``python``, ``torch``, ``threads`` (torch's now), ``device``, ``gpu`` (on CUDA) and
     ``loadavg_before``."""
     info = dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpu_model=_proc_field("/proc/cpuinfo", "model name"), cpu_count=os.cpu_count(), python=platform.python_version(),
-                torch=torch.__version__, threads=torch.get_num_threads(), device=str(device),
-                loadavg_before=load_average())
+                cpu_model=_proc_field("/proc/cpuinfo", "model name"), cpu_count=os.cpu_count(),
+                python=platform.python_version(), torch=torch.__version__, threads=torch.get_num_threads(),
+                device=str(device), loadavg_before=load_average())
     if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
@@ -69,7 +69,6 @@ def _sync(device: str) -> None:
 class Stopwatch:
     """What :func:`stopwatch` yields: ``seconds`` is None while the block runs, then its wall time."""
 
-    device: str = "cpu"
     seconds: float | None = None
 
 
@@ -77,13 +76,13 @@ class Stopwatch:
 def stopwatch(device: str = "cpu"):
     """``with stopwatch(device) as sw: ...``; then ``sw.seconds`` is the block's wall time
     (:func:`time.perf_counter`; on CUDA synchronised before and after)."""
-    sw = Stopwatch(str(device))
-    _sync(sw.device)
+    sw = Stopwatch()
+    _sync(device)
     t0 = time.perf_counter()
     try:
         yield sw
     finally:
-        _sync(sw.device)
+        _sync(device)
         sw.seconds = time.perf_counter() - t0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import coarsening, kpm
+from .. import kpm, quench
 from ..forces import from_density
 from ..params import PAPER, HolsteinParams
 from ..train import force_metrics
@@ -34,8 +34,8 @@ def transfer_check(models: dict, L: int, n_steps: int, every: int, driver: str, 
     """
     kpm_kwargs = dict(kpm_kwargs or {})
     with machine_record(device) as machine:
-        run = coarsening.run_quenches(models[driver], L, n_steps, every, seeds=[seed], p=p, device=device,
-                                      progress=progress)
+        _, run = quench.run(models[driver], L, [seed], p, n_steps, every, snapshots=True, device=device,
+                            progress=progress)
         times, Qs = run["time"][skip_first:], run["Q"][skip_first:, 0]  # (T,), (T, L, L)
         ref, snaps = [], []
         for t, Q in zip(tqdm(times, desc=f"KPM L={L}", disable=not progress), Qs):
