@@ -9,7 +9,7 @@ from holstein import PAPER, models
 from holstein.lattice import HoneycombLattice
 
 HC = PAPER.replace(lattice="honeycomb")
-NAMES = ("gcn_lean_mu", "gcn_lean_mu_T")
+NAMES = ("gcn_lean", "gcn_lean_mu", "gcn_lean_mu_T")
 
 
 def model(name, backend="stencil", seed=0):
