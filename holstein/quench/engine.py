@@ -22,9 +22,8 @@ __all__ = ["run"]
 
 def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: int, path=None, *,
         dr: float = 1.0, phi_steps: Sequence[int] = (), phi_replicas: int = 2, snapshots: bool = False,
-        keep_state: bool | None = None,
         scheme: str = "vv_ou", checkpoint_every: int | None = None, device: str = "cpu", progress: bool = True,
-        command: str = "", force_id: str | None = None, max_abs: float = 1e6, desc: str = "quench",
+        command: str = "", force_id: str | None = None, desc: str = "quench",
         ordered: float | None = None) -> tuple[dict, dict]:
     r"""The quench of ``seeds`` (:func:`holstein.quench.start.start`, from the checkerboard of amplitude
     ``ordered`` if given) to ``p.kT`` for ``steps`` steps, recording every ``every`` steps and the last
@@ -32,7 +31,7 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
 
     With ``path`` (``<stem>.npz``): a checkpoint of the same identity is resumed bit for bit, a
     finished result of as many or more steps returned, a shorter one extended from its final state
-    (kept with ``keep_state``, default not ``snapshots``), a file of another identity refused. A
+    (``<stem>.state.pt``, not kept for ``snapshots``), a file of another identity refused. A
     checkpoint is written every ``checkpoint_every`` steps (default: the largest multiple of
     ``every`` up to 1000) and on Ctrl-C (then ``KeyboardInterrupt``). A blow-up keeps the records up
     to it (``complete=False``) and re-raises :class:`holstein.dynamics.BlowUpError` with
@@ -55,7 +54,7 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
         ident["start"] = dict(ordered=float(ordered))
     state = acc = None
     if path is not None:
-        res_path, state_path, ckpt = store.files(path)
+        res_path, _, ckpt = store.files(path)
         res_path.parent.mkdir(parents=True, exist_ok=True)
         if ckpt.exists():
             d, acc = store.read_checkpoint(path, ident)
@@ -72,13 +71,10 @@ def run(force: Callable, L: int, seeds, p: HolsteinParams, steps: int, every: in
         state = start(force, L, seeds, p, device, ordered=ordered)
         acc = rec.new()
         rec.observe(acc, [0], state.Q.detach().cpu().numpy()[None], p.dt)
-    keep_state = not snapshots if keep_state is None else keep_state
-    return _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress,
-                      command, max_abs, desc, keep_state)
+    return _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress, command, desc)
 
 
-def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress, command,
-               max_abs, desc, keep_state):
+def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint_every, progress, command, desc):
     from tqdm.auto import tqdm
 
     t0 = _time.perf_counter() - acc["wall_s"]
@@ -93,7 +89,7 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
         res = dict(rec.result(acc), complete=np.bool_(complete), wall_s=np.float64(acc["wall_s"]))
         if path is None:
             return ident, dict(res, command=command, time=res["step"] * p.dt)
-        if complete and keep_state:
+        if complete and not rec.snapshots:  # a snapshot run (simulate's) is one file
             store.write_state(path, state)
         store.save(path, ident, command, res)
         store.files(path)[2].unlink(missing_ok=True)
@@ -106,7 +102,7 @@ def _integrate(force, state, acc, rec, ident, p, steps, path, scheme, checkpoint
                 n = min(n, rec.every - state.step % rec.every)  # back onto the recorded steps
             try:
                 state, traj = dynamics.run(state, force, p, n_steps=n, record_every=rec.every, scheme=scheme,
-                                           progress=False, max_abs=max_abs)
+                                           progress=False)
             except dynamics.BlowUpError as e:
                 keep(e.trajectory)
                 e.result = finish(False)
