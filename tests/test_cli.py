@@ -83,6 +83,12 @@ def test_the_honeycomb_from_generate_through_train_to_simulate(tmp_path, capsys)
     assert main(["simulate", "--model", str(run), "--L", "4", "--steps", "2", "--every", "1",
                  "--out", str(tmp_path / "sq.npz")]) == 2
     assert _err(capsys).strip().endswith("on the honeycomb lattice; the square lattice was asked for")
+    for cmd in ("coarsen", "sweep"):  # batched ED quenches on the honeycomb, analysed
+        out = tmp_path / cmd
+        assert main([cmd, "--lattice", "honeycomb", "--model", "ed", "--L", "3", "--kT", "0.1", "--replicas", "2",
+                     "--steps", "4", "--every", "2", "--out", str(out)]) == 0
+        assert main([cmd, "--analyse", str(out)]) == 0
+    assert '"lattice": "honeycomb"' in (tmp_path / "sweep" / "manifest.json").read_text()
     assert main(["generate", "--lattice", "honeycomb", "--L", "3", "--n-random", "2"]) == 2  # no default name
     assert "give --out for a honeycomb dataset" in _err(capsys)
 

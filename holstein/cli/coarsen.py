@@ -22,6 +22,7 @@ def add_series(p, replicas: int, analyse: str) -> None:
     p.add_argument("--every", type=positive, default=100, help="steps between recorded observables")
     p.add_argument("--scheme", choices=["vv_ou", "baoab"], default="vv_ou")
     add_coupling(p)
+    add_lattice(p)
     p.add_argument("--analyse", "--analyze", metavar="DIR", help=analyse)
 
 
@@ -146,7 +147,6 @@ def add_parser(sub, prof_help: str) -> None:
     c.add_argument("--precision", choices=["float32", "float64"],
                    help="model arithmetic (default float32 for models, float64 for ED; the dynamics stay float64)")
     add_threads(c)
-    add_lattice(c)
     c.add_argument("--device", default="cpu", type=device)
     c.add_argument("--out", help="output folder: kT<kT>.npz results, .state.pt final states, .ckpt checkpoints")
     c.add_argument("--merge", nargs="+", metavar="DIR", help="join the replicas of the same runs (disjoint seeds) "

@@ -39,7 +39,7 @@ def cmd_sweep(args) -> int:
     if args.scheduler and args.cluster:
         raise ValueError("give --scheduler or --cluster, not both")
     prof = get_profile(args.profile)
-    p = params_from(args, COUPLING)
+    p = params_from(args, COUPLING + ("lattice",))
     tasks = ensemble.make_tasks(args.model, prof.L_ed if args.L is None else args.L, args.kT, seeds, args.steps,
                                 args.every, p=p, scheme=args.scheme, batch=args.batch, precision=args.precision)
     client, close = (None, lambda: None)  # None: sweep starts a LocalCluster only if there is work
