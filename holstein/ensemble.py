@@ -47,9 +47,8 @@ _LOCK = threading.Lock()  # the file lock below does not exclude threads of one 
 # ----------------------------------------------------------------------------- tasks
 @dataclass(frozen=True)
 class Task:
-    """One engine run: ``force`` (a spec for :func:`holstein.force.load_force`) in ``precision``,
-    fingerprinted ``force_id`` when the task was made; L, the seeds, steps, every, the parameters
-    (sorted items, kT included), the scheme, the shell width ``dr`` and the φ-map steps."""
+    """One engine run: ``force`` (a spec) in ``precision``, fingerprinted ``force_id`` when the task was
+    made, and the run's settings (``params``: sorted items, kT included)."""
 
     force: str
     precision: str | None

@@ -1,8 +1,7 @@
 """Energy conservation of Newtonian dynamics (γ = 0): the check of a conservative force field.
 
 With no bath, m Q̈_i = F_i and velocity Verlet conserves H = E(Q) + K(V), K = Σ_i m V_i²/2, up to a
-bounded O(dt²) fluctuation (it is symplectic): halving dt divides max_t |H(t) - H(0)| by 4.
-The force and energy come in as functions, so this module knows no model.
+bounded O(dt²) fluctuation: halving dt divides max_t |H(t) - H(0)| by 4.
 """
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""Work sizes for the three run profiles, chosen by the environment variable HOLSTEIN_PROFILE.
-
-- ``ci``: seconds per notebook; what the test suite (nbval) executes.
-- ``book``: the rendered book on a 2-core CPU (about an hour for everything).
-- ``paper``: the reference work's sizes; meant for a GPU (e.g. Colab).
-
-Every size used by a notebook or by the CLI comes from :func:`get_profile`.
+"""Work sizes of the three profiles, chosen by ``$HOLSTEIN_PROFILE`` (:func:`get_profile`): ``ci``
+(seconds per notebook, the test suite), ``book`` (the rendered book on a 2-core CPU), ``paper`` (the
+reference work's sizes, for a GPU).
 """
 from __future__ import annotations
 

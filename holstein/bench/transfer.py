@@ -1,8 +1,5 @@
-"""Do the force fields transfer to large lattices? Their forces against KPM on a large quench.
-
-ED cannot reach the lattices of the coarsening study; KPM (:mod:`holstein.kpm`) can, with an
-error far below the models'. ``python -m holstein bench transfer`` runs :func:`transfer_check`
-with the committed 24×24 models.
+"""Do the force fields transfer to large lattices? Their forces against KPM (where ED cannot go, with
+an error far below the models') on a large quench (``python -m holstein bench transfer``).
 """
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """Reading a model checkpoint (``best.pt``, ``last.pt`` written by :func:`holstein.train.train`).
 
-A checkpoint is a dict holding the registered model name and its constructor config, the weights
-(with the normalisation buffers), and what it was trained on: the Holstein ``params``, the dataset
-sha256 and L, the temperatures (``kT_range``, ``kT_trained``) and the training state. Reading one
-needs only the model registry, so :mod:`holstein.force` resolves a model without the training code.
+A checkpoint is a dict: the registered model name and config, the weights (with the normalisation
+buffers), what it was trained on (``params``, dataset sha256 and L, ``kT_range``, ``kT_trained``)
+and the training state. Reading one needs only the model registry, not the training code.
 """
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
-"""The one quench engine: start, recorder, run store, and the analysis of runs.
-
-- :mod:`.start`: seeds -> hot starts and noise streams -> the initial state;
-- :mod:`.recorder`: what a run keeps, chosen by step (compact observables, Q snapshots, φ maps);
-- :mod:`.store`: a run's identity, its files (result, final state, checkpoint), verified reads, merge;
-- :mod:`.engine`: :func:`run`, which starts, resumes or extends a run and writes its files;
-- :mod:`.analysis`: α(T) with a jackknife over replicas, collapse, paired ED-vs-ML tests.
-
-Every quench of the package (``simulate``, ``coarsen``, the sweep's tasks, dataset generation,
-the notebooks, the benchmarks) is a call of :func:`run` with a force from
-:func:`holstein.force.load_force`.
+"""The one quench engine: :mod:`.start` (seeds -> the initial state), :mod:`.recorder` (what a run
+keeps), :mod:`.store` (identity, files, verified reads, merge), :mod:`.engine` (:func:`run`, every
+quench of the package) and :mod:`.analysis` (α(T), collapse, paired ED-vs-ML tests).
 """
 from .analysis import (analyse, jsonable, collapse_spread, default_window, ensemble_correlation, growth_exponent,
                        paired_differences, paired_test)
