@@ -112,18 +112,17 @@ def tc_sentence(binder: dict, model_check: dict | None = None, ed: dict | None =
     return s
 
 
+def _alpha_rows(analysis: dict) -> list:
+    """[(kT, row)] of a ``coarsen --analyse`` result where α was fitted, by kT."""
+    return sorted((float(k), r) for k, r in analysis["results"].items() if r.get("alpha") is not None)
+
+
 def alpha_table(analysis: dict, T_c: float | None) -> tuple[list, list]:
     """(header, rows) of a ``coarsen --analyse`` result: kT, T/T_c, α ± jackknife error, the fit window
     and how much L grew in it (a power law means something only where L grew at least 2×)."""
-    header = ["kT", "T/T_c", "α", "window t", "L grew"]
-    rows = []
-    for k, r in sorted(analysis["results"].items(), key=lambda kv: float(kv[0])):
-        if r.get("alpha") is None:
-            continue
-        ratio = f"{float(k) / T_c:.2f}" if T_c else "–"
-        rows.append([f"{float(k):g}", ratio, f"{r['alpha']:.2f} ± {r['alpha_err']:.2f}",
-                     f"{r['t_min']:g}–{r['t_max']:g}", f"{r['growth_factor']:.2f}×"])
-    return header, rows
+    return ["kT", "T/T_c", "α", "window t", "L grew"], [
+        [f"{T:g}", f"{T / T_c:.2f}" if T_c else "–", f"{r['alpha']:.2f} ± {r['alpha_err']:.2f}",
+         f"{r['t_min']:g}–{r['t_max']:g}", f"{r['growth_factor']:.2f}×"] for T, r in _alpha_rows(analysis)]
 
 
 def plot_alpha(ax, runs: dict, T_c: float, half: bool = True):
@@ -131,7 +130,7 @@ def plot_alpha(ax, runs: dict, T_c: float, half: bool = True):
     L grew at least 2× in the fit window (where a power law means something), open otherwise; Allen–Cahn's
     1/2 dotted."""
     for j, (label, analysis) in enumerate(runs.items()):
-        rows = sorted((float(k), r) for k, r in analysis["results"].items() if r.get("alpha") is not None)
+        rows = _alpha_rows(analysis)
         for T, r in rows:
             grew = r["growth_factor"] >= 2
             ax.errorbar(T / T_c, r["alpha"], yerr=r["alpha_err"], fmt="os"[j % 2], color=f"C{j}", capsize=2,
@@ -146,8 +145,7 @@ def plot_alpha(ax, runs: dict, T_c: float, half: bool = True):
 
 def alpha_sentence(analysis: dict, T_c: float) -> str:
     """Whether α approaches Allen–Cahn's 1/2, read from the temperatures where L grew at least 2×."""
-    rows = sorted((float(k), r) for k, r in analysis["results"].items() if r.get("alpha") is not None)
-    good = [(T, r) for T, r in rows if r["growth_factor"] >= 2]
+    good = [(T, r) for T, r in _alpha_rows(analysis) if r["growth_factor"] >= 2]
     if not good:
         return "Nowhere did L grow 2× in the fit window: no exponent here answers the question."
     near = [T for T, r in good if abs(r["alpha"] - 0.5) <= 2 * r["alpha_err"]]
