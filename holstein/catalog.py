@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ARTIFACTS", "BENCHMARKS", "COARSENING", "ED_VS_ML", "REFERENCE", "KT", "dataset_path", "model_dir",
+__all__ = ["ARTIFACTS", "BENCHMARKS", "COARSENING", "ED_VS_ML", "REFERENCE", "KT", "HONEYCOMB", "dataset_path", "model_dir",
            "committed_dir", "committed_models", "model_name", "model_metrics", "best_model", "ReferenceRun",
            "reference_run", "benchmark", "result"]
 
@@ -34,8 +34,10 @@ COARSENING = ARTIFACTS / "coarsening" / "L200"
 ED_VS_ML = ARTIFACTS / "ed_vs_ml"
 REFERENCE = ARTIFACTS / "reference"
 KT = ARTIFACTS / "kT"
+#: the honeycomb models (a model root of their own: the square lattice's chapters list models/ and L40/)
+HONEYCOMB = ARTIFACTS / "honeycomb"
 REFERENCE_FILES = ("metrics.json", "history.json", "heldout.npz")
-_MODEL_ROOTS = (ARTIFACTS / "models", ARTIFACTS / "L40")
+_MODEL_ROOTS = (ARTIFACTS / "models", ARTIFACTS / "L40", HONEYCOMB)
 
 
 def dataset_path(L: int, profile: str) -> Path:
@@ -55,13 +57,20 @@ def committed_dir(name: str, L: int) -> Path | None:
     return next((known[n].parent for n in (model_dir(name, L).name, name) if n in known), None)
 
 
-def committed_models(roots=_MODEL_ROOTS) -> dict[str, Path]:
-    """{folder name: its ``best.pt``} of every committed model (``models/`` and ``L40/``)."""
+def committed_models(roots=_MODEL_ROOTS, lattice: str | None = None) -> dict[str, Path]:
+    """{folder name: its ``best.pt``} of every committed model (``models/``, ``L40/``, ``honeycomb/``);
+    ``lattice``: only the models of that lattice (their ``metrics.json`` config's physics)."""
     out = {}
     for root in roots:
         for f in sorted(root.glob("*/best.pt")):
-            out.setdefault(f.parent.name, f)
+            if lattice is None or _lattice(f.parent) == lattice:
+                out.setdefault(f.parent.name, f)
     return out
+
+
+def _lattice(folder: Path) -> str:
+    config = json.loads((folder / "metrics.json").read_text()).get("config", {})
+    return (config.get("physics") or {}).get("lattice", "square")
 
 
 def model_name(force_id: str) -> str:
