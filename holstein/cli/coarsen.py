@@ -52,11 +52,10 @@ def _analyse(out, command: str = "") -> int:
     unfinished = sorted(f.name for f in Path(out).glob("kT*.ckpt") if not quench.files(f)[0].exists())
     rows = quench.analyse({kT: res for kT, (_, res) in loaded.items()})
     for kT, r in rows.items():
-        incomplete = not bool(loaded[kT][1]["complete"])
-        r["complete"] = not incomplete
+        r["complete"] = bool(loaded[kT][1]["complete"])
         print(f"kT = {kT:<5g} alpha = {r['alpha']:.3f} ± {r['alpha_err']:.3f} (jackknife over {r['n_replicas']} "
               f"replicas) in t ∈ [{r['t_min']:g}, {r['t_max']:g}]; L grew {r['growth_factor']:.2f}x there; "
-              f"collapse spread {r['collapse']:.3f}" + (" (INCOMPLETE: the run blew up)" if incomplete else ""))
+              f"collapse spread {r['collapse']:.3f}" + ("" if r["complete"] else " (INCOMPLETE: the run blew up)"))
     for name in unfinished:
         print(f"{name}: unfinished (no result yet): left out; rerun its coarsen command to finish it")
     path = write_json(quench.jsonable(dict(command=command, runs=[str(r) for r in runs], unfinished=unfinished,
@@ -86,8 +85,7 @@ def _merge(dirs, out, command: str = "") -> int:
         target = check_writable(Path(out) / name, "--out")
         if quench.files(target)[1].exists():
             raise ValueError(f"{target} is an extendable run (it has {quench.files(target)[1].name}), not a merged "
-                             "one; "
-                             "give a new folder")
+                             "one; give a new folder")
         ident, res = quench.merge([quench.load(f) for f in parts], target, command)
         print(f"{target}: {len(ident['seeds'])} replicas (seeds {ident['seeds'][0]}-{ident['seeds'][-1]}), "
               f"steps {int(res['step'][0])}-{int(res['step'][-1])}")

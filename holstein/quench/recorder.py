@@ -86,9 +86,8 @@ def default_phi_steps(steps: int, every: int, n_log: int = 8, extra=(600, 20000)
     shows 600 and 20,000), rounded to multiples of ``every``."""
     if steps < every:
         return [0]
-    raw = np.geomspace(every, steps, n_log)
-    out = {int(round(s / every)) * every for s in raw} | {int(round(s / every)) * every for s in extra if s <= steps}
-    return sorted(out)
+    chosen = [*np.geomspace(every, steps, n_log), *(s for s in extra if s <= steps)]
+    return sorted({int(round(s / every)) * every for s in chosen})
 
 
 @dataclass(frozen=True)
