@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from . import dynamics, quench
 from .cluster import _OneThread, connect
 from .files import write_json

@@ -9,7 +9,6 @@ import time as _time
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from .. import dynamics
 from ..params import HolsteinParams
