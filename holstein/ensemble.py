@@ -174,20 +174,14 @@ def read_manifest(out) -> dict:
     return m
 
 
-@contextlib.contextmanager
-def _locked(out):
-    with _LOCK, open(Path(out) / "manifest.lock", "a") as fh:
-        with contextlib.suppress(ImportError):  # not POSIX: only this process's threads are excluded
-            import fcntl
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
-
-
 def _update_manifest(out, entries: dict) -> None:
     """Merge ``{key: fields}`` into the manifest (read, merge, atomic write under the lock)."""
     if not entries:
         return
-    with _locked(out):
+    with _LOCK, open(Path(out) / "manifest.lock", "a") as fh:
+        with contextlib.suppress(ImportError):  # not POSIX: only this process's threads are excluded
+            import fcntl
+            fcntl.flock(fh, fcntl.LOCK_EX)
         m = read_manifest(out)
         for key, fields in entries.items():
             m["tasks"][key] = {**m["tasks"].get(key, {}), **fields, "updated": time.time()}
