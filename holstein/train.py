@@ -167,7 +167,7 @@ def force_metrics(F_true, F_pred, worst: float = 0.01) -> dict:
     """Force errors of ``F_pred`` against ``F_true`` (arrays of one shape, e.g. (S, L, L)).
 
     Returns rmse, mae, max_abs (largest |error|), r2 = 1 - MSE/var(F_true), force_std = std(F_true),
-    rmse_over_std, count (snapshots: the leading axis of a 3-d array, else 1) and worst_share, the
+    rmse_over_std, count (snapshots: the leading axis of a batch, else 1) and worst_share, the
     share of the squared error carried by the ``worst`` fraction of sites with the largest errors.
     The one error measure of training, the held-out tables, the transfer check and the book.
     """
@@ -179,7 +179,7 @@ def force_metrics(F_true, F_pred, worst: float = 0.01) -> dict:
     top = np.sort(err2)[::-1][: max(1, int(round(worst * err2.size)))]
     return dict(rmse=rmse, mae=float(np.sqrt(err2).mean()), max_abs=float(np.sqrt(err2.max())),
                 r2=float(1 - err2.mean() / F_true.var()), force_std=std, rmse_over_std=rmse / std,
-                count=int(F_true.shape[0]) if F_true.ndim == 3 else 1,
+                count=int(F_true.shape[0]) if F_true.ndim >= 3 else 1,  # (S, L, L) or honeycomb (S, L, L, 2)
                 worst_share=float(top.sum() / err2.sum()) if err2.sum() > 0 else 0.0)
 
 

@@ -98,3 +98,15 @@ def test_model_name_reads_a_fingerprint_back():
     assert catalog.model_name(load_force("gcn_lean").id) == "gcn_lean_L24"
     assert catalog.model_name(load_force("ed").id) == "ED"
     assert catalog.model_name("model:gcn:0000000000000000") == "model:gcn:0000000000000000"  # not committed
+
+
+def test_the_honeycomb_models_are_committed_apart_and_resolve_by_name():
+    """honeycomb/ is a model root of its own: listed by lattice, resolved by name, valid on the honeycomb only."""
+    from holstein import PAPER, load_force
+
+    square, honeycomb = catalog.committed_models(lattice="square"), catalog.committed_models(lattice="honeycomb")
+    assert "gcn_lean_mu_hc16" in honeycomb and not set(square) & set(honeycomb)
+    assert set(square) | set(honeycomb) == set(catalog.committed_models())
+    assert catalog.best_model() in square
+    f = load_force("gcn_lean_mu_hc16")
+    assert f.lattice == "honeycomb" and f.params == PAPER.replace(lattice="honeycomb")

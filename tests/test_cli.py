@@ -75,6 +75,8 @@ def test_the_honeycomb_from_generate_through_train_to_simulate(tmp_path, capsys)
     assert "is on the honeycomb lattice" in _err(capsys)
     assert main(["train", "--lattice", "honeycomb", "--model", "gcn_lean_mu", "--data", str(d), "--out", str(run),
                  "--epochs", "1", "--profile", "ci"]) == 0
+    held = json.loads((run / "metrics.json").read_text())["metrics"]["all"]
+    assert held["count"] == len(ds.split()[1])  # snapshots of (S, L, L, 2), not 1
     for model in ("ed", str(run)):
         traj = tmp_path / f"q_{Path(model).name}.npz"
         assert main(["simulate", "--lattice", "honeycomb", "--model", model, "--L", "3", "--steps", "4", "--every",
