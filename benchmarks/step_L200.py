@@ -35,10 +35,21 @@ def _timing():
     return mod
 
 
+def _has_load_force() -> bool:
+    """Whether the timed checkout has holstein.force: its file (an editable install's finder would answer
+    the import from this checkout) and an import that works."""
+    if not (Path(holstein.__file__).parent / "force.py").exists():
+        return False
+    try:
+        importlib.import_module("holstein.force")
+    except ImportError:
+        return False
+    return True
+
+
 def load(precision: str):
     """(force, what it is) of MODEL in the timed checkout: ``load_force``, or (older checkouts) its weights."""
-    # Not ``try: import holstein.force``: an editable install's finder would answer it from this checkout.
-    if not (Path(holstein.__file__).parent / "force.py").exists():  # before holstein.force: the model itself
+    if not _has_load_force():  # a checkout before holstein.force: the model itself
         from holstein import train
 
         model = train.load_model(Path(holstein.__file__).parent / f"artifacts/models/{MODEL}/best.pt")
