@@ -5,10 +5,10 @@ cycles; ``tests/test_architecture.py`` checks the rules):
 
     lattice/ ─> params ─> forces, filling ─> ed, kpm                                  (physics)
     lattice, params ─> dynamics/ (State, init/step, run: a force comes in as a function) ─> nve
-    lattice ─> observables/ (φ, m, S(q), C(r), L(t), fits)        criticality (Binder cumulant, jackknife)
+    lattice ─> observables/ (φ, m, S(q), C(r), L(t) on either lattice; fits)   criticality (Binder, jackknife)
     lattice, descriptors, forces, filling ─> models/ (registry, message passing, read-outs, checkpoint)
     models, ed, kpm, catalog ─> force (the Force value: fn, id, what it is valid for; load_force)
-    dynamics, observables, criticality ─> quench/ (start, recorder, store, engine, analysis) ─> coarsening
+    dynamics, observables, criticality ─> quench/ (start, recorder, store, engine, analysis)
     quench, force, ed ─> data (ED datasets) ─> train (recipes of hyper-parameters, the loop, force_metrics)
     catalog (paths and verifying readers of committed results) ─> recipes (load-or-make; reads profiles)
     quench, force, cluster (Dask schedulers, SLURM) ─> ensemble (Dask sweeps)
@@ -24,7 +24,6 @@ cycles; ``tests/test_architecture.py`` checks the rules):
 - ``descriptors``, ``models/``: D4 descriptors; BP-MLP, GCN, energy GNN and their lean variants,
   the occupation read-out (kT as the Fermi width), ``checkpoint`` (reading one), ``cost``.
 - ``quench/``: every quench (simulate, coarsen, sweep tasks, datasets, notebooks, benchmarks);
-  ``coarsening``: snapshots of a run for the transfer check.
 - ``files``: atomic writes, output checks; ``profiles``: the sizes of each profile.
 """
 from . import dynamics, ed, forces, kpm, lattice, observables, profiles

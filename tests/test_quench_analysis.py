@@ -1,10 +1,10 @@
-"""Tests of holstein.coarsening: snapshot quenches through the engine (batched == unbatched, cached
-runs); and the ensemble L(t) and α of domain fields (holstein.quench.growth_exponent)."""
+"""Snapshot quenches through the engine (a batched replica == its unbatched run; a stored run is
+identity-checked) and the ensemble L(t) and α of domain fields (holstein.quench.analysis)."""
 import numpy as np
 import pytest
 import torch
 
-from holstein import coarsening, dynamics, observables, quench
+from holstein import dynamics, observables, quench
 from holstein.forces import elastic
 from holstein.params import PAPER
 
@@ -16,7 +16,7 @@ def _elastic_plus_cdw(Q):
 
 def test_batched_replica_equals_unbatched_run():
     L, n, every = 4, 12, 4
-    run = coarsening.run_quenches(_elastic_plus_cdw, L, n, every, seeds=[3, 5], progress=False)
+    run = quench.run(_elastic_plus_cdw, L, [3, 5], PAPER, n, every, snapshots=True, progress=False)[1]
     assert run["Q"].shape == (1 + n // every, 2, L, L)
     for b, s in enumerate([3, 5]):
         Q0, V0 = dynamics.hot_start(L, PAPER, seed=s)
@@ -25,15 +25,15 @@ def test_batched_replica_equals_unbatched_run():
         np.testing.assert_allclose(run["Q"][:, b], np.asarray(traj.Q), rtol=0, atol=1e-12)
 
 
-def test_run_quenches_cache_is_identity_checked(tmp_path):
+def test_a_stored_snapshot_run_is_identity_checked(tmp_path):
     path = tmp_path / "run.npz"
     _elastic_plus_cdw.id = "toy"
-    a = coarsening.run_quenches(_elastic_plus_cdw, 4, 6, 3, seeds=[0, 1], path=path, progress=False)
+    a = quench.run(_elastic_plus_cdw, 4, [0, 1], PAPER, 6, 3, path, snapshots=True, progress=False)[1]
     assert path.exists() and not quench.files(path)[2].exists()
-    b = coarsening.run_quenches(_elastic_plus_cdw, 4, 6, 3, seeds=[0, 1], path=path, progress=False)  # loaded
+    b = quench.run(_elastic_plus_cdw, 4, [0, 1], PAPER, 6, 3, path, snapshots=True, progress=False)[1]  # loaded
     np.testing.assert_array_equal(a["Q"], b["Q"])
     with pytest.raises(ValueError, match="seeds"):  # the old cache returned whatever file was there
-        coarsening.run_quenches(_elastic_plus_cdw, 4, 6, 3, seeds=[0, 2], path=path, progress=False)
+        quench.run(_elastic_plus_cdw, 4, [0, 2], PAPER, 6, 3, path, snapshots=True, progress=False)
 
 
 def _domains(L, size, rng):
