@@ -1,0 +1,40 @@
+"""The honeycomb chapter's figures and computed sentences (holstein.plotting_honeycomb)."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from holstein import PAPER, ed  # noqa: E402
+from holstein import plotting_honeycomb as hb  # noqa: E402
+from holstein.lattice import HoneycombLattice  # noqa: E402
+
+
+def test_cdw_onset_on_both_lattices_and_the_sentence_it_makes():
+    o = hb.cdw_onset(PAPER, [0.8, 2.0, 3.5], L=16)
+    hc = PAPER.replace(lattice="honeycomb")
+    assert o["honeycomb"][0] == 0.0 < o["square"][0]  # at g = 0.8 only the square lattice orders (kT = 0.1)
+    assert o["honeycomb"][2] == pytest.approx(ed.cdw_amplitude(hc, 16)) == pytest.approx(o["Q0"])
+    above, below = (ed.cdw_amplitude(hc.replace(kT=f * o["Tc_mf"]), 16) for f in (1.01, 0.99))
+    assert above == 0 < below
+    text = hb.onset_sentence(o, {2.0: ed.cdw_amplitude(hc.replace(g=2.0), 12)}, hc)
+    assert f"$g_c = {o['g_c']:.2f}$" in text and "3.4 times" in text
+
+
+def test_plot_phi_draws_every_site_at_its_position_on_one_colour_scale():
+    fig, ax = plt.subplots()
+    phi = np.random.default_rng(0).normal(size=(5, 5, 2))
+    art = hb.plot_phi(ax, phi, vmax=2.0)
+    assert art.get_offsets().shape == (50, 2) and art.get_clim() == (-2.0, 2.0)
+    np.testing.assert_allclose(art.get_offsets(), HoneycombLattice(5).positions)
+    plt.close(fig)
+
+
+def test_the_committed_results_feed_the_tables_and_sentences():
+    res = hb.results()
+    header, rows = hb.accuracy_table(res)
+    assert len(header) == len(rows[0]) <= 6 and rows[0][0] == f"`{hb.MODEL}`"
+    m = res["metrics"][hb.MODEL]["metrics"]
+    assert rows[0][3] == f"{100 * m['random']['rmse_over_std']:.2f}"
+    assert "α" in hb.large_sentence(res) or "alpha" in hb.large_sentence(res)
