@@ -163,7 +163,9 @@ def plot_paired(axes, res: dict) -> str:
     worst = max(r["worst"] for r in rows)
     return (f"Over {d['n']} paired quenches on {L_ED}×{L_ED}×2 the model's $C(r)$ is "
             f"{'within' if ok else 'not within'} two standard errors of ED's at every $r \\le 6$ at both times "
-            f"(largest |ΔC| / 2 SE: {worst:.2f}; largest |ΔC|: {max(r['max_dC'] for r in rows):.3f}).")
+            f"(largest |ΔC| / 2 SE: {worst:.2f}; largest |ΔC|: {max(r['max_dC'] for r in rows):.3f}). The order "
+            "parameter: " + "; ".join(f"Δm = {r['dm']:+.3f} ± {r['dm_zse']:.3f} (2 SE) at t = {r['step'] * dt:g}"
+                                      for r in rows) + ".")
 
 
 def plot_large(axes, res: dict):
@@ -225,7 +227,7 @@ def plot_headline(axes, res: dict):
     else:
         axes[0].axis("off")
     if res["paired"]["ed"] is not None and res["paired"][MODEL] is not None:
-        for name, (ident, r), style in (("ED", res["paired"]["ed"], "k-"), (MODEL, res["paired"][MODEL], "o")):
+        for name, (ident, r), style in (("ED", res["paired"]["ed"], "-"), (MODEL, res["paired"][MODEL], "o")):
             k = int(np.flatnonzero(r["step"] == PAIRED_STEPS[-1])[0])
             C = ensemble_correlation({key: np.asarray(v)[k:k + 1] for key, v in r.items() if key in ("C", "phi2")})
             axes[1].plot(r["r"], np.ravel(C), style, ms=4, color="k" if name == "ED" else "C1", mfc="none", label=name)
