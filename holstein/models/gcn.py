@@ -156,7 +156,8 @@ class GCN(ForceModel):
     def stencil_forward(self, x: torch.Tensor, film: list | None = None) -> torch.Tensor:
         """The layers on the stencil backend, untiled and before the read-out: ``(B, l, l)`` ->
         ``(B, l, l, c_n)``. Site-local within ``len(self.self_convs)`` hops (what :func:`tiled` cuts up);
-        ``film``: :meth:`_film` of a temperature-aware model."""
+        ``film``: :meth:`_film` of a temperature-aware model; where the whole batch has one kT (a
+        quench) it is folded into the layer's weights, so the step costs what the T-blind model's does."""
         n = len(self.self_convs)
         mean = nn_mean
         if self.lattice == "honeycomb":  # (B, L, L, 2, c): FiLM (B, 1, 1, c) -> (B, 1, 1, 1, c)
@@ -164,8 +165,16 @@ class GCN(ForceModel):
             film = film if film is None else [tuple(t[..., None, :] for t in f) for f in film]
         h = x.unsqueeze(-1)  # (B, l, l, 1), honeycomb (B, L, L, 2, 1)
         for k, (cs, cn) in enumerate(zip(self.self_convs, self.nb_convs)):
-            h = fused_layer(h, cs.lin.weight, cn.lin.weight, cs.bias, mean)  # (B, l, l, c_{k+1})
+            W_s, W_n, b = cs.lin.weight, cn.lin.weight, cs.bias
+            scale = shift = None
             if film is not None:
+                scale, shift = (t.reshape(t.shape[0], -1) for t in film[k])  # (B, c_{k+1})
+                if bool((scale == scale[:1]).all() and (shift == shift[:1]).all()):  # one kT: fold FiLM in
+                    s1 = 1 + scale[0]  # (W h + b)(1 + s) + c = (1 + s) W h + ((1 + s) b + c)
+                    W_s, W_n, b = s1[:, None] * W_s, s1[:, None] * W_n, s1 * b + shift[0]
+                    scale = None
+            h = fused_layer(h, W_s, W_n, b, mean)  # (B, l, l, c_{k+1})
+            if scale is not None:  # a batch of several temperatures
                 h = h * (1 + film[k][0]) + film[k][1]
             if k < n - 1:
                 h = torch.relu(h)
