@@ -104,8 +104,12 @@ def check_pages(urls, browser=None) -> dict:
 
 
 def book_pages(root="_build/html") -> list[Path]:
-    """The chapter pages of a built book (not the search, index and genindex pages)."""
+    """The chapter pages of a built book (not the search, index and genindex pages, nor the root
+    ``index.html``, which only redirects to the first chapter)."""
     root = Path(root)
     skip = {"search.html", "genindex.html", "py-modindex.html"}
+    index = root / "index.html"
+    if index.exists() and 'http-equiv="refresh"' in index.read_text().lower():
+        skip.add("index.html")
     return sorted(p for p in root.rglob("*.html") if p.name not in skip and "_static" not in p.parts
                   and "_sources" not in p.parts and "_images" not in p.parts)
