@@ -23,9 +23,7 @@ LATTICES = {"square": SquareLattice, "honeycomb": HoneycombLattice}
 
 
 def get(name: str):
-    """The lattice class of ``name`` ("square" or "honeycomb"; a class or instance passes through)."""
-    if not isinstance(name, str):
-        return name if isinstance(name, type) else type(name)
+    """The lattice class of ``name`` ("square" or "honeycomb")."""
     try:
         return LATTICES[name]
     except KeyError:

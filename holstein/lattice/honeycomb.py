@@ -36,7 +36,11 @@ def neighbour_sum(a):
     A, B = a[..., 0], a[..., 1]
     nA = B + translate(B, 1, 0) + translate(B, 0, 1)
     nB = A + translate(A, -1, 0) + translate(A, 0, -1)
-    return (__import__("torch").stack if _is_torch(a) else np.stack)([nA, nB], -1)
+    if _is_torch(a):
+        import torch
+
+        return torch.stack([nA, nB], -1)
+    return np.stack([nA, nB], -1)
 
 
 def check_field(Q, name: str = "Q") -> int:

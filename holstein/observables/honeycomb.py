@@ -61,6 +61,13 @@ def structure_factor(Q, subtract_mean: bool = True) -> np.ndarray:
     return (amp.real ** 2 + amp.imag ** 2) / (2 * L * L)
 
 
+def _shell_mean(values: np.ndarray, index: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per row of ``values (B, M)`` the mean over each shell: entries m with ``index[m] = j`` -> ``(B, n)``."""
+    B, n = values.shape[0], counts.size
+    sums = np.bincount((np.arange(B)[:, None] * n + index[None, :]).ravel(), weights=values.ravel(), minlength=B * n)
+    return sums.reshape(B, n) / counts
+
+
 @lru_cache(maxsize=32)
 def _pair_bins(L: int, dr: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(r (n_r,), bin index (2, 2, L, L), pair counts per cell (n_r,)) of the minimum-image distances
@@ -93,20 +100,16 @@ def correlation(Q, use_phi: bool = True, average_batch: bool = True,
     if average_batch and M.ndim > 4:
         M = M.reshape((-1,) + M.shape[-4:]).mean(axis=0)
     r, idx, counts = _pair_bins(L, dr)
-    flat = M.reshape(-1, idx.size)
-    B, nr = flat.shape[0], r.size
-    sums = np.bincount((np.arange(B)[:, None] * nr + idx.ravel()[None, :]).ravel(), weights=flat.ravel(),
-                       minlength=B * nr).reshape(B, nr) / counts
+    sums = _shell_mean(M.reshape(-1, idx.size), idx.ravel(), counts)
     with np.errstate(invalid="ignore", divide="ignore"):
         C = np.where(sums[:, :1] > 0, sums / np.where(sums[:, :1] > 0, sums[:, :1], 1.0), np.nan)
-    return r, C.reshape(M.shape[:-4] + (nr,))
+    return r, C.reshape(M.shape[:-4] + (r.size,))
 
 
-def structure_factor_radial(Q, dr: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(k (n_k,), S (..., n_k), S(0) (...)): :func:`structure_factor` averaged over shells of the
-    minimum-image |k| of width ``dr`` · (2π / √3 L), k in 1/bond length."""
-    S = structure_factor(Q)
-    L = S.shape[-1]
+@lru_cache(maxsize=32)
+def _k_bins(L: int, dr: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k (n_k,), bin index (L²,), counts (n_k,)) of the minimum-image |k| of the L×L cell momenta in shells
+    of width ``dr`` · (2π / √3 L)."""
     b = 2 * np.pi * np.linalg.inv(np.stack([A1, A2])).T  # rows b1, b2: b_i·a_j = 2π δ_ij
     m = np.arange(L)
     m = np.where(m > L // 2, m - L, m)
@@ -118,9 +121,14 @@ def structure_factor_radial(Q, dr: float = 1.0) -> tuple[np.ndarray, np.ndarray,
     unit = dr * np.linalg.norm(b[0]) / L
     _, inverse = np.unique(np.rint(kabs.ravel() / unit).astype(np.int64), return_inverse=True)
     counts = np.bincount(inverse)
-    flat = S.reshape(-1, L * L)
-    B, nk = flat.shape[0], counts.size
-    sums = np.bincount((np.arange(B)[:, None] * nk + inverse[None, :]).ravel(), weights=flat.ravel(),
-                       minlength=B * nk).reshape(B, nk)
-    kk = np.bincount(inverse, weights=kabs.ravel()) / counts
-    return kk, (sums / counts).reshape(S.shape[:-2] + (nk,)), S[..., 0, 0]
+    return np.bincount(inverse, weights=kabs.ravel()) / counts, inverse, counts
+
+
+def structure_factor_radial(Q, dr: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k (n_k,), S (..., n_k), S(0) (...)): :func:`structure_factor` averaged over shells of the
+    minimum-image |k| of width ``dr`` · (2π / √3 L), k in 1/bond length."""
+    S = structure_factor(Q)
+    L = S.shape[-1]
+    kk, inverse, counts = _k_bins(L, float(dr))
+    shells = _shell_mean(S.reshape(-1, L * L), inverse, counts)
+    return kk, shells.reshape(S.shape[:-2] + (counts.size,)), S[..., 0, 0]
