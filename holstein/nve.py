@@ -1,7 +1,10 @@
 """Energy conservation of Newtonian dynamics (γ = 0): the check of a conservative force field.
 
 With no bath, m Q̈_i = F_i and velocity Verlet conserves H = E(Q) + K(V), K = Σ_i m V_i²/2, up to a
-bounded O(dt²) fluctuation: halving dt divides max_t |H(t) - H(0)| by 4.
+bounded O(dt²) fluctuation: halving dt divides max_t |H(t) - H(0)| by 4. A direct-force model has no
+E to add, and the work booked along a Verlet trajectory is no test either: with the trapezoid rule it
+equals K(t) − K(0) − dt²/8m (|F(t)|² − |F(0)|²) for any force. What tells a gradient from a force with
+a curl is :func:`loop_work`, the work around closed loops, which vanishes for a gradient only.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from . import dynamics
 from .forces import kinetic_energy
 from .params import HolsteinParams
 
-__all__ = ["run", "energy_error", "dt_halving"]
+__all__ = ["run", "loop_work", "energy_error", "dt_halving"]
 
 
 def run(force_fn: Callable, energy_fn: Callable, Q0: torch.Tensor, V0: torch.Tensor, p: HolsteinParams,
@@ -43,3 +46,36 @@ def dt_halving(force_fn: Callable, energy_fn: Callable, Q0: torch.Tensor, V0: to
     full = run(force_fn, energy_fn, Q0, V0, p, n_steps, 1)
     half = run(force_fn, energy_fn, Q0, V0, p.replace(dt=p.dt / 2), 2 * n_steps, 2)
     return dict(dt=full, half=half, ratio=energy_error(full) / energy_error(half))
+
+
+def loop_work(force_fn: Callable, Q0: torch.Tensor, a: float, n_loops: int = 8, n_points: int = 64,
+              seed: int = 0, batch: int = 16) -> dict:
+    """The work of a force around closed loops through configuration space.
+
+    Each loop is Q(s) = Q0 + a (cos s · u + sin s · v), s ∈ [0, 2π), with u, v orthonormal random
+    fields of Q0's shape (seeded), so a is the loop's radius in units of √(Σ_i Q_i²). The work
+    W = ∮ F·dQ is summed with the periodic trapezoid rule on ``n_points`` points, exact for a
+    trigonometric polynomial of degree < ``n_points`` and exponentially accurate for a smooth force.
+    A gradient F = −∇E has W = 0 up to rounding whatever the loop (ED, the energy models); a force
+    with a curl does not (a direct-force model). For F = A Q, W = 2π a² v·(A u), zero for symmetric A.
+
+    Returns numpy ``dict(W, W_coarse, scale)``, each (n_loops,): W on ``n_points``, W_coarse on half
+    as many (the quadrature's own check), and scale = ∮ |F·dQ|, the work's magnitude along the way.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    s = torch.arange(n_points, dtype=torch.float64) * (2 * np.pi / n_points)
+    c, sn = (x.reshape((-1,) + (1,) * Q0.dim()).to(Q0) for x in (torch.cos(s), torch.sin(s)))
+    out = {k: [] for k in ("W", "W_coarse", "scale")}
+    for _ in range(n_loops):
+        u, v = (torch.randn(Q0.shape, generator=gen, dtype=torch.float64).to(Q0) for _ in range(2))
+        u = u / u.norm()
+        v = v - (v * u).sum() * u
+        v = v / v.norm()
+        Q, dQ = Q0 + a * (c * u + sn * v), a * (c * v - sn * u)
+        with torch.no_grad():
+            F = torch.cat([force_fn(Q[i:i + batch]) for i in range(0, n_points, batch)]).to(dQ)
+        dW = (F * dQ).flatten(1).sum(1).double().cpu() * (2 * np.pi / n_points)
+        out["W"].append(float(dW.sum()))
+        out["W_coarse"].append(float(dW[::2].sum() * 2))
+        out["scale"].append(float(dW.abs().sum()))
+    return {k: np.array(v) for k, v in out.items()}
