@@ -3,20 +3,26 @@
 
 :func:`animate` draws frame ``k`` with any ``draw(axes, k)``; :func:`animate_fields` shows maps
 ``(T, L, L)`` on one colour scale, optionally beside a second panel; :func:`animation_html` embeds
-either. Frames are few (:data:`MAX_FRAMES`, subsampled evenly) and small (dpi 72): a movie stays
-under a megabyte or two.
+either. Frames are few (:data:`MAX_FRAMES`, subsampled evenly; fewer where their PNGs would not fit
+in :data:`EMBED_LIMIT_MB`) at :data:`DPI` and at most :data:`MAX_WIDTH_IN` wide by default (no wider
+than the book's column).
 """
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
 
 from .plotting import _np, plot_field, plot_structure_factor
 
-__all__ = ["MAX_FRAMES", "frame_indices", "animate", "animate_fields", "animation_html"]
+__all__ = ["MAX_FRAMES", "DPI", "MAX_WIDTH_IN", "EMBED_LIMIT_MB", "frame_indices", "animate", "animate_fields",
+           "animation_html"]
 
-MAX_FRAMES = 24  # frames of a movie unless asked otherwise
+MAX_FRAMES = 24  # frames of a movie of maps unless asked otherwise
+DPI = 100  # dots per inch of a movie's frames unless asked otherwise
+EMBED_LIMIT_MB = 4.0  # MB of embedded (base64) frames that animation_html accepts unless told otherwise
+MAX_WIDTH_IN = 7.5  # the default figure width at most (inches): 750 px at DPI, the book's column
 _TINY = 1e-300
 _FRAME = re.compile(r'frames\[\d+\] = "data:image')  # one per embedded frame in to_jshtml
 
@@ -29,9 +35,11 @@ def frame_indices(n: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
 
 
 def _figure(ncols: int, figsize, dpi: int):
+    """A row of ``ncols`` Axes; default size 4.6 × 3.9 in per panel, scaled down to :data:`MAX_WIDTH_IN`."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, ncols, figsize=figsize or (4.6 * ncols, 3.9), dpi=dpi, squeeze=False)
+    scale = min(1.0, MAX_WIDTH_IN / (4.6 * ncols))
+    fig, axes = plt.subplots(1, ncols, figsize=figsize or (4.6 * ncols * scale, 3.9 * scale), dpi=dpi, squeeze=False)
     return fig, list(axes[0])
 
 
@@ -44,9 +52,10 @@ def _movie(fig, axes, update, n_frames: int, interval: int):
     return anim
 
 
-def animate(draw, n_frames: int, ncols: int = 1, figsize=None, dpi: int = 72, interval: int = 400):
+def animate(draw, n_frames: int, ncols: int = 1, figsize=None, dpi: int = DPI, interval: int = 400):
     """A ``FuncAnimation`` of ``n_frames`` frames, frame ``k`` drawn by ``draw(axes, k)`` (setting its own
-    labels) on the ``ncols`` cleared Axes; ``interval``: milliseconds per frame when playing."""
+    labels) on the ``ncols`` cleared Axes of a ``figsize`` (inches; default 4.6 × 3.9 per panel, at most
+    :data:`MAX_WIDTH_IN` wide) figure at ``dpi``; ``interval``: milliseconds per frame when playing."""
     n_frames = int(n_frames)
     if n_frames < 1:
         raise ValueError(f"an animation needs at least one frame, got {n_frames}")
@@ -65,10 +74,13 @@ def animate(draw, n_frames: int, ncols: int = 1, figsize=None, dpi: int = 72, in
 
 def animate_fields(frames, times, extra=None, title: str = "t = {t:g}", label: str = r"$\phi_i$",
                    cmap: str = "RdBu_r", vmax: float | None = None, extra_title: str | None = None,
-                   max_frames: int = MAX_FRAMES, figsize=None, dpi: int = 72, interval: int = 400):
+                   max_frames: int = MAX_FRAMES, figsize=None, dpi: int = DPI, interval: int = 400,
+                   budget_mb: float = EMBED_LIMIT_MB):
     r"""A movie of maps ``frames: (T, L, L)`` (e.g. φ_i(t)) at ``times: (T,)`` (ħ/t), on one symmetric
     colour scale ±``vmax`` (default max |frames|); ``title`` and ``extra_title`` are formatted with
-    ``t`` (the time) and ``k`` (the frame). At most ``max_frames`` frames (:func:`frame_indices`).
+    ``t`` (the time) and ``k`` (the frame). At most ``max_frames`` frames (:func:`frame_indices`), each
+    ``figsize`` (inches, default as in :func:`animate`) at ``dpi``, and no more than fit in ``budget_mb``
+    of embedded PNGs (:func:`animation_html`), the first frame's size (a quench's noisiest) taken ×1.25.
 
     ``extra``, an optional second panel, is a callable ``extra(ax, k)`` drawing frame k on a cleared
     Axes; or maps (T, M, M) in FFT order such as S(q, t), shown as log10 on one colour scale; or
@@ -84,8 +96,7 @@ def animate_fields(frames, times, extra=None, title: str = "t = {t:g}", label: s
     kind, E = _extra_kind(extra, F.shape[0])
     fig, axes = _figure(1 if extra is None else 2, figsize, dpi)
     vmax = (float(np.max(np.abs(F))) or 1.0) if vmax is None else float(vmax)
-    im = plot_field(axes[0], F[idx[0]], label=label, cmap=cmap)
-    im.set_clim(-vmax, vmax)
+    im = plot_field(axes[0], F[idx[0]], label=label, cmap=cmap, vmax=vmax)
     second = _init_extra(axes[1], kind, E, idx) if extra is not None else None
 
     def update(j):
@@ -105,7 +116,17 @@ def animate_fields(frames, times, extra=None, title: str = "t = {t:g}", label: s
 
     update(0)
     fig.tight_layout()
+    idx = _fit_budget(fig, idx, budget_mb)
     return _movie(fig, axes, update, len(idx), interval)
+
+
+def _fit_budget(fig, idx: np.ndarray, budget_mb: float) -> np.ndarray:
+    """``idx`` thinned evenly (first and last kept) to the frames whose base64 PNGs, each taken 1.25 times
+    the size of the one drawn now, fit in ``budget_mb``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    n = max(1, int(budget_mb * 2**20 // (1.25 * 4 / 3 * buf.tell())))
+    return idx if len(idx) <= n else idx[frame_indices(len(idx), n)]
 
 
 def _extra_kind(extra, T: int):
@@ -143,7 +164,7 @@ def _init_extra(ax, kind: str, E, idx):
     return None
 
 
-def animation_html(anim, embed_limit_mb: float = 4.0, close: bool = True):
+def animation_html(anim, embed_limit_mb: float = EMBED_LIMIT_MB, close: bool = True):
     """``IPython.display.HTML`` of ``anim.to_jshtml()`` (works on a static page). A ValueError where the
     frames do not fit in ``embed_limit_mb`` (matplotlib would drop the rest silently); ``close``
     closes the figure so that the notebook does not also show it as a still image."""

@@ -3,12 +3,15 @@ from a YAML config (e.g. ``dask_jobqueue.SLURMCluster``, optional), or a new ``L
 
 Every user error is one line (a ValueError naming the address or file) and comes fast: a scheduler
 is probed within :data:`TIMEOUT` seconds before a client is made, a cluster config checked before
-anything starts.
+anything starts. Dask's own logging stays out of a notebook's output: the workers of a new
+``LocalCluster`` log at :data:`WORKER_LOG_LEVEL` only, and starting a configured cluster or closing
+what was made here logs nothing (:func:`quiet_logs`).
 """
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -20,10 +23,32 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-__all__ = ["connect", "cluster_from_config", "scheduler_address", "probe_scheduler", "TIMEOUT"]
+__all__ = ["connect", "cluster_from_config", "scheduler_address", "probe_scheduler", "quiet_logs", "TIMEOUT",
+           "WORKER_LOG_LEVEL"]
 
 #: seconds a scheduler address has to answer (TCP connect, Dask handshake, identity reply)
 TIMEOUT = 10.0
+#: the ``silence_logs`` of a new LocalCluster's workers. Not ERROR: a worker logs a missed heartbeat (a busy
+#: machine, a closing scheduler) with ``logger.exception``, i.e. at ERROR with its traceback, and a task's
+#: own failure reaches the caller through its future (and the sweep's manifest) anyway.
+WORKER_LOG_LEVEL = logging.CRITICAL
+
+
+@contextlib.contextmanager
+def quiet_logs(level: int = logging.CRITICAL):
+    """The ``distributed`` loggers (``distributed`` and those below it with a level of their own, such as
+    ``distributed.client``) at ``level`` inside the block, restored after it: a failed start is reported
+    once, by us, and a closing cluster's comm errors are not logged as tracebacks."""
+    names = ["distributed"] + [n for n, lg in logging.root.manager.loggerDict.items()
+                               if n.startswith("distributed.") and isinstance(lg, logging.Logger) and lg.level]
+    old = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(level)
+    try:
+        yield
+    finally:
+        for n, lvl in old.items():
+            logging.getLogger(n).setLevel(lvl)
 
 
 class _OneThread(WorkerPlugin):
@@ -173,26 +198,23 @@ def cluster_from_config(path):
     unknown = sorted(set(options) - accepted) if accepted is not None else []
     if unknown:
         raise ValueError(f"{path}: {cfg['cluster']} has no option {', '.join(unknown)}")
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # a failed start is reported once, below, not as a logged traceback
     try:
-        cluster = cls(**options)
+        with quiet_logs():  # a failed start is reported once, below, not as a logged traceback
+            cluster = cls(**options)
     except Exception as e:
         cause = e  # the innermost cause: RuntimeError("Nanny failed to start.") -> the TypeError
         while cause.__cause__ is not None:
             cause = cause.__cause__
         raise ValueError(f"{path}: {cfg['cluster']} did not start: {type(cause).__name__}: {cause}"
                          .splitlines()[0]) from None
-    finally:
-        quiet.setLevel(level)
     try:
         if cfg.get("adapt"):
             cluster.adapt(**cfg["adapt"])
         elif cfg.get("scale"):
             cluster.scale(**cfg["scale"])
     except TypeError as e:
-        cluster.close()
+        with quiet_logs():
+            cluster.close()
         raise ValueError(f"{path}: {'adapt' if cfg.get('adapt') else 'scale'}: {e}") from None
     return cluster
 
@@ -201,8 +223,9 @@ def cluster_from_config(path):
 def connect(scheduler=None, cluster=None, workers: int | None = None, timeout: float = TIMEOUT):
     """(client, close): a client to ``scheduler`` (an address or scheduler file, probed within
     ``timeout``), to ``cluster`` (an object or a YAML config), or to a new ``LocalCluster`` of
-    ``workers`` (default: one per core) single-threaded processes; ``close()`` shuts down what was
-    made here. Prints the dashboard link."""
+    ``workers`` (default: one per core) single-threaded processes whose logs are silenced below
+    :data:`WORKER_LOG_LEVEL`; ``close()`` shuts down what was made here without logging (:func:`quiet_logs`).
+    Prints the dashboard link."""
     from distributed import Client, LocalCluster
 
     own = None
@@ -215,14 +238,15 @@ def connect(scheduler=None, cluster=None, workers: int | None = None, timeout: f
         client = Client(own or cluster)
     else:  # the scheduler's HTTP server always runs (on a free port); the dashboard pages need bokeh
         own = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=":0")
+                           dashboard_address=":0", silence_logs=WORKER_LOG_LEVEL)
         client = Client(own)
     local_only = scheduler is None and cluster is None and importlib.util.find_spec("bokeh") is None
     print("Dask: no dashboard (pip install bokeh for one)" if local_only or not client.dashboard_link else
           f"Dask dashboard: {client.dashboard_link}")
 
     def close():
-        client.close()
-        if own is not None:
-            own.close()
+        with quiet_logs():
+            client.close()
+            if own is not None:
+                own.close()
     return client, close

@@ -1,5 +1,6 @@
 """Figures of the honeycomb chapter: the Dirac bands, where the CDW sets in, and φ maps drawn on the
-lattice's own geometry. Each takes a matplotlib Axes and returns it."""
+lattice's own geometry. Each takes a matplotlib Axes and returns it; a model (and ED) is drawn in its
+:func:`holstein.plotting.model_color`."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,7 @@ import numpy as np
 from . import ed
 from .lattice import HoneycombLattice
 from .params import HolsteinParams
+from .plotting import model_color
 
 __all__ = ["plot_dirac_dos", "cdw_onset", "plot_cdw_onset", "plot_phi"]
 
@@ -172,7 +174,7 @@ def plot_paired(axes, res: dict) -> str:
     for ax, s in zip(axes, PAIRED_STEPS):
         k = int(np.flatnonzero(d["step"] == s)[0])
         ax.fill_between(d["r"], -2 * d["dC_se"][k], 2 * d["dC_se"][k], color="0.85", label="±2 SE")
-        ax.plot(d["r"], d["dC"][k], "o-", ms=3, color="C1", label=r"$C_{ML} - C_{ED}$")
+        ax.plot(d["r"], d["dC"][k], "o-", ms=3, color=model_color(MODEL), label=r"$C_{ML} - C_{ED}$")
         ax.axhline(0, color="k", lw=0.5)
         ax.set(xlim=(0, 8), xlabel="r (bond lengths)", ylabel=r"$\Delta C(r)$", title=f"t = {s * dt:g}")
         ax.legend(fontsize=8, loc="lower right", frameon=False)
@@ -203,15 +205,23 @@ def plot_large(axes, res: dict):
         ax.set_title(f"t = {s * dt:g}", fontsize=10)
     t = r["step"] * dt
     ax = axes[2]
-    ax.loglog(t[1:], np.nanmean(r["L"], axis=1)[1:], color="C1", label=f"honeycomb {ident['L']}×{ident['L']}×2")
+    ax.loglog(t[1:], np.nanmean(r["L"], axis=1)[1:], color=_force_color(ident),
+              label=f"honeycomb {ident['L']}×{ident['L']}×2")
     sq = catalog.ARTIFACTS / "coarsening" / "L64_T"
     from . import quench
     if quench.run_path(sq, 0.1).exists():
         i2, r2 = quench.load(quench.run_path(sq, 0.1))
-        ax.loglog(r2["step"][1:] * dt, np.nanmean(r2["L"], axis=1)[1:], color="0.55", label="square 64×64")
+        ax.loglog(r2["step"][1:] * dt, np.nanmean(r2["L"], axis=1)[1:], color=_force_color(i2), ls="--",
+                  label="square 64×64")
     ax.set(xlabel="t (1/t)", ylabel="domain size L(t)")
     ax.legend(fontsize=8, loc="upper left", frameon=False)
     return axes
+
+
+def _force_color(ident: dict) -> str:
+    """The :func:`model_color` of the force of a run (``ident["force"]``: ``"ed:..."`` or ``"model:<name>:..."``)."""
+    force = str(ident["force"])
+    return model_color("ed" if force.startswith("ed:") else force.split(":")[1])
 
 
 def large_sentence(res: dict) -> str:
@@ -233,7 +243,9 @@ def large_sentence(res: dict) -> str:
 
 def plot_headline(axes, res: dict):
     """The chapter's opening: a φ map of the large quench, C(r) of ED and of the model on the same paired
-    quenches, and the held-out errors against the targets."""
+    quenches, and the held-out errors against the targets, each model in its colour (ED black)."""
+    from matplotlib.patches import Patch
+
     from .quench import ensemble_correlation
 
     if res["large"] is not None:
@@ -247,7 +259,7 @@ def plot_headline(axes, res: dict):
         for name, (ident, r), style in (("ED", res["paired"]["ed"], "-"), (MODEL, res["paired"][MODEL], "o")):
             k = int(np.flatnonzero(r["step"] == PAIRED_STEPS[-1])[0])
             C = ensemble_correlation({key: np.asarray(v)[k:k + 1] for key, v in r.items() if key in ("C", "phi2")})
-            axes[1].plot(r["r"], np.ravel(C), style, ms=4, color="k" if name == "ED" else "C1", mfc="none", label=name)
+            axes[1].plot(r["r"], np.ravel(C), style, ms=4, color=model_color(name), mfc="none", label=name)
         axes[1].set(xlim=(0, 8), xlabel="r (bond lengths)", ylabel="C(r)",
                     title=f"{ident['L']}×{ident['L']}×2, t = {PAIRED_STEPS[-1] * ident['params']['dt']:g}, "
                           f"{len(ident['seeds'])} paired quenches")
@@ -256,15 +268,17 @@ def plot_headline(axes, res: dict):
         axes[1].axis("off")
     names = [n for n, _ in MODELS if res["metrics"][n] is not None]
     x = np.arange(len(names))
-    for j, kind in enumerate(("random", "quench")):
+    key = []
+    for j, (kind, target, ls) in enumerate((("random", 2.0, ":"), ("quench", 3.0, "--"))):
+        style = dict(alpha=0.9 - 0.4 * j, hatch="//" if j else None, edgecolor="0.25", lw=0.4)
         axes[2].bar(x + 0.38 * j, [100 * res["metrics"][n]["metrics"][kind]["rmse_over_std"] for n in names],
-                    0.36, color=("C0", "C3")[j], label=kind)
+                    0.36, color=[model_color(n) for n in names], **style)
+        key += [Patch(fc="0.45", label=kind, **style),
+                axes[2].axhline(target, color="0.3", ls=ls, lw=0.9, label=f"{kind} target {target:g} %")]
     axes[2].set_xticks(x + 0.19, names, fontsize=8)
-    for y, c in ((2.0, "C0"), (3.0, "C3")):
-        axes[2].axhline(y, color=c, ls=":", lw=0.8)
     top = max([4.0] + [100 * res["metrics"][n]["metrics"]["quench"]["rmse_over_std"] for n in names])
-    axes[2].set(ylabel="held-out RMSE / force std (%)", ylim=(0, 1.15 * top), title="accuracy (targets dotted)")
-    axes[2].legend(fontsize=8, frameon=False, loc="upper left")
+    axes[2].set(ylabel="held-out RMSE / force std (%)", ylim=(0, 1.15 * top), title="accuracy against the targets")
+    axes[2].legend(handles=key, fontsize=8, frameon=False, loc="upper left")
     return axes
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .plotting import _legend, model_colors
+
 __all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table", "tc_sentence",
            "alpha_table", "KT_LABEL"]
 
@@ -21,18 +23,22 @@ def errors_by_kT(result: dict, model: str, kind: str) -> tuple[np.ndarray, np.nd
     return kT.astype(float), err, off
 
 
-def plot_error_vs_kT(ax, result: dict, models: dict, kind: str = "quench", target: float | None = None):
-    """Held-out RMSE / force std (%) against kT for ``models`` ({label: model key}) on ``kind``
-    snapshots; off-grid temperatures (never trained on) as open markers; ``target`` a dashed line."""
+def plot_error_vs_kT(ax, result: dict, models: dict, kind: str = "quench", target: float | None = None,
+                     legend=None):
+    """Held-out RMSE / force std (%) against kT (t, log-log) for ``models`` ({label: model key}) on ``kind``
+    snapshots, each in its model's :func:`holstein.plotting.model_color`; off-grid temperatures (never
+    trained on) as open markers; ``target`` a dashed line; ``legend``: None (none, e.g. all but one panel
+    of a row), "right", "below" or "inside". Returns the lines of the grid temperatures."""
     lines = []
-    for label, key in models.items():
+    for (label, key), color in zip(models.items(), model_colors(list(models.values()))):
         kT, err, off = errors_by_kT(result, key, kind)
-        line, = ax.plot(kT[~off], err[~off], "o-", label=label)
-        ax.plot(kT[off], err[off], "o", mfc="white", color=line.get_color(), ms=8)
+        line, = ax.plot(kT[~off], err[~off], "o-", color=color, label=label)
+        ax.plot(kT[off], err[off], "o", mfc="white", color=color, ms=8)
         lines.append(line)
     if target is not None:
         ax.axhline(target, color="0.4", ls="--", lw=1)
     ax.set(xscale="log", yscale="log", xlabel=KT_LABEL, ylabel=f"RMSE / force std, {kind} snapshots (%)")
+    _legend(ax, legend, fontsize=8)
     return lines
 
 
@@ -125,10 +131,10 @@ def alpha_table(analysis: dict, T_c: float | None) -> tuple[list, list]:
          f"{r['t_min']:g}–{r['t_max']:g}", f"{r['growth_factor']:.2f}×"] for T, r in _alpha_rows(analysis)]
 
 
-def plot_alpha(ax, runs: dict, T_c: float, half: bool = True):
-    """α(T/T_c) with jackknife errors for each ``{label: coarsen --analyse result}``; a filled marker where
-    L grew at least 2× in the fit window (where a power law means something), open otherwise; Allen–Cahn's
-    1/2 dotted."""
+def plot_alpha(ax, runs: dict, T_c: float, half: bool = True, legend="below"):
+    """α(T/T_c) (log x) with jackknife errors for each ``{label: coarsen --analyse result}``; a filled marker
+    where L grew at least 2× in the fit window (where a power law means something), open otherwise;
+    Allen–Cahn's 1/2 dotted; ``legend`` "below" the axes, "right", "inside" or None."""
     for j, (label, analysis) in enumerate(runs.items()):
         rows = _alpha_rows(analysis)
         for T, r in rows:
@@ -139,7 +145,7 @@ def plot_alpha(ax, runs: dict, T_c: float, half: bool = True):
         ax.axhline(0.5, color="k", ls=":", lw=0.8)
         ax.annotate("Allen–Cahn 1/2", (0.02, 0.5), xytext=(0, 3), textcoords="offset points", fontsize=8)
     ax.set(xscale="log", xlabel="$T/T_c$", ylabel=r"$\alpha$ in $L \sim t^\alpha$")
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    _legend(ax, legend, fontsize=8, ncol=1, frameon=False)
     return ax
 
 

@@ -95,3 +95,30 @@ def test_frames_that_do_not_fit_the_embed_limit_raise():
     F, t = _fields(T=6, L=32)
     with pytest.raises(ValueError, match="frames fit"):
         animation.animation_html(animation.animate_fields(F, t, dpi=150), embed_limit_mb=0.05)
+
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+def test_movies_are_100_dpi_and_no_wider_than_the_column():
+    F, t = _fields()
+    for anim in (animation.animate_fields(F, t, extra=np.abs(F) + 1e-3), animation.animate(lambda axes, k: None, 2)):
+        fig = anim._fig
+        assert fig.dpi == animation.DPI == 100 and fig.get_figwidth() * fig.dpi <= 752
+    assert animation.animate(lambda axes, k: None, 1, figsize=(6.4, 3.6))._fig.get_size_inches().tolist() == [6.4, 3.6]
+
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
+def test_a_worst_case_movie_fits_the_embed_limit_at_the_defaults():
+    """200×200 white noise (incompressible, larger than any quench's maps) beside S(|q|) curves, 40 frames:
+    the default movie keeps as many frames as fit in animation_html's default limit, first and last."""
+    rng = np.random.default_rng(0)
+    F, t = rng.normal(size=(40, 200, 200)), np.arange(40.0)
+    k, Y = np.linspace(0.1, 3, 140), rng.uniform(0.1, 1, size=(40, 140))
+    anim = animation.animate_fields(F, t, extra=(k, Y))
+    assert 8 <= anim.n_frames <= animation.MAX_FRAMES
+    html = animation.animation_html(anim).data  # raises if a frame had to be dropped
+    assert len(FRAME.findall(html)) == anim.n_frames
+    frames = sum(len(m) for m in re.findall(r'frames\[\d+\] = "(data:image[^"]*)"', html))
+    assert frames < animation.EMBED_LIMIT_MB * 2**20
+    assert anim.panels[0].get_title() == "t = 39"  # the last frame is kept
+    few = animation.animate_fields(F, t, extra=(k, Y), budget_mb=0.8)
+    assert 2 <= few.n_frames < anim.n_frames

@@ -177,3 +177,52 @@ def test_the_books_slurm_example_is_read_or_refused_clearly(tmp_path):
     (tmp_path / "empty.yaml").write_text("options: {}\n")
     with pytest.raises(ValueError, match="cluster:"):
         cluster.cluster_from_config(tmp_path / "empty.yaml")
+
+
+# ----------------------------------------------------------------------------- no log noise in a notebook
+def _heartbeat_failure():
+    """What a worker logs when a heartbeat fails (a busy machine, a closing scheduler): ERROR, a traceback."""
+    import logging
+
+    try:
+        raise OSError("Timed out trying to connect")
+    except OSError:
+        logging.getLogger("distributed.worker").exception("Failed to communicate with scheduler during heartbeat.")
+    return os.getpid()
+
+
+def test_a_local_clusters_workers_and_its_closing_log_nothing(capfd):
+    """The LocalCluster of connect(): a worker process's heartbeat traceback (logged at ERROR) stayed in a
+    notebook's output; now its workers log at WORKER_LOG_LEVEL only, and closing logs nothing."""
+    client, close = cluster.connect(workers=1)
+    try:
+        assert client.submit(_heartbeat_failure, pure=False).result(timeout=60) != os.getpid()  # in a worker process
+    finally:
+        close()
+    err = capfd.readouterr().err
+    assert "heartbeat" not in err and "Traceback" not in err, err
+
+
+def test_quiet_logs_silences_the_distributed_loggers_and_restores_them():
+    import logging
+
+    child, worker = logging.getLogger("distributed.client"), logging.getLogger("distributed.worker")
+    before = logging.getLogger("distributed").level, child.level
+    records = []
+    catch = logging.Handler()
+    catch.emit = records.append
+    child.setLevel(logging.WARNING)  # as dask's logging config sets it: a level of its own
+    for lg in (child, worker):
+        lg.addHandler(catch)
+    try:
+        with cluster.quiet_logs():
+            child.error("comm closed")
+            worker.error("Failed to communicate with scheduler during heartbeat.")
+        assert records == [] and child.level == logging.WARNING
+        child.error("after the block")
+        assert [r.getMessage() for r in records] == ["after the block"]
+    finally:
+        for lg in (child, worker):
+            lg.removeHandler(catch)
+        logging.getLogger("distributed").setLevel(before[0])
+        child.setLevel(before[1])

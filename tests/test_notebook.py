@@ -21,8 +21,20 @@ def test_metrics_table_shows_force_metrics_per_kind():
     m = train.force_metrics(F, F + 0.1 * rng.normal(size=F.shape))
     lines = _text(notebook.metrics_table({"lean": dict(all=m, quench=m)})).splitlines()
     assert lines[0] == "| model | snapshots | n | RMSE | RMSE/std(F) | R² |" and len(lines) == 5
-    assert lines[2] == f"| `lean` | all | 3 | {m['rmse']:.4f} | {m['rmse_over_std']:.3%} | {m['r2']:.4f} |"
+    assert lines[2] == f"| `lean` | all | 3 | {m['rmse']:.4f} | {m['rmse_over_std']:.2%} | {m['r2']:.4f} |"
     assert lines[3].startswith("| `lean` | random | 0 |")
+    row = dict(count=7, rmse=0.012345, rmse_over_std=0.012734, r2=0.99987)
+    assert _text(notebook.metrics_table({"m": dict(all=row)}, kinds=("all",))).splitlines()[2] == (
+        "| `m` | all | 7 | 0.0123 | 1.27% | 0.9999 |")  # RMSE/std with two decimals of a percent
+
+
+def test_setup_draws_figures_at_150_dpi(capsys):
+    import matplotlib as mpl
+
+    with mpl.rc_context():
+        device, prof = notebook.setup()
+        assert mpl.rcParams["figure.dpi"] == 150 and tuple(mpl.rcParams["figure.figsize"]) == (6.4, 4.0)
+    assert device in ("cpu", "cuda") and f"profile: {prof.name}" in capsys.readouterr().out
 
 
 def test_load_models_reports_where_the_weights_come_from(monkeypatch, capsys):

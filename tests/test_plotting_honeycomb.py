@@ -38,3 +38,30 @@ def test_the_committed_results_feed_the_tables_and_sentences():
     m = res["metrics"][hb.MODEL]["metrics"]
     assert rows[0][3] == f"{100 * m['random']['rmse_over_std']:.2f}"
     assert "α" in hb.large_sentence(res) or "alpha" in hb.large_sentence(res)
+
+
+def test_the_chapters_figures_draw_each_model_and_ed_in_its_colour():
+    from matplotlib.colors import to_hex
+
+    from holstein.plotting import model_color
+
+    res = hb.results()
+    fig, axes = plt.subplots(1, 3)
+    hb.plot_headline(axes, res)
+    ed_line, ml_line = axes[1].get_lines()[:2]
+    assert to_hex(ed_line.get_color()) == "#000000" and to_hex(ml_line.get_color()) == model_color(hb.MODEL)
+    bars = [p for p in axes[2].patches]  # random then quench, one bar per committed honeycomb model
+    names = [n for n, _ in hb.MODELS]
+    assert [to_hex(b.get_facecolor(), keep_alpha=False) for b in bars] == [model_color(n) for n in names] * 2
+    assert model_color("gcn_lean_hc16") != model_color("gcn_lean_mu_hc16")
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 2)
+    hb.plot_paired(axes, res)
+    assert all(to_hex(ax.get_lines()[0].get_color()) == model_color(hb.MODEL) for ax in axes)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 3)
+    hb.plot_large(axes, res)
+    honeycomb, square = axes[2].get_lines()[:2]  # gcn_lean_mu (hc16) and the T-aware square-lattice model
+    assert to_hex(honeycomb.get_color()) == model_color("gcn_lean_mu")
+    assert to_hex(square.get_color()) == model_color("gcn_lean_mu_T")
+    plt.close(fig)

@@ -35,6 +35,26 @@ def test_errors_and_the_sentence_are_the_numbers():
     plt.close(fig)
 
 
+def test_error_vs_kT_draws_each_model_in_its_colour_with_the_legend_beside():
+    from matplotlib.colors import to_hex
+
+    from holstein.plotting import model_color
+
+    h = _heldout()
+    h["models"] = {"gcn_lean_mu_T_L24": h["models"]["T"], "gcn_lean_mu_L24_extra": h["models"]["blind"]}
+    fig, axes = plt.subplots(1, 2)
+    models = {"temperature-aware": "gcn_lean_mu_T_L24", "T-blind": "gcn_lean_mu_L24_extra"}
+    pk.plot_error_vs_kT(axes[0], h, models)
+    lines = pk.plot_error_vs_kT(axes[1], h, models, legend="right")
+    assert [to_hex(line.get_color()) for line in lines] == [model_color(k) for k in models.values()]
+    off = axes[1].get_lines()[1]  # the never-trained-on temperatures: open markers, same colour
+    assert to_hex(off.get_color()) == model_color("gcn_lean_mu_T") and off.get_markerfacecolor() == "white"
+    assert axes[0].get_legend() is None  # a row of panels: one legend, beside the last
+    fig.canvas.draw()
+    assert axes[1].get_legend().get_window_extent().x0 >= axes[1].get_window_extent().x1
+    plt.close(fig)
+
+
 def test_tc_sentence_uses_the_largest_pair_and_compares_ed():
     binder = dict(mean_field_T_c=10.9, crossings=[dict(L_small=16, L_large=24, T_c=7.9, T_c_err=0.2),
                                                   dict(L_small=24, L_large=32, T_c=7.6, T_c_err=0.1)],
@@ -53,3 +73,10 @@ def test_alpha_table_skips_runs_without_alpha_and_scales_by_tc():
                              "0.5": dict(alpha=None)})
     header, rows = pk.alpha_table(analysis, 6.25)
     assert header[1] == "T/T_c" and rows == [["5", "0.80", "0.60 ± 0.20", "125–830", "3.18×"]]
+    fig, ax = plt.subplots()
+    pk.plot_alpha(ax, {"a": analysis, "b": analysis}, 6.25)
+    fig.canvas.draw()
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["a", "b"]
+    assert legend.get_window_extent().y1 <= ax.xaxis.label.get_window_extent().y0  # below the axes and x label
+    plt.close(fig)
