@@ -80,6 +80,10 @@ MODELS = (("gcn_lean_mu_hc16", "lean GCN, global μ read-out"), ("gcn_lean_hc16"
 L_ED, PAIRED_STEPS = 16, (1000, 4000)
 
 
+#: the large quenches' sizes (cells per side), the largest committed one first
+LARGE = (128, 48)
+
+
 def results() -> dict:
     """What chapter 12 reads: each model's held-out metrics, the paired ED/ML quenches on the ED lattice
     and the large quench with its analysis (None where not committed)."""
@@ -93,8 +97,9 @@ def results() -> dict:
     for name in ("ed", MODEL):
         f = quench.run_path(root / name, 0.1)
         out["paired"][name] = quench.load(f) if f.exists() else None
-    big = catalog.ARTIFACTS / "coarsening" / "hc48"
-    if quench.run_path(big, 0.1).exists():
+    big = next((d for d in (catalog.ARTIFACTS / "coarsening" / f"hc{n}" for n in LARGE)
+                if quench.run_path(d, 0.1).exists()), None)
+    if big is not None:
         out["large"] = quench.load(quench.run_path(big, 0.1))
         out["analysis"] = catalog.result(big / "analysis.json")
     return out
