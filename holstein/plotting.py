@@ -240,7 +240,7 @@ def plot_collapse(ax, r, C_list, L_list, labels=None, marker="o"):
     ax.axhline(0, color="0.8", lw=0.8)
     ax.set(xlabel=r"$r / L(t)$ (dimensionless)", ylabel=r"$C(r, t)$")
     if labels is not None:
-        ax.legend()
+        legend_outside(ax)
     return lines
 
 
@@ -254,10 +254,10 @@ def plot_domain_growth(ax, t, Lt, fit=None, label="data"):
         fit = obs.fit_growth_exponent(t, Lt)
     if fit is not None:
         tt = np.geomspace(fit.t_min, fit.t_max, 100)
-        ax.loglog(tt, fit(tt), "--", color=points.get_color(), lw=1.2,
+        ax.loglog(tt, fit(tt), "--", color=points.get_color(), lw=1.6, zorder=3,  # over the points
                   label=rf"$L \propto t^{{\alpha}}$, $\alpha = {fit.alpha:.3f} \pm {fit.alpha_err:.3f}$")
     ax.set(xlabel=TIME_LABEL, ylabel=r"$L(t)$ (lattice spacings)")
-    ax.legend()
+    legend_outside(ax)
     return fit
 
 
@@ -315,7 +315,7 @@ def plot_kpm_convergence(ax, moments, errors: dict, bounds: dict | None = None, 
             ax.semilogy(moments, bounds[label], "--", color=line.get_color(), lw=1)
     ax.axhline(level, color="k", lw=0.8, ls=":")
     ax.set(xlabel="Chebyshev moments $M$", ylabel=r"$\max_i |n_i^{\mathrm{KPM}} - n_i^{\mathrm{ED}}|$")
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     return lines
 
 

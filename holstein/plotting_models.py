@@ -248,7 +248,7 @@ def plot_size_study(ax, results, inputs=("local", "median"), kinds=("random", "q
             lines += ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=marker, ls=ls,
                              label=f"{inp}, {kind}")
     ax.set(xlabel=r"lattice size $L$", ylabel="held-out RMSE / force std (%)", yscale="log")
-    ax.legend()
+    legend_outside(ax)
     return lines
 
 
