@@ -57,7 +57,8 @@ def loop_work(force_fn: Callable, Q0: torch.Tensor, a: float, n_loops: int = 8, 
     W = ∮ F·dQ is summed with the periodic trapezoid rule on ``n_points`` points, exact for a
     trigonometric polynomial of degree < ``n_points`` and exponentially accurate for a smooth force.
     A gradient F = −∇E has W = 0 up to rounding whatever the loop (ED, the energy models); a force
-    with a curl does not (a direct-force model). For F = A Q, W = 2π a² v·(A u), zero for symmetric A.
+    with a curl does not (a direct-force model). For F = A Q, W = π a² v·(A − Aᵀ) u: zero for symmetric A,
+    2π a² v·(A u) for antisymmetric A.
 
     Returns numpy ``dict(W, W_coarse, scale)``, each (n_loops,): W on ``n_points``, W_coarse on half
     as many (the quadrature's own check), and scale = ∮ |F·dQ|, the work's magnitude along the way.
