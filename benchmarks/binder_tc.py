@@ -77,17 +77,10 @@ def main(argv=None) -> int:
               f"(halves {r['U_first_half']:.3f}, {r['U_second_half']:.3f})  <m> = {r['m_mean']:.3f}")
     write_json(quench.jsonable(dict(command="python " + " ".join(shlex.quote(a) for a in sys.argv), model=args.model,
                     replicas=args.replicas, ordered=args.ordered, steps=args.steps, burn=args.burn, every=args.every, seed=args.seed,
-                    mean_field_T_c=_mean_field_tc(), machine=machine, results=rows, crossings=crossings)), args.out)
+                    mean_field_T_c=ed.cdw_critical_temperature(PAPER, lo=1.0, hi=30.0, iterations=40),
+                    machine=machine, results=rows, crossings=crossings)), args.out)
     print(f"wrote {args.out}")
     return 0
-
-
-def _mean_field_tc(lo: float = 1.0, hi: float = 30.0) -> float:
-    """The temperature where the self-consistent checkerboard amplitude vanishes (bisection)."""
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if ed.cdw_amplitude(PAPER.replace(kT=mid)) > 0 else (lo, mid)
-    return 0.5 * (lo + hi)
 
 
 if __name__ == "__main__":

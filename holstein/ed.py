@@ -270,3 +270,13 @@ def cdw_critical_coupling(p: HolsteinParams, L: int = 64) -> float:
         else:
             chi = np.where(eps > 1e-12, np.tanh(eps / (2 * p.kT)) / (2 * eps), 1 / (4 * p.kT)).mean()
     return float(np.sqrt((p.k - get(p.lattice).z * p.kappa) / chi))
+
+
+def cdw_critical_temperature(p: HolsteinParams, L: int = 64, lo: float = 1e-3, hi: float = 50.0,
+                             iterations: int = 50) -> float:
+    """The mean-field T_c at p.g: the kT (units of t) where :func:`cdw_amplitude` vanishes, bisected on
+    [lo, hi] (``iterations`` halvings; the midpoint of the last bracket)."""
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if cdw_amplitude(p.replace(kT=mid), L) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)

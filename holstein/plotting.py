@@ -47,9 +47,10 @@ _SIZE = re.compile(r"_(?:l\d+|hc\d+)(?=_|$)")
 
 
 def _bare(name) -> str:
-    """``name`` lower-case, without a ``:...`` or trailing ``(...)`` decoration and the size suffixes."""
-    s = re.sub(r"\s*\(.*\)\s*$", "", str(name).split(":", 1)[0].strip().lower())
-    return _SIZE.sub("", s)
+    """``name`` lower-case, without a ``:...`` or trailing ``(...)`` decoration and the size suffixes; a force
+    fingerprint (``model:<name>:<sha>...``, ``ed:...``, e.g. a run's ``identity["force"]``) gives its model's."""
+    s = re.sub(r"^model:([^:]+).*", r"\1", str(name)).split(":", 1)[0].strip().lower()
+    return _SIZE.sub("", re.sub(r"\s*\(.*\)\s*$", "", s))
 
 
 def model_key(name) -> str | None:
@@ -317,7 +318,6 @@ def plot_kpm_convergence(ax, moments, errors: dict, bounds: dict | None = None, 
     ax.set(xlabel="Chebyshev moments $M$", ylabel=r"$\max_i |n_i^{\mathrm{KPM}} - n_i^{\mathrm{ED}}|$")
     legend_outside(ax)
     return lines
-
 
 
 # ----------------------------------------------------------------------------- speed benchmark

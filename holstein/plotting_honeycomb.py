@@ -33,16 +33,12 @@ def plot_dirac_dos(ax, p: HolsteinParams, L: int = 60, bins: int = 80):
 
 def cdw_onset(p: HolsteinParams, gs, L: int = 64) -> dict:
     """The mean-field amplitude Q0(g) of the staggered CDW on both lattices at ``p.kT``, the honeycomb's
-    critical coupling g_c and its mean-field T_c at ``p.g`` (bisection on Q0(kT) > 0)."""
+    critical coupling g_c and its mean-field T_c at ``p.g`` (:func:`holstein.ed.cdw_critical_temperature`)."""
     hc = p.replace(lattice="honeycomb")
-    lo, hi = 1e-3, 50.0
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if ed.cdw_amplitude(hc.replace(kT=mid), L) > 0 else (lo, mid)
     return dict(g=np.asarray(gs, float),
                 honeycomb=np.array([ed.cdw_amplitude(hc.replace(g=g), L) for g in gs]),
                 square=np.array([ed.cdw_amplitude(p.replace(lattice="square", g=g), L) for g in gs]),
-                g_c=ed.cdw_critical_coupling(hc, L), Tc_mf=lo, Q0=ed.cdw_amplitude(hc, L))
+                g_c=ed.cdw_critical_coupling(hc, L), Tc_mf=ed.cdw_critical_temperature(hc, L), Q0=ed.cdw_amplitude(hc, L))
 
 
 def plot_cdw_onset(ax, onset: dict, ed_points: dict | None = None, g_used: float | None = None):
@@ -138,30 +134,36 @@ def accuracy_sentence(res: dict) -> str:
             "filled (the direct head sees the shift only through its median-centred input).")
 
 
-def in_gap_errors(name: str, width: float = 3.0) -> dict:
-    """Where a committed honeycomb model's quench error sits: its held-out quench snapshots split by whether
-    ED has levels within ``width``·kT of μ (in-gap states, e.g. bound to domain walls, whose occupation the
-    fixed filling N/2 sets for the whole lattice). ``dict(n, n_in_gap, share, rmse_rest, rmse_all)``:
-    snapshot counts, the in-gap snapshots' share of the squared error, and RMSE / force std without and
-    with them (fractions)."""
+def in_gap_errors(names, width: float = 3.0) -> dict:
+    """Where committed honeycomb models' quench errors sit: each one's held-out quench snapshots split by
+    whether ED has levels within ``width``·kT of μ (in-gap states, e.g. bound to domain walls, whose
+    occupation the fixed filling N/2 sets for the whole lattice); the spectrum of a snapshot is computed
+    once for all ``names``. {name: dict(n, n_in_gap, share, rmse_rest, rmse_all)}: snapshot counts, the
+    in-gap snapshots' share of the squared error, and RMSE / force std without and with them (fractions)."""
     import torch
 
     from . import catalog, data
 
-    h = np.load(catalog.HONEYCOMB / name / "heldout.npz")
-    m = catalog.result(catalog.HONEYCOMB / name / "metrics.json")
-    ds = data.load(catalog.ARTIFACTS / "data" / "honeycomb" / Path(m["dataset"]).name)
-    q = np.flatnonzero(h["kind"] == data.QUENCH)
-    p = HolsteinParams(**m["config"]["physics"])
-    gap = []
-    for s in q:
-        eps, _ = ed.spectrum(torch.as_tensor(ds.Q[h["index"][s]], dtype=torch.float64), p)
-        gap.append(bool((abs(eps - ed.chemical_potential(eps, p.kT)) < width * p.kT).any()))
-    gap = np.array(gap)
-    err2 = ((h["F_pred"][q] - h["F"][q]) ** 2).reshape(len(q), -1)
-    std = h["F"][q].std()
-    return dict(n=len(q), n_in_gap=int(gap.sum()), share=float(err2[gap].sum() / err2.sum()),
-                rmse_rest=float(np.sqrt(err2[~gap].mean()) / std), rmse_all=float(np.sqrt(err2.mean()) / std))
+    in_gap, sets, out = {}, {}, {}  # (dataset file, snapshot, params) -> a level within width·kT of μ
+    for name in names:
+        h = np.load(catalog.HONEYCOMB / name / "heldout.npz")
+        m = catalog.result(catalog.HONEYCOMB / name / "metrics.json")
+        path = catalog.ARTIFACTS / "data" / "honeycomb" / Path(m["dataset"]).name
+        if path not in sets:
+            sets[path] = data.load(path)
+        ds = sets[path]
+        q = np.flatnonzero(h["kind"] == data.QUENCH)
+        p = HolsteinParams(**m["config"]["physics"])
+        for i in map(int, h["index"][q]):
+            if (path, i, p) not in in_gap:
+                eps, _ = ed.spectrum(torch.as_tensor(ds.Q[i], dtype=torch.float64), p)
+                in_gap[path, i, p] = bool((abs(eps - ed.chemical_potential(eps, p.kT)) < width * p.kT).any())
+        gap = np.array([in_gap[path, int(i), p] for i in h["index"][q]])
+        err2 = ((h["F_pred"][q] - h["F"][q]) ** 2).reshape(len(q), -1)
+        std = h["F"][q].std()
+        out[name] = dict(n=len(q), n_in_gap=int(gap.sum()), share=float(err2[gap].sum() / err2.sum()),
+                         rmse_rest=float(np.sqrt(err2[~gap].mean()) / std), rmse_all=float(np.sqrt(err2.mean()) / std))
+    return out
 
 
 def in_gap_sentence(direct: dict, mu: dict) -> str:
@@ -249,23 +251,17 @@ def plot_large(axes, res: dict):
         ax.set_title(f"t = {s * dt:g}", fontsize=10)
     t = r["step"] * dt
     ax = axes[2]
-    ax.loglog(t[1:], np.nanmean(r["L"], axis=1)[1:], color=_force_color(ident),
+    ax.loglog(t[1:], np.nanmean(r["L"], axis=1)[1:], color=model_color(ident["force"]),
               label=f"honeycomb {ident['L']}×{ident['L']}×2")
     sq = catalog.ARTIFACTS / "coarsening" / "L64_T"
     from . import quench
     if quench.run_path(sq, 0.1).exists():
         i2, r2 = quench.load(quench.run_path(sq, 0.1))
-        ax.loglog(r2["step"][1:] * dt, np.nanmean(r2["L"], axis=1)[1:], color=_force_color(i2), ls="--",
+        ax.loglog(r2["step"][1:] * dt, np.nanmean(r2["L"], axis=1)[1:], color=model_color(i2["force"]), ls="--",
                   label="square 64×64")
     ax.set(xlabel="t (1/t)", ylabel="domain size L(t)")
     ax.legend(fontsize=8, loc="upper left", frameon=False)
     return axes
-
-
-def _force_color(ident: dict) -> str:
-    """The :func:`model_color` of the force of a run (``ident["force"]``: ``"ed:..."`` or ``"model:<name>:..."``)."""
-    force = str(ident["force"])
-    return model_color("ed" if force.startswith("ed:") else force.split(":")[1])
 
 
 def large_sentence(res: dict) -> str:

@@ -114,3 +114,10 @@ def test_eigenvalues_for_dos():
 def test_bad_input_is_rejected(bad, match):
     with pytest.raises(ValueError, match=match):
         ed.forces(bad, PAPER)
+
+
+def test_cdw_critical_temperature_brackets_where_the_mean_field_amplitude_vanishes():
+    """Just below the mean-field T_c the checkerboard amplitude is finite, just above it is zero."""
+    p = PAPER.replace(kT=0.1)
+    T_c = ed.cdw_critical_temperature(p, L=16, iterations=30)
+    assert ed.cdw_amplitude(p.replace(kT=0.98 * T_c), 16) > 0 == ed.cdw_amplitude(p.replace(kT=1.02 * T_c), 16)

@@ -68,6 +68,9 @@ def test_every_committed_model_has_its_colour_shared_only_across_sizes():
                                                              plotting.model_color("gcn_lean_mu_L24_extra"))
     for decorated in ("gcn_lean_mu_hc16 (float32)", "gcn_lean_mu_L24: training", "gcn_lean_mu_L40_L24 (40x40 + 24x24)"):
         assert plotting.model_color(decorated) == plotting.model_color("gcn_lean_mu")
+    for fingerprint in ("model:gcn_lean_mu:1ef1394c00aa11bb:float32", "model:gcn_lean_mu:1ef1394c00aa11bb"):
+        assert plotting.model_color(fingerprint) == plotting.model_color("gcn_lean_mu")  # a run's force
+    assert plotting.model_color("ed:" + "0" * 16) == "#000000"
 
 
 def test_unknown_names_get_a_fixed_fallback_colour_never_one_of_the_map():
