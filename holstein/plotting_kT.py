@@ -8,8 +8,8 @@ import numpy as np
 
 from .plotting import _legend, model_colors
 
-__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table", "tc_sentence",
-           "alpha_table", "KT_LABEL"]
+__all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table",
+           "critical_temperature", "tc_sentence", "alpha_table", "KT_LABEL"]
 
 KT_LABEL = r"$k_BT$ ($t$)"
 
@@ -93,18 +93,28 @@ def accuracy_table(result: dict, models: dict) -> tuple[list, list]:
     return header, rows
 
 
+def critical_temperature(binder: dict) -> dict | None:
+    """The crossing of a binder_tc scan that pins T_c best: the smallest jackknife error among the pairs
+    of sizes that cross (a larger pair whose runs are too short to equilibrate crosses with a larger
+    error, and does not replace a sharper smaller pair); None where no pair crosses."""
+    cr = [c for c in binder["crossings"] if c["T_c"] is not None and np.isfinite(c["T_c"])]
+    return min(cr, key=lambda c: c["T_c_err"] if np.isfinite(c["T_c_err"]) else np.inf) if cr else None
+
+
 def tc_sentence(binder: dict, model_check: dict | None = None, ed: dict | None = None) -> str:
-    """T_c from the largest pair of sizes of a binder_tc scan, the other crossings and the mean-field
-    value; with ``model_check`` and ``ed`` (the model and ED with one protocol at one L), the largest
-    difference of U between them in standard errors."""
-    cr = [c for c in binder["crossings"] if c["T_c"] is not None]
-    if not cr:
+    """T_c from the sharpest crossing of a binder_tc scan (:func:`critical_temperature`), each other
+    crossing with how many of its errors it lies from it, and the mean-field value; with
+    ``model_check`` and ``ed`` (the model and ED with one protocol at one L), the largest difference of
+    U between them in standard errors."""
+    best = critical_temperature(binder)
+    if best is None:
         s = "The curves of the sizes measured do not cross in the temperatures scanned."
     else:
-        best = cr[-1]
-        others = ", ".join(f"{c['T_c']:.2f} ({c['L_small']}/{c['L_large']})" for c in cr[:-1])
+        others = ", ".join(f"{c['T_c']:.2f} ± {c['T_c_err']:.2f} ({c['L_small']}/{c['L_large']}, "
+                           f"{abs(c['T_c'] - best['T_c']) / np.hypot(c['T_c_err'], best['T_c_err']):.1f} σ away)"
+                           for c in binder["crossings"] if c is not best and c["T_c"] is not None)
         s = (f"The curves of L = {best['L_small']} and {best['L_large']} cross at T_c = {best['T_c']:.2f} ± "
-             f"{best['T_c_err']:.2f}" + (f" (smaller pairs: {others})" if others else "") +
+             f"{best['T_c_err']:.2f}" + (f" (the other pairs: {others})" if others else "") +
              f", against the mean-field {binder['mean_field_T_c']:.1f}.")
     if model_check and ed:
         ml = {(r["L"], r["kT"]): r for r in model_check["results"]}

@@ -55,13 +55,16 @@ def test_error_vs_kT_draws_each_model_in_its_colour_with_the_legend_beside():
     plt.close(fig)
 
 
-def test_tc_sentence_uses_the_largest_pair_and_compares_ed():
+def test_tc_sentence_uses_the_sharpest_crossing_and_compares_ed():
     binder = dict(mean_field_T_c=10.9, crossings=[dict(L_small=16, L_large=24, T_c=7.9, T_c_err=0.2),
-                                                  dict(L_small=24, L_large=32, T_c=7.6, T_c_err=0.1)],
+                                                  dict(L_small=24, L_large=32, T_c=7.6, T_c_err=0.1),
+                                                  dict(L_small=32, L_large=48, T_c=9.0, T_c_err=0.8)],
                   results=[dict(L=16, kT=8.0, U=0.40, U_err=0.02)])
     ed = dict(results=[dict(L=16, kT=8.0, U=0.43, U_err=0.03)])
+    assert pk.critical_temperature(binder) is binder["crossings"][1]
     s = pk.tc_sentence(binder, binder, ed)
-    assert "L = 24 and 32 cross at T_c = 7.60 ± 0.10" in s and "7.90 (16/24)" in s and "10.9" in s
+    assert "L = 24 and 32 cross at T_c = 7.60 ± 0.10" in s and "10.9" in s
+    assert "7.90 ± 0.20 (16/24, 1.3 σ away)" in s and "9.00 ± 0.80 (32/48, 1.7 σ away)" in s
     assert "differs by at most 0.030 (at kT = 8" in s
     fig, ax = plt.subplots()
     assert len(pk.plot_binder(ax, binder)) == 1
