@@ -40,8 +40,10 @@ REFERENCE_FILES = ("metrics.json", "history.json", "heldout.npz")
 _MODEL_ROOTS = (ARTIFACTS / "models", ARTIFACTS / "L40", HONEYCOMB)
 
 
-def dataset_path(L: int, profile: str) -> Path:
-    """The committed path of the ED dataset of a profile and lattice."""
+def dataset_path(L: int, profile: str, lattice: str = "square") -> Path:
+    """The committed path of the ED dataset of a profile and lattice (honeycomb: L cells per side)."""
+    if lattice == "honeycomb":
+        return ARTIFACTS / "data" / "honeycomb" / f"ed_hc{L}_{profile}.npz"
     return ARTIFACTS / "data" / f"ed_L{L}_{profile}.npz"
 
 

@@ -91,8 +91,17 @@ def test_the_honeycomb_from_generate_through_train_to_simulate(tmp_path, capsys)
                      "--steps", "4", "--every", "2", "--out", str(out)]) == 0
         assert main([cmd, "--analyse", str(out)]) == 0
     assert '"lattice": "honeycomb"' in (tmp_path / "sweep" / "manifest.json").read_text()
-    assert main(["generate", "--lattice", "honeycomb", "--L", "3", "--n-random", "2"]) == 2  # no default name
-    assert "give --out for a honeycomb dataset" in _err(capsys)
+
+
+def test_generate_names_a_honeycomb_dataset_by_its_lattice(tmp_path, monkeypatch, capsys):
+    """Without --out a honeycomb set goes to data/honeycomb/ed_hc<L>_<profile>.npz, never to the square
+    lattice's name (it was refused before)."""
+    from holstein import catalog, data
+    monkeypatch.setattr(catalog, "ARTIFACTS", tmp_path)
+    assert main(["generate", "--lattice", "honeycomb", "--L", "3", "--n-random", "2", "--n-quench", "0",
+                 "--profile", "ci"]) == 0
+    ds = data.load(tmp_path / "data" / "honeycomb" / "ed_hc3_ci.npz")
+    assert len(ds) == 2 and ds.Q.shape[1:] == (3, 3, 2) and not (tmp_path / "data" / "ed_L3_ci.npz").exists()
 
 
 def test_coarsen_runs_extends_and_analyses(tmp_path, capsys):

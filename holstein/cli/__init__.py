@@ -29,9 +29,7 @@ def cmd_generate(args) -> int:
     L = prof.L_ed if args.L is None else args.L
     if L % 2 and p.lattice == "square":  # before any file: a refused start must leave no partial work behind
         raise ValueError(f"L must be even (the CDW checkerboard), got {L}")
-    if p.lattice != "square" and not args.out:
-        raise ValueError(f"give --out for a {p.lattice} dataset (the default names are the square lattice's)")
-    out = check_writable(args.out or catalog.dataset_path(L, prof.name), "--out")
+    out = check_writable(args.out or catalog.dataset_path(L, prof.name, p.lattice), "--out")
     check_replaceable(out, "dataset", args.overwrite)  # a dataset may be regenerated; nothing else replaced
     set_threads(args)
     ds = data.generate(out, L=L, p=p, n_random=prof.n_random if args.n_random is None else args.n_random,
