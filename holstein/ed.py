@@ -188,13 +188,9 @@ def free_energy(Q, p: HolsteinParams) -> torch.Tensor:
 
 def _band_energies(L: int, p: HolsteinParams) -> np.ndarray:
     """(L, L) energies ε_k >= 0 paired by the staggered coupling on the grid k = 2π(m, n)/L: |ε_k| with
-    ε_k = -2t(cos kx + cos ky) on the square lattice, t|1 + e^{ik·a1} + e^{ik·a2}| on the honeycomb."""
-    k = 2 * np.pi * np.arange(L) / L
-    if p.lattice == "honeycomb":
-        return p.t * np.abs(1 + np.exp(1j * k)[:, None] + np.exp(1j * k)[None, :])
-    if L < 2 or L % 2:
-        raise ValueError(f"L must be even and >= 2, got {L}")
-    return np.abs(2 * p.t * (np.cos(k)[:, None] + np.cos(k)[None, :]))
+    ε_k = -2t(cos kx + cos ky) on the square lattice, t|1 + e^{ik·a1} + e^{ik·a2}| on the honeycomb
+    (the lattice's ``band_energies``)."""
+    return np.abs(get(p.lattice)(L).band_energies(p.t))
 
 
 def cdw_delta(L: int, Q0: float, p: HolsteinParams) -> float:

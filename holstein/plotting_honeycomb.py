@@ -20,10 +20,9 @@ def plot_dirac_dos(ax, p: HolsteinParams, L: int = 60, bins: int = 80):
     of states vanishes linearly at the Fermi level ε = 0, where the square lattice's diverges."""
     from .lattice import SquareLattice
 
-    k = 2 * np.pi * np.arange(2 * L) / (2 * L)
-    square = (-2 * p.t * (np.cos(k)[:, None] + np.cos(k)[None, :])).ravel()
-    ax.hist(square, bins=bins, density=True, histtype="step", color="0.55", label="square lattice")
-    ax.hist(HoneycombLattice(L).dirac_bands(p.t), bins=bins, density=True, histtype="stepfilled", alpha=0.6,
+    ax.hist(SquareLattice(2 * L).bands(p.t), bins=bins, density=True, histtype="step", color="0.55",
+            label="square lattice")
+    ax.hist(HoneycombLattice(L).bands(p.t), bins=bins, density=True, histtype="stepfilled", alpha=0.6,
             color="C1", label="honeycomb (Dirac bands)")
     ax.axvline(0, color="k", lw=0.6, ls=":")
     ax.set(xlabel=r"level $\varepsilon$ at uniform $Q$ (units of $t$)", ylabel="density of states")

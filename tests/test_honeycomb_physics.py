@@ -44,7 +44,7 @@ def test_neighbour_sum_is_the_adjacency_of_the_lattice(L):
 def test_uniform_Q_spectrum_is_the_dirac_bands_shifted_by_gQ(L):
     c = 0.37
     eps, _ = ed.spectrum(torch.full((L, L, 2), c, dtype=torch.float64), HC)
-    np.testing.assert_allclose(eps.numpy(), HoneycombLattice(L).dirac_bands(HC.t) - HC.g * c, atol=1e-12)
+    np.testing.assert_allclose(eps.numpy(), HoneycombLattice(L).bands(HC.t) - HC.g * c, atol=1e-12)
 
 
 @pytest.mark.parametrize("kT", [0.0, 0.1, 2.0])

@@ -34,6 +34,13 @@ def test_neighbours_and_index():
     assert np.allclose(K, K.T) and (K.sum(1) == -4).all()
 
 
+@pytest.mark.parametrize("L", [4, 6])
+def test_bands_are_the_hopping_spectrum(L):
+    """The uniform-Q levels -2t(cos kx + cos ky) are the eigenvalues of the hopping matrix."""
+    lat = SquareLattice(L)
+    np.testing.assert_allclose(lat.bands(0.7), np.linalg.eigvalsh(lat.hopping_matrix(0.7)), atol=1e-12)
+
+
 def test_neighbour_sum_matches_table():
     lat = SquareLattice(6)
     a = np.random.default_rng(0).normal(size=(6, 6))

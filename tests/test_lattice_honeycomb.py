@@ -19,10 +19,10 @@ def test_neighbours_follow_the_convention_and_are_unit_bonds(L):
 
 
 @pytest.mark.parametrize("L", [3, 4, 6])
-def test_uniform_spectrum_is_the_two_dirac_bands(L):
+def test_uniform_spectrum_is_the_two_bands(L):
     lat = HoneycombLattice(L)
     eps = np.linalg.eigvalsh(lat.hopping_matrix(1.0))
-    np.testing.assert_allclose(eps, lat.dirac_bands(1.0), atol=1e-10)
+    np.testing.assert_allclose(eps, lat.bands(1.0), atol=1e-10)
     if L % 3 == 0:
         assert np.sum(np.abs(eps) < 1e-10) == 4  # the two Dirac points, two bands each
 

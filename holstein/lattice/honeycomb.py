@@ -122,11 +122,15 @@ class HoneycombLattice:
         np.add.at(K, (rows, self.neighbours.ravel()), -t)
         return K
 
-    def dirac_bands(self, t: float = 1.0) -> np.ndarray:
-        """(N,) sorted ±t |1 + e^{i k·a1} + e^{i k·a2}| on the L×L grid of k: the uniform-Q spectrum."""
+    def band_energies(self, t: float = 1.0) -> np.ndarray:
+        """(L, L) upper Dirac band t |1 + e^{i k·a1} + e^{i k·a2}| on the L×L grid of cell momenta k."""
         th = 2 * np.pi * np.arange(self.L) / self.L
-        f = np.abs(1 + np.exp(1j * th)[:, None] + np.exp(1j * th)[None, :]).ravel()
-        return np.sort(np.concatenate([-t * f, t * f]))
+        return t * np.abs(1 + np.exp(1j * th)[:, None] + np.exp(1j * th)[None, :])
+
+    def bands(self, t: float = 1.0) -> np.ndarray:
+        """(N,) sorted one-body levels at uniform Q: both Dirac bands ±:meth:`band_energies`."""
+        f = self.band_energies(t).ravel()
+        return np.sort(np.concatenate([-f, f]))
 
     def _fractional(self, r: np.ndarray) -> np.ndarray:
         """Positions ``r: (n, 2)`` -> (x, y, s) by solving r = x a1 + y a2 + s δ with integers (mod L)."""

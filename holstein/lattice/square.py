@@ -174,6 +174,15 @@ class SquareLattice:
         x, y = np.meshgrid(np.arange(self.L), np.arange(self.L), indexing="ij")
         return (1 - 2 * ((x + y) % 2)).astype(np.float64)
 
+    def band_energies(self, t: float = 1.0) -> np.ndarray:
+        """(L, L) ε_k = -2t(cos kx + cos ky) on the grid k = 2π(m, n)/L: the levels at uniform Q."""
+        k = 2 * np.pi * np.arange(self.L) / self.L
+        return -2 * t * (np.cos(k)[:, None] + np.cos(k)[None, :])
+
+    def bands(self, t: float = 1.0) -> np.ndarray:
+        """(N,) sorted one-body levels at uniform Q (:meth:`band_energies`)."""
+        return np.sort(self.band_energies(t).ravel())
+
     def hopping_matrix(self, t: float = 1.0) -> np.ndarray:
         """(N, N) one-body hopping -t Σ_<ij>(c†_i c_j + h.c.); bonds that wrap twice at L = 2 add up."""
         K = np.zeros((self.N, self.N))
