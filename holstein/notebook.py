@@ -15,7 +15,7 @@ from . import catalog, recipes
 from .params import PAPER
 from .profiles import Profile, get_profile
 
-__all__ = ["setup", "quench", "markdown_table", "load_models", "held_out_metrics", "metrics_table",
+__all__ = ["setup", "quench", "phi_maps", "markdown_table", "load_models", "held_out_metrics", "metrics_table",
            "benchmark_label", "TrainedRun", "trained_runs", "networks", "convergence", "convergence_sentence",
            "best_within", "budget_sentence", "claim_sentence"]
 
@@ -63,6 +63,17 @@ def quench(name: str, L: int, n_steps: int, every: int, kT: float = PAPER.kT, se
     _, res = engine.run(force, L, int(seed), p, n_steps, every, path, snapshots=True, device=device, progress=progress,
                         desc=f"quench {name} L={L}")
     return dict(time=res["time"], Q=res["Q"])
+
+
+def phi_maps(res: dict, near: int = 600, replica: int = 0, dt: float = PAPER.dt) -> tuple[list, list]:
+    """(fields, titles) of three stored φ maps of a quench result: the step nearest ``near`` (log scale;
+    the reference work's 600), the last, and the geometric middle between them."""
+    stored = [int(s) for s in res["phi_step"]]
+    first = min(stored, key=lambda s: abs(np.log(max(s, 1) / near)))
+    middle = min(stored, key=lambda s: abs(np.log(max(s, 1) / np.sqrt(first * stored[-1]))))
+    picks = [stored.index(s) for s in sorted({first, middle, stored[-1]})]
+    return ([np.asarray(res["phi"][k, replica], dtype=float) for k in picks],
+            [f"step {stored[k]}, t = {stored[k] * dt:g}" for k in picks])
 
 
 def markdown_table(header, rows, align=None):

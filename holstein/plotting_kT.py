@@ -9,7 +9,7 @@ import numpy as np
 from .plotting import _legend, model_colors
 
 __all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence", "accuracy_table",
-           "critical_temperature", "tc_sentence", "alpha_table", "KT_LABEL"]
+           "critical_temperature", "tc_sentence", "alpha_table", "shared_alpha_sentence", "KT_LABEL"]
 
 KT_LABEL = r"$k_BT$ ($t$)"
 
@@ -128,17 +128,41 @@ def tc_sentence(binder: dict, model_check: dict | None = None, ed: dict | None =
     return s
 
 
+def _pm(x: float, err: float, sign: str = "\\pm") -> str:
+    """``x ± err`` to the error's first significant digit, at least two decimals (0.52 ± 0.15, 0.038 ± 0.005)."""
+    d = max(2, -int(np.floor(np.log10(err)))) if np.isfinite(err) and err > 0 else 2
+    return f"{x:.{d}f} {sign} {err:.{d}f}"
+
+
 def _alpha_rows(analysis: dict) -> list:
     """[(kT, row)] of a ``coarsen --analyse`` result where α was fitted, by kT."""
     return sorted((float(k), r) for k, r in analysis["results"].items() if r.get("alpha") is not None)
 
 
 def alpha_table(analysis: dict, T_c: float | None) -> tuple[list, list]:
-    """(header, rows) of a ``coarsen --analyse`` result: kT, T/T_c, α ± jackknife error, the fit window
-    and how much L grew in it (a power law means something only where L grew at least 2×)."""
-    return ["kT", "T/T_c", "α", "window t", "L grew"], [
-        [f"{T:g}", f"{T / T_c:.2f}" if T_c else "–", f"{r['alpha']:.2f} ± {r['alpha_err']:.2f}",
-         f"{r['t_min']:g}–{r['t_max']:g}", f"{r['growth_factor']:.2f}×"] for T, r in _alpha_rows(analysis)]
+    """(header, rows) of a ``coarsen --analyse`` result: kT, T/T_c, α ± jackknife error, the fit window,
+    how much L grew in it (a power law means something only where L grew at least 2×), and there the
+    collapse spread of C(r, t) against r/L(t) (dynamical scaling; '–' where L grew less)."""
+    return ["kT", "T/T_c", "α", "window t", "L grew", "collapse"], [
+        [f"{T:g}", f"{T / T_c:.2f}" if T_c else "–", _pm(r["alpha"], r["alpha_err"], "±"),
+         f"{r['t_min']:g}–{r['t_max']:g}", f"{r['growth_factor']:.2f}×",
+         f"{r['collapse']:.3f}" if r["growth_factor"] >= 2 and r.get("collapse") is not None else "–"]
+        for T, r in _alpha_rows(analysis)]
+
+
+def shared_alpha_sentence(runs: dict) -> str:
+    """For each pair of ``{label: coarsen --analyse result}``, α at the temperatures both ran, and how many
+    combined jackknife errors apart; '' where no two share a temperature."""
+    labels, out = list(runs), []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            ra, rb = dict(_alpha_rows(runs[a])), dict(_alpha_rows(runs[b]))
+            for T in sorted(set(ra) & set(rb)):
+                x, y = ra[T], rb[T]
+                z = abs(x["alpha"] - y["alpha"]) / np.hypot(x["alpha_err"], y["alpha_err"])
+                out.append(f"at $k_BT = {T:g}$, $\\alpha = {_pm(x['alpha'], x['alpha_err'])}$ ({a}) against "
+                           f"${_pm(y['alpha'], y['alpha_err'])}$ ({b}), {z:.1f} σ apart")
+    return ("Where two sets share a temperature: " + "; ".join(out) + ".") if out else ""
 
 
 def plot_alpha(ax, runs: dict, T_c: float, half: bool = True, legend="below"):

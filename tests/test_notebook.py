@@ -161,3 +161,12 @@ def test_trained_runs_shows_a_committed_run_only_where_the_profile_says(ds, monk
         assert "gcn: trained weights not committed" in capsys.readouterr().out
     else:
         assert asked == ["gcn_lean", "gcn"] and runs["gcn"].model is not None
+
+
+def test_phi_maps_picks_step_600_the_last_and_the_middle():
+    from holstein.notebook import phi_maps
+    steps = np.array([10, 100, 700, 1000, 5000, 25000])
+    phi = np.arange(len(steps) * 2 * 4, dtype=np.float16).reshape(len(steps), 2, 2, 2)
+    fields, titles = phi_maps(dict(phi_step=steps, phi=phi), replica=1, dt=0.05)
+    assert titles == ["step 700, t = 35", "step 5000, t = 250", "step 25000, t = 1250"]  # sqrt(700*25000) ~ 4183
+    np.testing.assert_array_equal(fields[2], phi[5, 1].astype(float))

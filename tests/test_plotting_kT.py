@@ -72,10 +72,18 @@ def test_tc_sentence_uses_the_sharpest_crossing_and_compares_ed():
 
 
 def test_alpha_table_skips_runs_without_alpha_and_scales_by_tc():
-    analysis = dict(results={"5": dict(alpha=0.6, alpha_err=0.2, t_min=125, t_max=830, growth_factor=3.18),
+    analysis = dict(results={"5": dict(alpha=0.6, alpha_err=0.2, t_min=125, t_max=830, growth_factor=3.18,
+                                       collapse=0.0123),
+                             "1": dict(alpha=0.1, alpha_err=0.01, t_min=125, t_max=1250, growth_factor=1.2,
+                                       collapse=0.0456),
+                             "2": dict(alpha=0.0381, alpha_err=0.0049, t_min=125, t_max=1250, growth_factor=2.0,
+                                       collapse=0.0201),
                              "0.5": dict(alpha=None)})
     header, rows = pk.alpha_table(analysis, 6.25)
-    assert header[1] == "T/T_c" and rows == [["5", "0.80", "0.60 ± 0.20", "125–830", "3.18×"]]
+    assert header[1] == "T/T_c" and header[-1] == "collapse"
+    assert rows == [["1", "0.16", "0.10 ± 0.01", "125–1250", "1.20×", "–"],
+                    ["2", "0.32", "0.038 ± 0.005", "125–1250", "2.00×", "0.020"],  # L grew < 2x: no collapse quoted
+                    ["5", "0.80", "0.60 ± 0.20", "125–830", "3.18×", "0.012"]]
     fig, ax = plt.subplots()
     pk.plot_alpha(ax, {"a": analysis, "b": analysis}, 6.25)
     fig.canvas.draw()
@@ -83,3 +91,12 @@ def test_alpha_table_skips_runs_without_alpha_and_scales_by_tc():
     assert [t.get_text() for t in legend.get_texts()] == ["a", "b"]
     assert legend.get_window_extent().y1 <= ax.xaxis.label.get_window_extent().y0  # below the axes and x label
     plt.close(fig)
+
+
+def test_shared_alpha_sentence_compares_runs_at_common_temperatures():
+    a = dict(results={"3.5": dict(alpha=0.52, alpha_err=0.15), "1": dict(alpha=0.29, alpha_err=0.04)})
+    b = dict(results={"3.5": dict(alpha=0.40, alpha_err=0.05), "2.5": dict(alpha=0.35, alpha_err=0.03)})
+    s = pk.shared_alpha_sentence({"64×64": a, "200×200": b})
+    assert "k_BT = 3.5$, $\\alpha = 0.52 \\pm 0.15$ (64×64) against $0.40 \\pm 0.05$ (200×200), 0.8 σ apart" in s
+    assert "k_BT = 1$" not in s and "2.5" not in s
+    assert pk.shared_alpha_sentence({"a": a, "c": dict(results={"7": dict(alpha=0.5, alpha_err=0.1)})}) == ""
