@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n-quench", type=non_negative, help="quench snapshots")
     g.add_argument("--runs", type=positive, help="independent quench trajectories")
     g.add_argument("--every", type=positive, help="Langevin steps between quench snapshots")
-    g.add_argument("--out", help="output .npz (default holstein/artifacts/data/ed_L<L>_<profile>.npz)")
+    g.add_argument("--out", help="output .npz (default holstein/artifacts/data/ed_L<L>_<profile>.npz; honeycomb: "
+                                 "data/honeycomb/ed_hc<L>_<profile>.npz)")
     g.add_argument("--only-run", type=non_negative, action="append", metavar="R",
                    help="run only quench trajectory R (repeatable) and stop: several processes can share one "
                         "dataset's trajectories; the command without --only-run then assembles the file")
