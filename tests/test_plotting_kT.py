@@ -100,3 +100,19 @@ def test_shared_alpha_sentence_compares_runs_at_common_temperatures():
     assert "k_BT = 3.5$, $\\alpha = 0.52 \\pm 0.15$ (64×64) against $0.40 \\pm 0.05$ (200×200), 0.8 σ apart" in s
     assert "k_BT = 1$" not in s and "2.5" not in s
     assert pk.shared_alpha_sentence({"a": a, "c": dict(results={"7": dict(alpha=0.5, alpha_err=0.1)})}) == ""
+
+
+def test_alpha_sentence_reads_only_runs_where_L_grew_and_calls_walls_pinned_only_with_colder_runs():
+    row = lambda a, e, g: dict(alpha=a, alpha_err=e, growth_factor=g)  # noqa: E731
+    full = dict(results={"0.1": row(0.04, 0.005, 1.1), "2": row(0.38, 0.09, 2.4), "5": row(0.60, 0.22, 3.2)})
+    s = pk.alpha_sentence(full, 5.0)
+    assert "($T/T_c$ = 0.40–1.00)" in s and "rises from $0.38 \\pm 0.09$ to $0.60 \\pm 0.22$" in s
+    assert "from $T/T_c \\approx 0.40$ up" in s and "pinned walls" in s
+    hot = dict(results={"2": row(0.38, 0.09, 2.4), "5": row(0.60, 0.22, 3.2)})
+    assert "pinned" not in pk.alpha_sentence(hot, 5.0)  # no colder run of this set says so
+    one = pk.alpha_sentence(dict(results={"3.5": row(0.46, 0.02, 2.5), "1": row(0.2, 0.01, 1.5)}), 5.0)
+    assert one == ("$L$ grew at least 2× only at $T/T_c$ = 0.70, where $\\alpha = 0.46 \\pm 0.02$, within two "
+                   "jackknife errors of 1/2.")
+    far = dict(results={"1": row(0.2, 0.01, 2.1), "2": row(0.3, 0.01, 2.2)})
+    assert "none is within" in pk.alpha_sentence(far, 5.0)
+    assert pk.alpha_sentence(dict(results={"1": row(0.2, 0.01, 1.5)}), 5.0).startswith("Nowhere")
