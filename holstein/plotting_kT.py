@@ -93,11 +93,16 @@ def accuracy_table(result: dict, models: dict) -> tuple[list, list]:
     return header, rows
 
 
+def _crossings(binder: dict) -> list:
+    """The pairs of sizes of a binder_tc scan whose U curves cross (a finite T_c)."""
+    return [c for c in binder["crossings"] if c["T_c"] is not None and np.isfinite(c["T_c"])]
+
+
 def critical_temperature(binder: dict) -> dict | None:
     """The crossing of a binder_tc scan that pins T_c best: the smallest jackknife error among the pairs
     of sizes that cross (a larger pair whose runs are too short to equilibrate crosses with a larger
     error, and does not replace a sharper smaller pair); None where no pair crosses."""
-    cr = [c for c in binder["crossings"] if c["T_c"] is not None and np.isfinite(c["T_c"])]
+    cr = _crossings(binder)
     return min(cr, key=lambda c: c["T_c_err"] if np.isfinite(c["T_c_err"]) else np.inf) if cr else None
 
 
@@ -112,7 +117,7 @@ def tc_sentence(binder: dict, model_check: dict | None = None, ed: dict | None =
     else:
         others = ", ".join(f"{c['T_c']:.2f} ± {c['T_c_err']:.2f} ({c['L_small']}/{c['L_large']}, "
                            f"{abs(c['T_c'] - best['T_c']) / np.hypot(c['T_c_err'], best['T_c_err']):.1f} σ away)"
-                           for c in binder["crossings"] if c is not best and c["T_c"] is not None)
+                           for c in _crossings(binder) if c is not best)
         s = (f"The curves of L = {best['L_small']} and {best['L_large']} cross at T_c = {best['T_c']:.2f} ± "
              f"{best['T_c_err']:.2f}" + (f" (the other pairs: {others})" if others else "") +
              f", against the mean-field {binder['mean_field_T_c']:.1f}.")
