@@ -12,6 +12,7 @@ __all__ = ["errors_by_kT", "plot_error_vs_kT", "plot_binder", "accuracy_sentence
            "critical_temperature", "tc_sentence", "alpha_table", "shared_alpha_sentence", "KT_LABEL"]
 
 KT_LABEL = r"$k_BT$ ($t$)"
+GROWTH_MIN = 2.0  # a power law L ~ t^α means something only where L grew at least this much in its window
 
 
 def errors_by_kT(result: dict, model: str, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +152,7 @@ def alpha_table(analysis: dict, T_c: float | None) -> tuple[list, list]:
     return ["kT", "T/T_c", "α", "window t", "L grew", "collapse"], [
         [f"{T:g}", f"{T / T_c:.2f}" if T_c else "–", _pm(r["alpha"], r["alpha_err"], "±"),
          f"{r['t_min']:g}–{r['t_max']:g}", f"{r['growth_factor']:.2f}×",
-         f"{r['collapse']:.3f}" if r["growth_factor"] >= 2 and r.get("collapse") is not None else "–"]
+         f"{r['collapse']:.3f}" if r["growth_factor"] >= GROWTH_MIN and r.get("collapse") is not None else "–"]
         for T, r in _alpha_rows(analysis)]
 
 
@@ -177,7 +178,7 @@ def plot_alpha(ax, runs: dict, T_c: float, half: bool = True, legend="below"):
     for j, (label, analysis) in enumerate(runs.items()):
         rows = _alpha_rows(analysis)
         for T, r in rows:
-            grew = r["growth_factor"] >= 2
+            grew = r["growth_factor"] >= GROWTH_MIN
             ax.errorbar(T / T_c, r["alpha"], yerr=r["alpha_err"], fmt="os"[j % 2], color=f"C{j}", capsize=2,
                         mfc=f"C{j}" if grew else "white", label=label if T == rows[0][0] else None)
     if half:
@@ -192,7 +193,7 @@ def alpha_sentence(analysis: dict, T_c: float) -> str:
     """Whether α approaches Allen–Cahn's 1/2, read from the temperatures where L grew at least 2×; the
     walls are called pinned only where colder runs of the same set grew less than 2×."""
     rows = _alpha_rows(analysis)
-    good = [(T, r) for T, r in rows if r["growth_factor"] >= 2]
+    good = [(T, r) for T, r in rows if r["growth_factor"] >= GROWTH_MIN]
     if not good:
         return "Nowhere did L grow 2× in the fit window: no exponent here answers the question."
     near = [T for T, r in good if abs(r["alpha"] - 0.5) <= 2 * r["alpha_err"]]
@@ -207,7 +208,7 @@ def alpha_sentence(analysis: dict, T_c: float) -> str:
     if not near:
         return s + "; none is within two jackknife errors of 1/2."
     s += f"; it is within two jackknife errors of 1/2 from $T/T_c \\approx {min(near) / T_c:.2f}$ up"
-    if any(r["growth_factor"] < 2 for T, r in rows if T < min(near)):
+    if any(r["growth_factor"] < GROWTH_MIN for T, r in rows if T < min(near)):
         s += (", so the walls approach Allen–Cahn motion only as the order melts, and the low-temperature "
               "exponents are those of pinned walls on these time scales")
     return s + "."
