@@ -144,6 +144,24 @@ def test_a_run_in_segments_is_the_run_in_one_go(scheme):
     assert not torch.equal(c.Q, full.Q)  # the comparison can fail
 
 
+def test_a_state_saved_on_another_kind_of_device_resumes_reproducibly():
+    """A GPU run's checkpoint resumed on a CPU (or back): a CUDA generator's 16-byte state cannot be
+    loaded into a CPU one, so from_dict seeds new streams from the saved states, warns, and two
+    resumes are identical; the replicas keep distinct streams."""
+    p = HolsteinParams(g=0.0, gamma=0.7, kT=0.4, dt=0.05)
+    f = harmonic(p)
+    d = dyn.init(torch.zeros(3, 4, 4), f, p, seed=2).to_dict()
+    d["rng"] = [torch.arange(16, dtype=torch.uint8) + b for b in range(3)]   # CUDA-sized states
+    with pytest.warns(UserWarning, match="another kind of device"):
+        a = dyn.State.from_dict(d)
+    with pytest.warns(UserWarning):
+        b = dyn.State.from_dict(d)
+    ra, _ = dyn.run(a, f, p, 10, progress=False)
+    rb, _ = dyn.run(b, f, p, 10, progress=False)
+    assert_same_state(ra, rb)
+    assert not torch.equal(ra.V[0], ra.V[1]) and not torch.equal(ra.V[1], ra.V[2])
+
+
 # ----------------------------------------------------------------------------- 4. Newtonian
 def _energy_error(dt, n_steps, scheme="vv_ou"):
     p = HolsteinParams(g=0.0, gamma=0.0, kT=0.0, mass=1.0, dt=dt)

@@ -42,7 +42,9 @@ replica 0 of a batch equals the unbatched run with the same integer ``seed``. Th
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
@@ -106,13 +108,26 @@ class State:
     @classmethod
     def from_dict(cls, d: dict, device=None) -> "State":
         """The inverse of :meth:`to_dict` (tensors moved to ``device`` if given); the generators
-        continue exactly where the saved ones stopped."""
+        continue exactly where the saved ones stopped. A state saved on another kind of device
+        (CPU Mersenne twister vs CUDA Philox: their states differ in size) cannot continue that
+        stream: each generator is then seeded from a hash of its saved state (deterministic, so a
+        resumed run is still reproducible), with a warning."""
         Q, V, F = (d[k] if device is None else d[k].to(device) for k in ("Q", "V", "F"))
-        gens = []
+        gens, moved = [], False
         for st in d["rng"]:
-            g = torch.Generator(device=Q.device)
-            g.set_state(st.cpu())
+            g, st = torch.Generator(device=Q.device), st.cpu()
+            if st.numel() == g.get_state().numel():
+                g.set_state(st)
+            else:
+                digest = hashlib.sha256(st.numpy().tobytes()).digest()
+                g.manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+                moved = True
             gens.append(g)
+        if moved:
+            warnings.warn(f"the state's noise generators were saved on another kind of device than "
+                          f"{Q.device.type}: the noise goes on from new streams seeded by their saved "
+                          "states (reproducible, not the stream the run would have drawn there)",
+                          stacklevel=2)
         return cls(Q=Q, V=V, F=F, time=float(d["time"]), step=int(d["step"]), rng=tuple(gens),
                    lattice=d.get("lattice", "square"))
 
