@@ -124,14 +124,15 @@ def save(path, ident: dict, command: str, res: dict) -> Path:
 
 def _torch_read(path, what: str, weights_only: bool):
     try:
-        return torch.load(path, weights_only=weights_only)  # our own files
+        return torch.load(path, map_location="cpu", weights_only=weights_only)  # our own files, any device's
     except _BROKEN as e:
         raise ValueError(f"{path} is not a readable {what} ({type(e).__name__}: {str(e)[:80]}); delete it "
                          "(the run restarts from its last complete file)") from None
 
 
 def write_checkpoint(path, ident: dict, state, acc: dict) -> None:
-    payload = dict(version=_CKPT_VERSION, identity=json.dumps(ident, sort_keys=True), state=state.to_dict(), acc=acc)
+    d = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in state.to_dict().items()}  # portable
+    payload = dict(version=_CKPT_VERSION, identity=json.dumps(ident, sort_keys=True), state=d, acc=acc)
     atomic_write(files(path)[2], lambda fh: torch.save(payload, fh))
 
 
