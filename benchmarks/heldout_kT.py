@@ -10,6 +10,10 @@ A T-blind model is scored at every kT too: that is the error of using it where i
 
     python benchmarks/heldout_kT.py holstein/artifacts/models/gcn_lean_mu_T_L24 gcn_lean_mu_L24_extra \
         --out holstein/artifacts/kT/heldout.json
+
+``--sets F.npz ...`` scores instead on independent ED sets (``where = "independent"``, every snapshot
+scored), e.g. fresh 16×16 sets made with ``python -m holstein generate --L 16 --kT <kT> ...``: those
+are too large to commit, so the result records each set's generate command and sha256.
 """
 from __future__ import annotations
 
@@ -44,6 +48,19 @@ def temperature_sets(off_grid=(0.3, 3.0)) -> dict:
     return dict(sorted(out.items()))
 
 
+def independent_sets(paths) -> dict:
+    """{kT: (dataset, every index, "independent")} of ED sets that trained no model; kT from their metadata."""
+    out = {}
+    for f in paths:
+        ds = data.load(f)
+        kT = float(ds.meta["params"]["kT"])
+        if kT in out:
+            raise SystemExit(f"two --sets at kT = {kT:g}: {out[kT][0].meta['path']} and {f}")
+        ds.meta["path"] = str(f)
+        out[kT] = (ds, np.arange(len(ds)), "independent")
+    return dict(sorted(out.items()))
+
+
 def score(spec: str, sets: dict) -> dict:
     """Held-out metrics by kind at every kT of one model (a run folder or a committed name)."""
     path = force.resolve_checkpoint(spec)
@@ -60,10 +77,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("models", nargs="+", help="run folders, .pt files or committed model names")
     ap.add_argument("--off-grid", type=float, nargs="*", default=[0.3, 3.0])
+    ap.add_argument("--sets", nargs="+", metavar="NPZ", help="independent ED sets to score instead of the grid")
     ap.add_argument("--out", default=str(catalog.ARTIFACTS / "kT" / "heldout.json"))
     args = ap.parse_args(argv)
     with machine_record() as machine:
-        sets = temperature_sets(args.off_grid)
+        sets = independent_sets(args.sets) if args.sets else temperature_sets(args.off_grid)
         rows = {Path(m).name: score(m, sets) for m in args.models}
     print("kT     " + "  ".join(f"{n[:22]:>24s}" for n in rows))
     for kT in sets:
@@ -71,7 +89,8 @@ def main(argv=None) -> int:
                  f"{100 * r['by_kT'][f'{kT:g}']['quench']['rmse_over_std']:5.2f}%" for r in rows.values()]
         print(f"{kT:<6g} " + "  ".join(f"{c:>24s}" for c in cells) + ("  (off grid)" if sets[kT][2] != "grid" else ""))
     write_json(dict(command="python " + " ".join(shlex.quote(a) for a in sys.argv),
-                    datasets={f"{kT:g}": dict(path=ds.meta.get("path", ""), sha256=ds.sha256, where=w)
+                    datasets={f"{kT:g}": dict(path=ds.meta.get("path", ""), sha256=ds.sha256, where=w,
+                                              L=ds.meta["L"], command=ds.meta.get("command", ""))
                               for kT, (ds, _, w) in sets.items()},
                     machine=machine, models=rows), args.out, indent=1)
     print(f"wrote {args.out}")
