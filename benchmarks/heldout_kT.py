@@ -18,7 +18,6 @@ are too large to commit, so the result records each set's generate command and s
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -37,8 +36,8 @@ def temperature_sets(off_grid=(0.3, 3.0)) -> dict:
     """{kT: (dataset, indices scored, "grid" | "off-grid")}: every committed temperature set and the book set."""
     out = {}
     for f in sorted(GRID.glob("ed_L24_kT*.npz")):
-        kT = float(re.search(r"kT([0-9.]+)\.npz$", f.name).group(1))
         ds = data.load(f)
+        kT = ds.params.kT
         ds.meta["path"] = str(f.relative_to(catalog.ARTIFACTS.parent.parent)) if f.is_relative_to(
             catalog.ARTIFACTS.parent.parent) else str(f)
         off = any(abs(kT - o) < 1e-12 for o in off_grid)
@@ -53,7 +52,7 @@ def independent_sets(paths) -> dict:
     out = {}
     for f in paths:
         ds = data.load(f)
-        kT = float(ds.meta["params"]["kT"])
+        kT = ds.params.kT
         if kT in out:
             raise SystemExit(f"two --sets at kT = {kT:g}: {out[kT][0].meta['path']} and {f}")
         ds.meta["path"] = str(f)
@@ -87,10 +86,10 @@ def main(argv=None) -> int:
     for kT in sets:
         cells = [f"{100 * r['by_kT'][f'{kT:g}']['random']['rmse_over_std']:5.2f}% / "
                  f"{100 * r['by_kT'][f'{kT:g}']['quench']['rmse_over_std']:5.2f}%" for r in rows.values()]
-        print(f"{kT:<6g} " + "  ".join(f"{c:>24s}" for c in cells) + ("  (off grid)" if sets[kT][2] != "grid" else ""))
+        print(f"{kT:<6g} " + "  ".join(f"{c:>24s}" for c in cells) + (f"  ({sets[kT][2]})" if sets[kT][2] != "grid" else ""))
     write_json(dict(command="python " + " ".join(shlex.quote(a) for a in sys.argv),
                     datasets={f"{kT:g}": dict(path=ds.meta.get("path", ""), sha256=ds.sha256, where=w,
-                                              L=ds.meta["L"], command=ds.meta.get("command", ""))
+                                              L=ds.L, command=ds.meta.get("command", ""))
                               for kT, (ds, _, w) in sets.items()},
                     machine=machine, models=rows), args.out, indent=1)
     print(f"wrote {args.out}")
